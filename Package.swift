@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "semcom",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "semcom", targets: ["semcom"]),
+        .library(name: "ViT", targets: ["ViT"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "HDF5IO", targets: ["HDF5IO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C libraries from Debian packages (pkg-config), behind thin system-library targets
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+
+        // MARK: Library modules
+        .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+        .target(name: "Attention", dependencies: ["Tensors"]),
+        .target(name: "Entropy"),
+        .target(name: "ViT", dependencies: ["Tensors", "Attention"]),
+        .target(name: "Imaging", dependencies: ["Tensors", "CJPEG", "CPNG"]),
+        .target(name: "HDF5IO", dependencies: ["CHDF5"]),
+
+        // MARK: The command-line tool (thin: parses arguments, calls the modules)
+        .executableTarget(name: "semcom", dependencies: [
+            "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Tests, one target per module
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "AttentionTests", dependencies: ["Attention"]),
+        .testTarget(name: "EntropyTests", dependencies: ["Entropy"]),
+        .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensors", "Attention"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensors"]),
+        .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
+    ]
+)

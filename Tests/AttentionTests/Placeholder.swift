@@ -1,0 +1,3 @@
+import XCTest
+@testable import Attention
+final class AttentionPlaceholderTests: XCTestCase { func testNothing() {} }

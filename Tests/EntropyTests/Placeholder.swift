@@ -1,0 +1,3 @@
+import XCTest
+@testable import Entropy
+final class EntropyPlaceholderTests: XCTestCase { func testNothing() {} }
