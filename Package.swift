@@ -41,5 +41,6 @@ let package = Package(
         .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensors", "Attention"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensors"]),
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,90 @@
+/// Patch importance measures computed from a ViT's attention probabilities
+/// (method.md, "Patch importance"). Letters: L layers, H heads, T tokens
+/// (prefix tokens first, then P patches), so T = prefix + P.
+/// Every measure returns P non-negative scores that sum to 1.
+public enum Importance {
+    /// Mean attention score (the paper's choice): the last layer's
+    /// class-token rows, `rows` H x T, averaged over heads; the prefix
+    /// columns are dropped and the P patch scores renormalised to sum 1.
+    public static func mean(classRows rows: UnsafePointer<Float>, heads: Int, tokens: Int,
+                            prefixTokens: Int = 1) -> [Float] {
+        var v = [Float](repeating: 0, count: tokens)
+        for h in 0..<heads {
+            for j in 0..<tokens { v[j] += rows[h * tokens + j] }
+        }
+        return patchScores(v, prefixTokens: prefixTokens)
+    }
+
+    /// Attention rollout as the authors' code computes it: per head,
+    /// J_h = (A_{L,h} + I) ... (A_{1,h} + I) with no renormalisation;
+    /// J averaged over heads; its class row, patch columns, renormalised.
+    /// `attention` holds every layer's probabilities, L x H x T x T.
+    ///
+    /// Only row 0 of J is needed, so it is computed as the row vector
+    /// e_0ᵀ (A_L + I) ... (A_1 + I), from the last layer down: O(L H T²).
+    public static func rollout(attention: UnsafePointer<Float>, layers: Int, heads: Int, tokens: Int,
+                               prefixTokens: Int = 1) -> [Float] {
+        var total = [Float](repeating: 0, count: tokens)
+        var v = [Float](repeating: 0, count: tokens), w = v
+        for h in 0..<heads {
+            for j in 0..<tokens { v[j] = j == 0 ? 1 : 0 }
+            for l in stride(from: layers - 1, through: 0, by: -1) {
+                let a = attention + (l * heads + h) * tokens * tokens
+                w = v  // the identity term
+                rowTimesMatrix(v, a, tokens, into: &w, weight: 1)
+                swap(&v, &w)
+            }
+            for j in 0..<tokens { total[j] += v[j] }
+        }
+        return patchScores(total, prefixTokens: prefixTokens)
+    }
+
+    /// Textbook attention rollout (Abnar and Zuidema 2020): per layer,
+    /// M_l = 0.5 mean_h(A_{l,h}) + 0.5 I, rows renormalised to sum 1;
+    /// R = M_L ... M_1; the class row's patch columns, renormalised.
+    /// `attention` is L x H x T x T.
+    public static func textbookRollout(attention: UnsafePointer<Float>, layers: Int, heads: Int, tokens: Int,
+                                       prefixTokens: Int = 1) -> [Float] {
+        var v = [Float](repeating: 0, count: tokens)
+        v[0] = 1
+        var m = [Float](repeating: 0, count: tokens * tokens)
+        var w = v
+        for l in stride(from: layers - 1, through: 0, by: -1) {
+            for i in 0..<(tokens * tokens) { m[i] = 0 }
+            for h in 0..<heads {
+                let a = attention + (l * heads + h) * tokens * tokens
+                for i in 0..<(tokens * tokens) { m[i] += a[i] }
+            }
+            for i in 0..<tokens {
+                var s: Float = 0
+                for j in 0..<tokens {
+                    m[i * tokens + j] = 0.5 * m[i * tokens + j] / Float(heads) + (i == j ? 0.5 : 0)
+                    s += m[i * tokens + j]
+                }
+                for j in 0..<tokens { m[i * tokens + j] /= s }
+            }
+            for j in 0..<tokens { w[j] = 0 }
+            m.withUnsafeBufferPointer { rowTimesMatrix(v, $0.baseAddress!, tokens, into: &w, weight: 1) }
+            swap(&v, &w)
+        }
+        return patchScores(v, prefixTokens: prefixTokens)
+    }
+
+    /// w += weight · (v · A) for a T x T matrix A.
+    private static func rowTimesMatrix(_ v: [Float], _ a: UnsafePointer<Float>, _ t: Int,
+                                       into w: inout [Float], weight: Float) {
+        w.withUnsafeMutableBufferPointer { w in
+            for i in 0..<t where v[i] != 0 {
+                let s = weight * v[i], row = a + i * t
+                for j in 0..<t { w[j] += s * row[j] }
+            }
+        }
+    }
+
+    /// Drops the prefix columns and renormalises the rest to sum 1.
+    public static func patchScores(_ row: [Float], prefixTokens: Int) -> [Float] {
+        let patches = Array(row[prefixTokens...])
+        let s = patches.reduce(0, +)
+        return s > 0 ? patches.map { $0 / s } : patches
+    }
+}

@@ -1,0 +1,153 @@
+import COpenBLAS
+import Foundation
+
+/// The numerical kernels of a ViT forward pass, on raw row-major Float
+/// buffers owned by the caller (so a forward pass can reuse its buffers).
+///
+/// Letters: M rows (tokens over the batch), K input features, N output
+/// features. Linear weights use PyTorch's layout, out x in (N x K).
+public enum Kernels {
+    /// out[M x N] = beta * out + x[M x K] · weightᵀ, weight N x K (PyTorch
+    /// linear layout), then `+ bias[N]` on every row when given.
+    /// `ldx`/`ldout` are the row strides (default K and N).
+    public static func linear(
+        _ x: UnsafePointer<Float>, rows m: Int, inFeatures k: Int, ldx: Int? = nil,
+        weight: UnsafePointer<Float>, outFeatures n: Int, bias: UnsafePointer<Float>?,
+        into out: UnsafeMutablePointer<Float>, ldout: Int? = nil, accumulate: Bool = false
+    ) {
+        let lo = ldout ?? n
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
+                    1, x, Int32(ldx ?? k), weight, Int32(k), accumulate ? 1 : 0, out, Int32(lo))
+        if let bias { addRowVector(bias, to: out, rows: m, cols: n, ld: lo) }
+    }
+
+    /// out[M x N] = alpha · a[M x K] · b (b is K x N, or N x K when `transposeB`).
+    /// Strides `lda`, `ldb`, `ldc` allow addressing one head inside a wider row.
+    public static func matmul(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>,
+        m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int,
+        transposeB: Bool = false, alpha: Float = 1
+    ) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+    }
+
+    /// x[r, :] += v for every row r of an M x N block with row stride `ld`.
+    public static func addRowVector(_ v: UnsafePointer<Float>, to x: UnsafeMutablePointer<Float>,
+                                    rows m: Int, cols n: Int, ld: Int? = nil) {
+        let ld = ld ?? n
+        parallelFor(m, costPerItem: n) { range in
+            for r in range { add(v, into: x + r * ld, count: n) }
+        }
+    }
+
+    /// y[i] += x[i] for i < count.
+    @inline(__always)
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            let s = Float8(UnsafeBufferPointer(start: x + i, count: 8)) + Float8(UnsafeBufferPointer(start: y + i, count: 8))
+            store(s, y + i)
+            i += 8
+        }
+        while i < count { y[i] += x[i]; i += 1 }
+    }
+
+    /// LayerNorm over the last dimension: out[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta,
+    /// for M rows of C features (biased variance, as PyTorch). `out` may equal `x`.
+    public static func layerNorm(_ x: UnsafePointer<Float>, rows m: Int, features c: Int,
+                                 gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float,
+                                 into out: UnsafeMutablePointer<Float>) {
+        parallelFor(m, costPerItem: 4 * c) { range in
+            for r in range {
+                let row = x + r * c, dst = out + r * c
+                let mean = sum(row, c) / Float(c)
+                var acc = Float8(), i = 0
+                while i + 8 <= c {
+                    let d = load(row + i) - mean
+                    acc += d * d
+                    i += 8
+                }
+                var tail: Float = 0
+                while i < c { let d = row[i] - mean; tail += d * d; i += 1 }
+                let variance = (acc.sum() + tail) / Float(c)
+                let inv = 1 / (variance + eps).squareRoot()
+                i = 0
+                while i + 8 <= c {
+                    store((load(row + i) - mean) * inv * load(gamma + i) + load(beta + i), dst + i)
+                    i += 8
+                }
+                while i < c { dst[i] = (row[i] - mean) * inv * gamma[i] + beta[i]; i += 1 }
+            }
+        }
+    }
+
+    /// Exact GELU in place after adding a bias: x = g(x + bias), g(u) = u/2 (1 + erf(u / sqrt 2)),
+    /// on an M x N block.
+    public static func biasGELU(_ x: UnsafeMutablePointer<Float>, rows m: Int, cols n: Int,
+                                bias: UnsafePointer<Float>) {
+        parallelFor(m, costPerItem: 16 * n) { range in
+            for r in range {
+                let row = x + r * n
+                var i = 0
+                while i + 8 <= n {
+                    let u = load(row + i) + load(bias + i)
+                    store(0.5 * u * (1 + erf8(u * 0.707_106_78)), row + i)
+                    i += 8
+                }
+                while i < n {
+                    let u = row[i] + bias[i]
+                    row[i] = 0.5 * u * (1 + Float(Foundation.erf(Double(u) * 0.707_106_781_186_547_5)))
+                    i += 1
+                }
+            }
+        }
+    }
+
+    /// Softmax of each row in place: x[r, j] = e^(x[r, j] - max) / sum_j e^(x[r, j] - max),
+    /// on an M x N block with row stride `ld`. Runs on the calling thread.
+    public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows m: Int, cols n: Int, ld: Int? = nil) {
+        let ld = ld ?? n
+        for r in 0..<m {
+            let row = x + r * ld
+            var mx = -Float.infinity
+            for j in 0..<n { mx = max(mx, row[j]) }
+            var acc = Float8(), j = 0
+            while j + 8 <= n {
+                let e = exp8(load(row + j) - mx)
+                store(e, row + j)
+                acc += e
+                j += 8
+            }
+            var total = acc.sum()
+            while j < n { let e = Float(Foundation.exp(Double(row[j] - mx))); row[j] = e; total += e; j += 1 }
+            let inv = 1 / total
+            j = 0
+            while j + 8 <= n { store(load(row + j) * inv, row + j); j += 8 }
+            while j < n { row[j] *= inv; j += 1 }
+        }
+    }
+
+    /// Sum of `count` values.
+    @inline(__always)
+    public static func sum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
+        var acc = Float8(), i = 0
+        while i + 8 <= count { acc += load(x + i); i += 8 }
+        var s = acc.sum()
+        while i < count { s += x[i]; i += 1 }
+        return s
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> Float8 {
+        UnsafeRawPointer(p).loadUnaligned(as: Float8.self)
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>) -> Float8 { load(UnsafePointer(p)) }
+
+    @inline(__always)
+    static func store(_ v: Float8, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Float8.self)
+    }
+}

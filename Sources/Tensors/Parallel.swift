@@ -1,0 +1,43 @@
+import Foundation
+import COpenBLAS
+
+/// How many threads the numerical code uses. Both OpenBLAS and the Swift-side
+/// loops honour it; set it once before running a model.
+public enum Threads {
+    nonisolated(unsafe) private static var current = 1
+
+    /// The thread count in force (at least 1).
+    public static var count: Int { current }
+
+    /// Sets the thread count for OpenBLAS and for `parallelFor`.
+    public static func set(_ n: Int) {
+        current = max(1, n)
+        openblas_set_num_threads(Int32(current))
+    }
+
+    /// Runs `body` with OpenBLAS restricted to one thread, restoring the
+    /// thread count afterwards. Used where the Swift side parallelises over
+    /// many small BLAS calls (per-head attention).
+    public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(current)) }
+        return try body()
+    }
+}
+
+/// Splits `0..<count` into at most `Threads.count` contiguous ranges and runs
+/// `body` on each, concurrently when there is more than one. Small jobs
+/// (`count * costPerItem` below about 32k operations) run inline.
+public func parallelFor(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
+    let workers = min(Threads.count, count, max(1, count * costPerItem / 32_768))
+    if workers <= 1 {
+        if count > 0 { body(0..<count) }
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let lo = count * w / workers, hi = count * (w + 1) / workers
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}

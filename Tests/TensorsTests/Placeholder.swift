@@ -1,3 +1,0 @@
-import XCTest
-@testable import Tensors
-final class TensorsPlaceholderTests: XCTestCase { func testNothing() {} }

@@ -1,3 +1,0 @@
-import XCTest
-@testable import ViT
-final class ViTPlaceholderTests: XCTestCase { func testNothing() {} }

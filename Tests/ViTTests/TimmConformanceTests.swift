@@ -1,0 +1,52 @@
+import Tensors
+import XCTest
+@testable import ViT
+
+/// The forward pass against timm (references computed in float64 by
+/// `Scripts/make_vit_fixtures.py`). Tolerances: logits 1e-4 relative
+/// (1e-4 absolute floor), attention and importance 1e-5 absolute.
+final class TimmConformanceTests: XCTestCase {
+    override func setUp() { Threads.set(2) }
+
+    func testFullImage() throws {
+        for f in VitFixture.all {
+            let model = try VisionTransformer(weightsPath: f.path("model.safetensors"))
+            let out = model.forward(try f.tensor("inputs.npy"), rollout: true)
+            assertClose(out.logits, try f.tensor("logits.npy"), atol: 1e-4, rtol: 1e-4, "\(f.name) logits")
+            assertClose(out.classAttention, try f.tensor("cls_attention.npy"), atol: 1e-5, "\(f.name) class attention")
+            assertClose(out.meanImportance(), try f.tensor("mean_importance.npy"), atol: 1e-5, "\(f.name) mean importance")
+            assertClose(out.rollout!, try f.tensor("rollout_importance.npy"), atol: 1e-5, "\(f.name) rollout")
+        }
+    }
+
+    func testTokenSubset() throws {
+        for f in VitFixture.all {
+            let model = try VisionTransformer(weightsPath: f.path("model.safetensors"))
+            let out = model.forward(try f.tensor("inputs.npy"), keep: try f.rows("keep.npy"))
+            assertClose(out.logits, try f.tensor("logits_keep.npy"), atol: 1e-4, rtol: 1e-4, "\(f.name) subset logits")
+            assertClose(out.classAttention, try f.tensor("cls_attention_keep.npy"), atol: 1e-5, "\(f.name) subset attention")
+        }
+    }
+
+    func testOneThreadEqualsTwo() throws {
+        let f = VitFixture.all[1]
+        let model = try VisionTransformer(weightsPath: f.path("model.safetensors"))
+        let x = try f.tensor("inputs.npy")
+        Threads.set(1)
+        let one = model.forward(x).logits
+        Threads.set(2)
+        let two = model.forward(x).logits
+        assertClose(one, two, atol: 1e-5, "1 vs 2 threads")
+    }
+
+    func testBatchOfOneEqualsBatch() throws {
+        let f = VitFixture.all[0]
+        let model = try VisionTransformer(weightsPath: f.path("model.safetensors"))
+        let x = try f.tensor("inputs.npy")
+        let batch = model.forward(x).logits
+        for i in 0..<x.shape[0] {
+            let single = model.forward(Tensor.stack([x[i]])).logits
+            assertClose(single, Tensor.stack([batch[i]]), atol: 1e-5, "image \(i) alone vs in batch")
+        }
+    }
+}
