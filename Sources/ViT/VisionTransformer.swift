@@ -11,6 +11,8 @@ public struct ViTOutput: Sendable {
     /// B x P authors' rollout importance (method.md), full-image runs with
     /// `rollout: true` only.
     public var rollout: Tensor?
+    /// B x P textbook rollout (Abnar and Zuidema), computed with `rollout`.
+    public var textbookRollout: Tensor?
 
     /// B x P mean-attention importance from the last layer (full-image runs).
     public func meanImportance(prefixTokens: Int = 1) -> Tensor {
@@ -52,7 +54,7 @@ public final class VisionTransformer {
     ///     patches, the same count K for every image of the batch). Kept
     ///     patches keep their own position embedding, prefix tokens are always
     ///     kept, the rest are dropped before the first block (T = 1 + K).
-    ///   - rollout: also compute the authors' attention rollout (needs every
+    ///   - rollout: also compute the authors' and the textbook attention rollout (needs every
     ///     layer's full attention matrices, kept only when asked).
     public func forward(_ images: Tensor, keep: [[Int]]? = nil, rollout: Bool = false) -> ViTOutput {
         let c = config
@@ -80,19 +82,23 @@ public final class VisionTransformer {
             return classAttention
         }
         let logits = buffers.withPointers { p in head(b: b, t: t, p) }
-        var rolloutTensor: Tensor?
+        var output = ViTOutput(logits: logits, classAttention: classAttention)
         if rollout {
-            var out: [Float] = []
+            var authors: [Float] = [], textbook: [Float] = []
             buffers.withPointers { p in
                 let perImage = c.depth * c.numHeads * t * t
                 for i in 0..<b {
-                    out += Importance.rollout(attention: p.attention + i * perImage, layers: c.depth, heads: c.numHeads,
-                                              tokens: t, prefixTokens: c.prefixTokens)
+                    let a = p.attention + i * perImage
+                    authors += Importance.rollout(attention: a, layers: c.depth, heads: c.numHeads, tokens: t,
+                                                  prefixTokens: c.prefixTokens)
+                    textbook += Importance.textbookRollout(attention: a, layers: c.depth, heads: c.numHeads, tokens: t,
+                                                           prefixTokens: c.prefixTokens)
                 }
             }
-            rolloutTensor = Tensor(shape: [b, t - c.prefixTokens], scalars: out)
+            output.rollout = Tensor(shape: [b, t - c.prefixTokens], scalars: authors)
+            output.textbookRollout = Tensor(shape: [b, t - c.prefixTokens], scalars: textbook)
         }
-        return ViTOutput(logits: logits, classAttention: classAttention, rollout: rolloutTensor)
+        return output
     }
 
     /// Patch embedding and token assembly into x (B x T x D):

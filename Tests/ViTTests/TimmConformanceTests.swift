@@ -16,6 +16,7 @@ final class TimmConformanceTests: XCTestCase {
             assertClose(out.classAttention, try f.tensor("cls_attention.npy"), atol: 1e-5, "\(f.name) class attention")
             assertClose(out.meanImportance(), try f.tensor("mean_importance.npy"), atol: 1e-5, "\(f.name) mean importance")
             assertClose(out.rollout!, try f.tensor("rollout_importance.npy"), atol: 1e-5, "\(f.name) rollout")
+            assertClose(out.textbookRollout!, try f.tensor("rollout_textbook.npy"), atol: 1e-5, "\(f.name) textbook rollout")
         }
     }
 

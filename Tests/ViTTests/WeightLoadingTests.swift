@@ -1,0 +1,128 @@
+import Foundation
+import Tensors
+import XCTest
+@testable import ViT
+
+/// Loading weights: both key layouts, half-precision files, and clear errors
+/// for missing tensors, wrong shapes and truncated or corrupt files.
+final class WeightLoadingTests: XCTestCase {
+    let fixture = VitFixture.all[0]  // tiny3
+    var tmp: URL!
+
+    override func setUpWithError() throws {
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-weights-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        // The head count travels in config.json beside the weights, as on Hugging Face.
+        try FileManager.default.copyItem(atPath: fixture.path("config.json"), toPath: tmp.appendingPathComponent("config.json").path)
+        Threads.set(1)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+
+    func testConfigIsReadOffTheTensors() throws {
+        let (c, _) = try ViTWeights.load(path: fixture.path("model.safetensors"))
+        XCTAssertEqual(c, ViTConfig(imageSize: 32, patchSize: 8, embedDim: 48, depth: 3, numHeads: 3, numClasses: 10))
+    }
+
+    func testHuggingFaceLayoutGivesTheSameModel() throws {
+        for f in VitFixture.all {
+            let timm = try VisionTransformer(weightsPath: f.path("model.safetensors"))
+            let hf = try VisionTransformer(weightsPath: f.path("model_hf.safetensors"))
+            XCTAssertEqual(hf.config, timm.config, f.name)
+            let x = try f.tensor("inputs.npy")
+            XCTAssertEqual(hf.forward(x).logits, timm.forward(x).logits, "\(f.name): HF layout must load identical weights")
+        }
+    }
+
+    func testHalfPrecisionFiles() throws {
+        let full = try SafeTensors(path: fixture.path("model.safetensors"))
+        for (file, relative) in [("model_f16.safetensors", Float(1) / 2048), ("model_bf16.safetensors", Float(1) / 256)] {
+            let half = try SafeTensors(path: fixture.path(file))
+            XCTAssertEqual(half.names, full.names)
+            for name in full.names {
+                let a = full.tensor(name)!, b = half.tensor(name)!
+                XCTAssertEqual(a.shape, b.shape)
+                for i in 0..<a.count {
+                    XCTAssertLessThanOrEqual(abs(a.scalars[i] - b.scalars[i]), relative * abs(a.scalars[i]) + 1e-7, "\(file) \(name)[\(i)]")
+                }
+            }
+            let model = try VisionTransformer(weightsPath: fixture.path(file))
+            XCTAssertEqual(model.forward(try fixture.tensor("inputs.npy")).logits.shape, [3, 10])
+        }
+    }
+
+    func testHalfConversionIsExact() {
+        XCTAssertEqual(halfToFloat(0x3C00), 1)
+        XCTAssertEqual(halfToFloat(0xC000), -2)
+        XCTAssertEqual(halfToFloat(0x0001), 0x1p-24)
+        XCTAssertEqual(halfToFloat(0x7BFF), 65504)
+        XCTAssertEqual(halfToFloat(0x7C00), .infinity)
+        XCTAssertEqual(bfloat16ToFloat(0x3F80), 1)
+        XCTAssertEqual(bfloat16ToFloat(0xC0A0), -5)
+    }
+
+    /// Writes the fixture's tensors, changed by `edit`, to a temporary file.
+    func rewritten(_ edit: (inout [String: Tensor]) -> Void) throws -> String {
+        let file = try SafeTensors(path: fixture.path("model.safetensors"))
+        var tensors: [String: Tensor] = [:]
+        for n in file.names { tensors[n] = file.tensor(n) }
+        edit(&tensors)
+        let path = tmp.appendingPathComponent("edited.safetensors").path
+        try SafeTensors.write(tensors, to: path)
+        return path
+    }
+
+    func assertLoadFails(_ path: String, mentioning words: [String], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try VisionTransformer(weightsPath: path), file: file, line: line) { error in
+            let message = "\(error)"
+            XCTAssertFalse(message.contains("\n"), "one line: \(message)", file: file, line: line)
+            XCTAssertTrue(message.hasPrefix(path), "names the file: \(message)", file: file, line: line)
+            for w in words { XCTAssertTrue(message.contains(w), "'\(message)' should mention '\(w)'", file: file, line: line) }
+        }
+    }
+
+    func testWrittenCopyLoads() throws {
+        let model = try VisionTransformer(weightsPath: try rewritten { _ in })
+        let x = try fixture.tensor("inputs.npy")
+        XCTAssertEqual(model.forward(x).logits, try VisionTransformer(weightsPath: fixture.path("model.safetensors")).forward(x).logits)
+    }
+
+    func testMissingTensor() throws {
+        assertLoadFails(try rewritten { $0["blocks.1.mlp.fc2.bias"] = nil }, mentioning: ["missing", "blocks.1.mlp.fc2.bias"])
+    }
+
+    func testWrongShape() throws {
+        assertLoadFails(try rewritten { $0["blocks.2.attn.proj.weight"] = Tensor(zeros: [48, 47]) },
+                        mentioning: ["blocks.2.attn.proj.weight", "[48, 47]", "[48, 48]"])
+    }
+
+    func testUnexpectedTensor() throws {
+        assertLoadFails(try rewritten { $0["blocks.0.attn.extra"] = Tensor(zeros: [2]) }, mentioning: ["unexpected", "blocks.0.attn.extra"])
+    }
+
+    func testArchitectureMismatch() throws {
+        XCTAssertThrowsError(try VisionTransformer(weightsPath: fixture.path("model.safetensors"), expected: .deitTiny)) { error in
+            XCTAssertTrue("\(error)".contains("embed dim 48 (expected 192)"), "\(error)")
+        }
+    }
+
+    func testTruncatedFile() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: fixture.path("model.safetensors")))
+        let path = tmp.appendingPathComponent("truncated.safetensors").path
+        FileManager.default.createFile(atPath: path, contents: data.prefix(data.count - 100))
+        assertLoadFails(path, mentioning: ["truncated", "byte"])
+        FileManager.default.createFile(atPath: path, contents: data.prefix(5))
+        assertLoadFails(path, mentioning: ["truncated"])
+        FileManager.default.createFile(atPath: path, contents: data.prefix(200))
+        assertLoadFails(path, mentioning: ["header length"])
+    }
+
+    func testCorruptHeader() throws {
+        var data = try Data(contentsOf: URL(fileURLWithPath: fixture.path("model.safetensors")))
+        data[10] = 0xFF
+        let path = tmp.appendingPathComponent("corrupt.safetensors").path
+        FileManager.default.createFile(atPath: path, contents: data)
+        assertLoadFails(path, mentioning: ["corrupt header"])
+        assertLoadFails(tmp.appendingPathComponent("absent.safetensors").path, mentioning: ["cannot read"])
+    }
+}
