@@ -15,10 +15,23 @@ public enum Kernels {
         weight: UnsafePointer<Float>, outFeatures n: Int, bias: UnsafePointer<Float>?,
         into out: UnsafeMutablePointer<Float>, ldout: Int? = nil, accumulate: Bool = false
     ) {
-        let lo = ldout ?? n
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
-                    1, x, Int32(ldx ?? k), weight, Int32(k), accumulate ? 1 : 0, out, Int32(lo))
-        if let bias { addRowVector(bias, to: out, rows: m, cols: n, ld: lo) }
+        let lo = ldout ?? n, lx = ldx ?? k
+        // Split the output columns (weight rows) over the threads, in blocks of 16.
+        let blocks = (n + 15) / 16
+        parallelFor(blocks, costPerItem: 16 * m * k / 64) { range in
+            let n0 = range.lowerBound * 16, n1 = min(n, range.upperBound * 16)
+            // The bias goes in first, so that BLAS accumulates onto it (beta = 1 skips its own pass over C).
+            for r in 0..<m {
+                let row = out + r * lo + n0
+                if !accumulate {
+                    if let bias { row.update(from: bias + n0, count: n1 - n0) } else { row.update(repeating: 0, count: n1 - n0) }
+                } else if let bias {
+                    add(bias + n0, into: row, count: n1 - n0)
+                }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n1 - n0), Int32(k),
+                        1, x, Int32(lx), weight + n0 * k, Int32(k), 1, out + n0, Int32(lo))
+        }
     }
 
     /// out[M x N] = alpha · a[M x K] · b (b is K x N, or N x K when `transposeB`).

@@ -1,27 +1,20 @@
 import Foundation
 import COpenBLAS
 
-/// How many threads the numerical code uses. Both OpenBLAS and the Swift-side
-/// loops honour it; set it once before running a model.
+/// How many threads the numerical code uses; set it once before running a
+/// model. The Swift side splits every kernel, matrix products included, over
+/// that many threads, and each thread calls OpenBLAS single-threaded: one
+/// thread pool, no OpenBLAS workers spinning against ours.
 public enum Threads {
     nonisolated(unsafe) private static var current = 1
 
     /// The thread count in force (at least 1).
     public static var count: Int { current }
 
-    /// Sets the thread count for OpenBLAS and for `parallelFor`.
+    /// Sets the thread count (OpenBLAS itself is kept at one thread per call).
     public static func set(_ n: Int) {
         current = max(1, n)
-        openblas_set_num_threads(Int32(current))
-    }
-
-    /// Runs `body` with OpenBLAS restricted to one thread, restoring the
-    /// thread count afterwards. Used where the Swift side parallelises over
-    /// many small BLAS calls (per-head attention).
-    public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
         openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(current)) }
-        return try body()
     }
 }
 

@@ -11,8 +11,13 @@ private func bits(_ v: SIMD8<Int32>) -> Float8 { unsafeBitCast(v, to: Float8.sel
 /// Relative error about 2e-7 on [-87, 88]; below -87 the result is 0.
 @inline(__always)
 public func exp8(_ x: Float8) -> Float8 {
-    let xc = x.clamped(lowerBound: Float8(repeating: -87.3), upperBound: Float8(repeating: 88.3))
-    let n = (xc * 1.442_695_04).rounded(.toNearestOrEven)
+    // (Not `clamped`: its generic pointwise min/max is not inlined.)
+    let lo = Float8(repeating: -87.3), hi = Float8(repeating: 88.3)
+    let xc = x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
+    // Adding 1.5·2^23 rounds to the nearest integer n and leaves n in the low mantissa bits.
+    let magic = Float8(repeating: 12_582_912)
+    let shifted = xc * 1.442_695_04 + magic
+    let n = shifted - magic
     var r = xc - n * 0.693_359_375
     r = r + n * 2.121_944_4e-4
     var p = Float8(repeating: 1.987_569_15e-4)
@@ -22,7 +27,8 @@ public func exp8(_ x: Float8) -> Float8 {
     p = p * r + 1.666_666_55e-1
     p = p * r + 5.000_000_12e-1
     p = p * (r * r) + r + 1
-    let scale = bits((SIMD8<Int32>(n) &+ 127) &<< 23)
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let scale = bits((integer &+ 127) &<< 23)
     let y = p * scale
     return y.replacing(with: 0, where: x .< -87.3)
 }

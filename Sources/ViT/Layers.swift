@@ -60,11 +60,12 @@ public struct ViTWeights: Sendable {
     /// D -> C.
     public var head: Linear
 
-    /// Random weights for a configuration (truncated-normal-like, std 0.02,
-    /// LayerNorm at identity), for benchmarks and shape tests.
+    /// Random weights for a configuration (uniform with std 0.02, LayerNorm
+    /// at identity), for benchmarks and shape tests.
     public static func random(_ c: ViTConfig, seed: UInt64 = 0) -> ViTWeights {
         var rng = SplitMix64(seed: seed)
-        func values(_ n: Int) -> [Float] { (0..<n).map { _ in rng.nextGaussian() * 0.02 } }
+        let a = Float(0.02 * 3.0.squareRoot())
+        func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -a..<a, using: &rng) } }
         func linear(_ i: Int, _ o: Int) -> Linear { Linear(weight: values(i * o), bias: values(o), inFeatures: i, outFeatures: o) }
         func norm() -> LayerNorm { LayerNorm(weight: [Float](repeating: 1, count: c.embedDim), bias: [Float](repeating: 0, count: c.embedDim)) }
         let d = c.embedDim

@@ -156,7 +156,7 @@ public final class VisionTransformer {
         // Attention per (image, head): S = scale · Q Kᵀ (T x T), softmax rows, O = S V.
         // Q, K, V of head h are columns h·hd, D + h·hd, 2D + h·hd of qkv (row stride 3D).
         let scale = 1 / Float(hd).squareRoot()
-        Threads.withSingleThreadedBLAS {
+        do {
             parallelFor(b * nh, costPerItem: t * t * hd) { range in
                 for job in range {
                     let (i, h) = job.quotientAndRemainder(dividingBy: nh)
