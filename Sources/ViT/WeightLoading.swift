@@ -20,8 +20,9 @@ extension ViTWeights {
     /// (`vit.encoder.layer.0.attention.attention.query.weight`, as in
     /// `facebook/deit-*-patch16-224`). The configuration is read off the
     /// tensor shapes; `numHeads` (not visible in the shapes) comes from
-    /// `heads`, else from the `expected` architecture, else D / 64 as in
-    /// every DeiT. With `expected`, the shapes must match that architecture.
+    /// `heads`, else the `expected` architecture, else the file's
+    /// `num_heads` metadata, else a `config.json` beside the file, else
+    /// D / 64 as in every DeiT. With `expected`, the shapes must match that architecture.
     public static func load(path: String, expected: ViTConfig? = nil, heads: Int? = nil) throws -> (ViTConfig, ViTWeights) {
         let file = try SafeTensors(path: path)
         func fail(_ r: String) -> WeightsError { WeightsError(path: path, reason: r) }
@@ -48,7 +49,8 @@ extension ViTWeights {
             return Int(k.split(separator: ".")[1])
         }).count
         let hidden = try shape("blocks.0.mlp.fc1.weight")[0]
-        let numHeads = heads ?? expected?.numHeads ?? headsFromSiblingConfig(of: path) ?? (d % 64 == 0 ? d / 64 : 0)
+        let numHeads = heads ?? expected?.numHeads ?? file.metadata["num_heads"].flatMap { Int($0) }
+            ?? headsFromSiblingConfig(of: path) ?? (d % 64 == 0 ? d / 64 : 0)
         guard numHeads > 0, d % numHeads == 0 else {
             throw fail("cannot infer the number of heads for embed dim \(d): pass it explicitly")
         }

@@ -26,7 +26,7 @@ struct Bench: ParsableCommand {
         Threads.set(model.threads)
         let net: VisionTransformer
         if let weights {
-            net = try VisionTransformer(weightsPath: weights, expected: try model.expectedConfig(), heads: model.heads)
+            net = try model.load(weights)
         } else {
             guard let c = try model.expectedConfig() else { throw CLIError("bench: give --arch NAME or --weights FILE") }
             net = VisionTransformer(config: c, weights: .random(c))

@@ -1,7 +1,67 @@
 import ArgumentParser
-struct Preprocess: ParsableCommand {
-    func run() throws { throw CLIError("preprocess: not yet") }
+import Foundation
+import Imaging
+import Tensors
+
+/// Preprocessing options (timm/torchvision evaluation transform).
+struct ImageOptions: ParsableArguments {
+    @Option(help: "Crop fraction: the shorter side is resized to int(size / crop-pct) before the center crop.")
+    var cropPct: Double = 0.875
+
+    @Option(help: "Side of the square network input.")
+    var size: Int = 224
+
+    var preprocessing: Preprocessing { Preprocessing(size: size, cropPct: cropPct) }
+
+    func validate() throws {
+        guard cropPct > 0, cropPct <= 1 else { throw ValidationError("--crop-pct must be in (0, 1], got \(cropPct)") }
+        guard size > 0 else { throw ValidationError("--size must be positive") }
+    }
+
+    /// Network inputs for `paths` (decoded in parallel), N x 3 x size x size,
+    /// and the paths that decoded; failures are reported and skipped.
+    func load(_ paths: [String]) -> (Tensor, [String]) {
+        let p = preprocessing
+        var results = [Result<[Float], Error>?](repeating: nil, count: paths.count)
+        results.withUnsafeMutableBufferPointer { out in
+            parallelFor(paths.count, costPerItem: 1 << 20) { range in
+                for i in range { out[i] = Result { try p.networkInput(contentsOf: paths[i]) } }
+            }
+        }
+        var scalars: [Float] = [], good: [String] = []
+        for (path, r) in zip(paths, results) {
+            switch r! {
+            case .success(let v): scalars += v; good.append(path)
+            case .failure(let e): reportError("\(e)")
+            }
+        }
+        return (Tensor(shape: [good.count, 3, size, size], scalars: scalars), good)
+    }
 }
-struct Infer: ParsableCommand {
-    func run() throws { throw CLIError("infer: not yet") }
+
+/// `semcom preprocess`: images to network inputs in a `.npy`.
+struct Preprocess: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decode, resize, crop and normalise images into an N x 3 x H x W float32 .npy.")
+
+    @OptionGroup var image: ImageOptions
+
+    @Option(help: "Output .npy file.")
+    var out: String
+
+    @Option(help: "Threads for decoding.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Argument(help: "JPEG or PNG files.")
+    var images: [String]
+
+    func run() throws {
+        Threads.set(threads)
+        let (x, good) = image.load(images)
+        try NPY.write(x, to: out)
+        print("wrote \(out): \(x.shape)")
+        if good.count < images.count {
+            throw CLIError("\(images.count - good.count) of \(images.count) images failed; \(out) holds the other \(good.count), in order")
+        }
+    }
 }

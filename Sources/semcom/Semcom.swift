@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ViT
 
 @main
 struct Semcom: ParsableCommand {
@@ -12,31 +13,39 @@ struct Semcom: ParsableCommand {
 /// The tool's version, recorded in the files it writes.
 let semcomVersion = "0.1.0"
 
-/// A failure to report as one line on stderr (`error: ...`) with exit code 1.
+/// A failure reported as one line on stderr (`Error: ...`), exit code 1.
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
 }
 
-/// Options shared by commands that run a model.
+/// Prints `error: message` on stderr (for per-item failures that do not stop a command).
+func reportError(_ message: String) {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+}
+
+/// Options shared by the commands that run a model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Architecture: deit_tiny_patch16_224, deit_small_patch16_224, deit_base_patch16_224, or 'auto' to read it off the weights.")
+    @Option(help: "Architecture: deit_tiny_patch16_224, deit_small_patch16_224, deit_base_patch16_224, or auto (read off the weights).")
     var arch: String = "auto"
 
     @Option(help: "Attention heads, when neither --arch nor a config.json beside the weights gives them.")
     var heads: Int?
 
-    @Option(help: "Threads for BLAS and for the Swift-side loops.")
+    @Option(help: "Threads for the matrix products and the other loops.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    func expectedConfig() throws -> ViTConfigOrNil {
+    /// The preset named by `--arch`, nil for auto.
+    func expectedConfig() throws -> ViTConfig? {
         if arch == "auto" { return nil }
         guard let c = ViTConfig.named(arch) else {
             throw CLIError("unknown --arch '\(arch)'; known: \(ViTConfig.presets.keys.sorted().joined(separator: ", ")), auto")
         }
         return c
     }
-}
 
-import ViT
-typealias ViTConfigOrNil = ViTConfig?
+    /// Loads the weights (checked against `--arch` when given).
+    func load(_ path: String) throws -> VisionTransformer {
+        try VisionTransformer(weightsPath: path, expected: try expectedConfig(), heads: heads)
+    }
+}

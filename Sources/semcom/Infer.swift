@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import HDF5IO
+import Tensors
+import ViT
+
+/// `semcom infer`: top-5 per image, and optionally every output in HDF5.
+struct Infer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify images with a DeiT; print the top-5 and optionally write logits, attention and importance to HDF5.")
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var image: ImageOptions
+
+    @Option(help: "Weights (.safetensors, timm or Hugging Face transformers layout).")
+    var weights: String
+
+    @Option(help: "Preprocessed inputs (.npy, N x 3 x H x W float32) instead of image files.")
+    var inputs: String?
+
+    @Option(help: "Kept patch indices (.npy, N x K integers, 0-based): run on the class token and those patches only.")
+    var keep: String?
+
+    @Flag(help: "Also compute the attention-rollout importance (full-image runs).")
+    var rollout = false
+
+    @Option(help: "HDF5 file for /logits, /attention/cls, /importance/mean and /importance/rollout.")
+    var out: String?
+
+    @Option(help: "Images per forward pass.")
+    var batch: Int = 16
+
+    @Option(help: "Classes printed per image.")
+    var top: Int = 5
+
+    @Argument(help: "JPEG or PNG files (or use --inputs).")
+    var images: [String] = []
+
+    func validate() throws {
+        guard (inputs == nil) != images.isEmpty else { throw ValidationError("give image files or --inputs X.npy, not both or neither") }
+        guard batch > 0 else { throw ValidationError("--batch must be positive") }
+        if keep != nil && rollout { throw ValidationError("--rollout needs a full-image run (no --keep)") }
+    }
+
+    func run() throws {
+        Threads.set(model.threads)
+        let net = try model.load(weights)
+        let c = net.config
+        var (x, names): (Tensor, [String])
+        if let inputs {
+            x = try NPY.readTensor(inputs)
+            guard x.rank == 4, x.shape[1] == 3, x.shape[2] == c.imageSize, x.shape[3] == c.imageSize else {
+                throw CLIError("\(inputs): shape \(x.shape), the model needs N x 3 x \(c.imageSize) x \(c.imageSize)")
+            }
+            names = (0..<x.shape[0]).map { "\(inputs)[\($0)]" }
+        } else {
+            guard image.size == c.imageSize else { throw CLIError("--size \(image.size) but the model takes \(c.imageSize)") }
+            (x, names) = image.load(images)
+        }
+        let n = x.shape[0]
+        let kept = try keep.map { try readKeep($0, images: n, patches: c.numPatches) }
+        let tokens = c.prefixTokens + (kept?.first?.count ?? c.numPatches)
+        let writer = try out.map { try ResultsWriter(path: $0, config: c, images: names, tokens: tokens,
+                                                    importance: kept == nil, rollout: rollout,
+                                                    attributes: provenance()) }
+        let classNames = ClassNames.forClassCount(c.numClasses)
+        for start in stride(from: 0, to: n, by: batch) {
+            let rows = start..<min(n, start + batch)
+            let xb = Tensor(shape: [rows.count] + x.shape.dropFirst(),
+                            scalars: Array(x.scalars[(rows.lowerBound * x.count / n)..<(rows.upperBound * x.count / n)]))
+            let result = net.forward(xb, keep: kept.map { Array($0[rows]) }, rollout: rollout)
+            for (i, row) in rows.enumerated() {
+                print(names[row])
+                let p = softmax(result.logits.scalars[(i * c.numClasses)..<((i + 1) * c.numClasses)])
+                for (k, prob) in topK(p[...], top) {
+                    print(String(format: "  %7.4f  %4d  %@ %@", prob, k, classNames.wnids[k], classNames.names[k]))
+                }
+            }
+            try writer?.write(result, rows: rows, prefixTokens: c.prefixTokens)
+        }
+        if let out { print("wrote \(out)") }
+        if names.count < images.count { throw CLIError("\(images.count - names.count) of \(images.count) images failed") }
+    }
+
+    /// What produced the results, stored as file attributes.
+    func provenance() -> [String: String] {
+        ["semcom_version": semcomVersion, "weights": weights, "arch": model.arch,
+         "crop_pct": "\(image.cropPct)", "inputs": inputs ?? "images", "keep": keep ?? ""]
+    }
+}
+
+/// Reads an N x K integer `.npy` of kept patch indices.
+func readKeep(_ path: String, images n: Int, patches: Int) throws -> [[Int]] {
+    let a = try NPY.read(path)
+    guard a.shape.count == 2, a.shape[0] == n else { throw CLIError("\(path): shape \(a.shape), expected \(n) x K") }
+    guard let bad = a.values.first(where: { $0 < 0 || $0 >= Double(patches) || $0 != $0.rounded() }) else {
+        let k = a.shape[1]
+        return (0..<n).map { i in (0..<k).map { Int(a.values[i * k + $0]) } }
+    }
+    throw CLIError("\(path): index \(bad) is not a patch index in 0..<\(patches)")
+}
+
+/// Writes inference outputs to HDF5 batch by batch, so rows already
+/// computed are on disk even if a later image fails.
+struct ResultsWriter {
+    let file: HDF5File
+    let logits: HDF5Dataset, attention: HDF5Dataset
+    let mean: HDF5Dataset?, rollout: HDF5Dataset?
+
+    init(path: String, config c: ViTConfig, images: [String], tokens: Int, importance: Bool, rollout: Bool,
+         attributes: [String: String]) throws {
+        let n = images.count
+        file = try HDF5File.create(path)
+        for (k, v) in attributes { try file.setAttribute(k, to: v) }
+        try file.createDataset("/images/path", values: images)
+        logits = try file.createDataset("/logits", of: Float.self, shape: [n, c.numClasses])
+        attention = try file.createDataset("/attention/cls", of: Float.self, shape: [n, c.depth, c.numHeads, tokens])
+        mean = importance ? try file.createDataset("/importance/mean", of: Float.self, shape: [n, c.numPatches]) : nil
+        self.rollout = rollout ? try file.createDataset("/importance/rollout", of: Float.self, shape: [n, c.numPatches]) : nil
+    }
+
+    func write(_ r: ViTOutput, rows: Range<Int>, prefixTokens: Int) throws {
+        try logits.write(r.logits.scalars, rows: rows)
+        try attention.write(r.classAttention.scalars, rows: rows)
+        try mean?.write(r.meanImportance(prefixTokens: prefixTokens).scalars, rows: rows)
+        if let rollout, let values = r.rollout { try rollout.write(values.scalars, rows: rows) }
+        try file.flush()
+    }
+}
