@@ -1,3 +1,0 @@
-import XCTest
-@testable import HDF5IO
-final class HDF5IOPlaceholderTests: XCTestCase { func testNothing() {} }
