@@ -123,9 +123,16 @@ public enum Kernels {
         let ld = ld ?? n
         for r in 0..<m {
             let row = x + r * ld
-            var mx = -Float.infinity
-            for j in 0..<n { mx = max(mx, row[j]) }
-            var acc = Float8(), j = 0
+            var m8 = Float8(repeating: -.infinity), j = 0
+            while j + 8 <= n {
+                let v = load(row + j)
+                m8.replace(with: v, where: v .> m8)
+                j += 8
+            }
+            var mx = m8.max()
+            while j < n { mx = max(mx, row[j]); j += 1 }
+            var acc = Float8()
+            j = 0
             while j + 8 <= n {
                 let e = exp8(load(row + j) - mx)
                 store(e, row + j)

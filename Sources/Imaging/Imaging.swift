@@ -1,2 +1,0 @@
-import CJPEG
-import CPNG

@@ -1,0 +1,37 @@
+/// Why an image file could not be turned into pixels. Every error names the file.
+public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong, without the file name.
+    public enum Problem: Sendable, Equatable {
+        /// The file could not be read (the system's reason, e.g. "No such file or directory").
+        case unreadable(String)
+        /// The file has no bytes.
+        case empty
+        /// The bytes are not a JPEG or a PNG; the associated text says what they look like.
+        case unknownFormat(String)
+        /// The JPEG or PNG data is corrupt, truncated or unsupported; the decoder's message.
+        case invalidData(format: ImageFormat, message: String)
+    }
+
+    /// The path as given by the caller.
+    public let file: String
+    public let problem: Problem
+
+    public init(file: String, problem: Problem) {
+        self.file = file
+        self.problem = problem
+    }
+
+    /// One line: `<file>: <what is wrong>`.
+    public var description: String {
+        switch problem {
+        case .unreadable(let reason):
+            return "\(file): cannot read the file: \(reason)"
+        case .empty:
+            return "\(file): the file is empty, not an image"
+        case .unknownFormat(let looksLike):
+            return "\(file): not a JPEG or PNG image (\(looksLike))"
+        case .invalidData(let format, let message):
+            return "\(file): invalid \(format.name) data: \(message)"
+        }
+    }
+}

@@ -1,0 +1,90 @@
+/// The evaluation transform of timm/DeiT as torchvision applies it to a PIL image:
+///
+///     Resize(int(size / cropPct), BICUBIC)   shorter side, PIL's antialiased bicubic
+///     CenterCrop(size)
+///     ToTensor()                             x / 255, HWC -> CHW
+///     Normalize(mean, std)                   (x - mean[c]) / std[c]
+///
+/// Preprocessing (size, cropPct, mean, std) belongs with the weights' config,
+/// not with the model: DeiT's original code used cropPct 0.875, newer timm 0.9.
+public struct Preprocessing: Sendable, Equatable {
+    /// Side of the square crop fed to the network, in pixels.
+    public var size: Int
+    /// Fraction of the resized shorter side that the crop keeps.
+    public var cropPct: Double
+    /// Per-channel (R, G, B) mean and standard deviation of the [0, 1] inputs.
+    public var mean: SIMD3<Float>
+    public var std: SIMD3<Float>
+
+    /// ImageNet's channel statistics, as timm's IMAGENET_DEFAULT_MEAN / _STD.
+    public static let imagenetMean = SIMD3<Float>(0.485, 0.456, 0.406)
+    public static let imagenetStd = SIMD3<Float>(0.229, 0.224, 0.225)
+
+    public init(size: Int = 224, cropPct: Double = 0.875,
+                mean: SIMD3<Float> = Preprocessing.imagenetMean,
+                std: SIMD3<Float> = Preprocessing.imagenetStd) {
+        self.size = size
+        self.cropPct = cropPct
+        self.mean = mean
+        self.std = std
+    }
+
+    /// The shorter side after resizing: `int(size / cropPct)` (256 for 224 / 0.875).
+    public var resizeShorterSide: Int {
+        precondition(cropPct > 0 && cropPct.isFinite, "cropPct must be positive, got \(cropPct)")
+        return Int(Double(size) / cropPct)
+    }
+
+    /// Resize + CenterCrop of a decoded image: the `size` x `size` x 3 8-bit
+    /// crop that the network sees (before scaling), e.g. for overlays. Only the
+    /// resized pixels inside the crop are computed; they equal Pillow's.
+    public func crop(_ image: RGBImage) -> RGBImage {
+        precondition(size > 0 && resizeShorterSide > 0, "invalid preprocessing \(self)")
+        let resized = resizedToShorterSide(width: image.width, height: image.height,
+                                           shorterSide: resizeShorterSide)
+        let g = CenterCropGeometry(imageWidth: resized.width, imageHeight: resized.height,
+                                   cropWidth: size, cropHeight: size)
+        if g.left >= 0, g.top >= 0, g.left + size <= resized.width, g.top + size <= resized.height {
+            return image.resampledBicubic(width: resized.width, height: resized.height,
+                                          window: PixelWindow(x: g.left, y: g.top, width: size, height: size))
+        }
+        // Crop larger than the resized image (cropPct > 1): pad with zeros.
+        return image.resizedBicubic(width: resized.width, height: resized.height)
+            .centerCropped(width: size, height: size)
+    }
+
+    /// ToTensor + Normalize: image (H x W x 3, 8-bit) to Float CHW (3 x H x W),
+    /// value (x / 255 - mean[c]) / std[c] in Float32 arithmetic, as torch does.
+    public func normalize(_ image: RGBImage) -> [Float] {
+        let plane = image.width * image.height
+        return [Float](unsafeUninitializedCapacity: 3 * plane) { out, initialized in
+            image.pixels.withUnsafeBufferPointer { hwc in
+                for c in 0..<3 {
+                    let m = mean[c], s = std[c]
+                    for i in 0..<plane {
+                        out[c * plane + i] = (Float(hwc[i * 3 + c]) / 255 - m) / s
+                    }
+                }
+            }
+            initialized = 3 * plane
+        }
+    }
+
+    /// The network input for a decoded image: `normalize(crop(image))`,
+    /// 3 x size x size Float, CHW.
+    public func networkInput(_ image: RGBImage) -> [Float] {
+        normalize(crop(image))
+    }
+
+    /// The 8-bit crop (size x size x 3) of the JPEG or PNG file at `path`.
+    /// - Throws: `ImagingError` naming `path`.
+    public func croppedImage(contentsOf path: String) throws(ImagingError) -> RGBImage {
+        crop(try RGBImage(contentsOf: path))
+    }
+
+    /// The network input (3 x size x size Float, CHW) for the JPEG or PNG file at `path`.
+    /// - Throws: `ImagingError` naming `path`.
+    public func networkInput(contentsOf path: String) throws(ImagingError) -> [Float] {
+        networkInput(try RGBImage(contentsOf: path))
+    }
+}
