@@ -110,6 +110,7 @@ struct ResultsWriter {
     init(path: String, config c: ViTConfig, images: [String], tokens: Int, importance: Bool, rollout: Bool,
          attributes: [String: String]) throws {
         let n = images.count
+        try createParentDirectory(of: path)
         file = try HDF5File.create(path)
         for (k, v) in attributes { try file.setAttribute(k, to: v) }
         try file.createDataset("/images/path", values: images)

@@ -58,6 +58,7 @@ struct Preprocess: ParsableCommand {
     func run() throws {
         Threads.set(threads)
         let (x, good) = image.load(images)
+        try createParentDirectory(of: out)
         try NPY.write(x, to: out)
         print("wrote \(out): \(x.shape)")
         if good.count < images.count {
