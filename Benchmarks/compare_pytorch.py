@@ -24,6 +24,7 @@ ap.add_argument("--rounds", type=int, default=5)
 ap.add_argument("--archs", default="tiny,small,base")
 ap.add_argument("--batches", default="1,16")
 ap.add_argument("--semcom", default=".build/release/semcom")
+ap.add_argument("--verbose", action="store_true", help="print every round")
 args = ap.parse_args()
 torch.set_num_threads(args.threads)
 
@@ -63,5 +64,7 @@ for arch in args.archs.split(","):
             a = torch_throughput(model, batch, iters)
             b = semcom_throughput(name, batch, iters)
             pt.append(a); sc.append(b); ratios.append(b / a)
+            if args.verbose:
+                print(f"  round: PyTorch {a:.2f}, semcom {b:.2f} img/s", flush=True)
         print(f"{name:<24}{batch:>6}{statistics.median(pt):>15.2f}{statistics.median(sc):>14.2f}"
               f"{statistics.median(ratios):>16.2f}", flush=True)

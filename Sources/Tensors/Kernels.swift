@@ -7,18 +7,26 @@ import Foundation
 /// Letters: M rows (tokens over the batch), K input features, N output
 /// features. Linear weights use PyTorch's layout, out x in (N x K).
 public enum Kernels {
-    /// out[M x N] = beta * out + x[M x K] · weightᵀ, weight N x K (PyTorch
-    /// linear layout), then `+ bias[N]` on every row when given.
-    /// `ldx`/`ldout` are the row strides (default K and N).
+    /// What `linear` applies to its output block, in the same pass over the threads.
+    public enum Epilogue: Sendable {
+        case none
+        /// Exact GELU: g(u) = u/2 (1 + erf(u / sqrt 2)).
+        case gelu
+    }
+
+    /// out[M x N] = x[M x K] · weightᵀ + bias[N] (or `out +=` that when
+    /// `accumulate`), then the `epilogue`; weight is N x K (PyTorch linear
+    /// layout). `ldx`/`ldout` are row strides (default K and N). The output
+    /// columns are split over the threads, each calling BLAS single-threaded.
     public static func linear(
         _ x: UnsafePointer<Float>, rows m: Int, inFeatures k: Int, ldx: Int? = nil,
         weight: UnsafePointer<Float>, outFeatures n: Int, bias: UnsafePointer<Float>?,
-        into out: UnsafeMutablePointer<Float>, ldout: Int? = nil, accumulate: Bool = false
+        into out: UnsafeMutablePointer<Float>, ldout: Int? = nil, accumulate: Bool = false,
+        epilogue: Epilogue = .none
     ) {
         let lo = ldout ?? n, lx = ldx ?? k
-        // Split the output columns (weight rows) over the threads, in blocks of 16.
         let blocks = (n + 15) / 16
-        parallelFor(blocks, costPerItem: 16 * m * k / 64) { range in
+        parallelFor(blocks, costPerItem: 2 * 16 * m * k) { range in
             let n0 = range.lowerBound * 16, n1 = min(n, range.upperBound * 16)
             // The bias goes in first, so that BLAS accumulates onto it (beta = 1 skips its own pass over C).
             for r in 0..<m {
@@ -31,6 +39,9 @@ public enum Kernels {
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n1 - n0), Int32(k),
                         1, x, Int32(lx), weight + n0 * k, Int32(k), 1, out + n0, Int32(lo))
+            if case .gelu = epilogue {
+                for r in 0..<m { gelu(out + r * lo + n0, count: n1 - n0) }
+            }
         }
     }
 
@@ -43,15 +54,6 @@ public enum Kernels {
     ) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
-    }
-
-    /// x[r, :] += v for every row r of an M x N block with row stride `ld`.
-    public static func addRowVector(_ v: UnsafePointer<Float>, to x: UnsafeMutablePointer<Float>,
-                                    rows m: Int, cols n: Int, ld: Int? = nil) {
-        let ld = ld ?? n
-        parallelFor(m, costPerItem: n) { range in
-            for r in range { add(v, into: x + r * ld, count: n) }
-        }
     }
 
     /// y[i] += x[i] for i < count.
@@ -95,25 +97,18 @@ public enum Kernels {
         }
     }
 
-    /// Exact GELU in place after adding a bias: x = g(x + bias), g(u) = u/2 (1 + erf(u / sqrt 2)),
-    /// on an M x N block.
-    public static func biasGELU(_ x: UnsafeMutablePointer<Float>, rows m: Int, cols n: Int,
-                                bias: UnsafePointer<Float>) {
-        parallelFor(m, costPerItem: 16 * n) { range in
-            for r in range {
-                let row = x + r * n
-                var i = 0
-                while i + 8 <= n {
-                    let u = load(row + i) + load(bias + i)
-                    store(0.5 * u * (1 + erf8(u * 0.707_106_78)), row + i)
-                    i += 8
-                }
-                while i < n {
-                    let u = row[i] + bias[i]
-                    row[i] = 0.5 * u * (1 + Float(Foundation.erf(Double(u) * 0.707_106_781_186_547_5)))
-                    i += 1
-                }
-            }
+    /// Exact GELU in place: x[i] = x[i]/2 (1 + erf(x[i] / sqrt 2)).
+    @inline(__always)
+    public static func gelu(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            let u = load(x + i)
+            store(0.5 * u * (1 + erf8(u * 0.707_106_78)), x + i)
+            i += 8
+        }
+        while i < n {
+            x[i] = 0.5 * x[i] * (1 + Float(Foundation.erf(Double(x[i]) * 0.707_106_781_186_547_5)))
+            i += 1
         }
     }
 

@@ -20,9 +20,10 @@ public enum Threads {
 
 /// Splits `0..<count` into at most `Threads.count` contiguous ranges and runs
 /// `body` on each, concurrently when there is more than one. Small jobs
-/// (`count * costPerItem` below about 32k operations) run inline.
+/// (`count * costPerItem` below about 200k operations, where waking a
+/// thread costs more than it saves) run inline.
 public func parallelFor(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
-    let workers = min(Threads.count, count, max(1, count * costPerItem / 32_768))
+    let workers = min(Threads.count, count, max(1, count * costPerItem / 200_000))
     if workers <= 1 {
         if count > 0 { body(0..<count) }
         return

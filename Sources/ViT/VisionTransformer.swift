@@ -153,37 +153,35 @@ public final class VisionTransformer {
             Kernels.layerNorm(p.x, rows: m, features: d, gamma: g, beta: beta, eps: c.layerNormEps, into: p.h)
         }
         linear(block.attn.qkv, p.h, rows: m, into: p.qkv)
-        // Attention per (image, head): S = scale · Q Kᵀ (T x T), softmax rows, O = S V.
-        // Q, K, V of head h are columns h·hd, D + h·hd, 2D + h·hd of qkv (row stride 3D).
+        // Attention per (image, head, block of query rows): S = scale · Q Kᵀ (rows x T),
+        // softmax rows, O = S V. Q, K, V of head h are columns h·hd, D + h·hd,
+        // 2D + h·hd of qkv (row stride 3D). Query rows are split so that small
+        // batches still give every thread work.
         let scale = 1 / Float(hd).squareRoot()
-        do {
-            parallelFor(b * nh, costPerItem: t * t * hd) { range in
-                for job in range {
-                    let (i, h) = job.quotientAndRemainder(dividingBy: nh)
-                    let q = p.qkv + i * t * 3 * d + h * hd
-                    let s = p.scores + job * t * t
-                    Kernels.matmul(q, q + d, into: s, m: t, n: t, k: hd, lda: 3 * d, ldb: 3 * d, ldc: t,
-                                   transposeB: true, alpha: scale)
-                    Kernels.softmaxRows(s, rows: t, cols: t)
-                    (classRows + ((i * c.depth + layer) * nh + h) * t).update(from: s, count: t)
-                    if storeAttention {
-                        (p.attention + ((i * c.depth + layer) * nh + h) * t * t).update(from: s, count: t * t)
-                    }
-                    Kernels.matmul(s, q + 2 * d, into: p.h + i * t * d + h * hd, m: t, n: hd, k: t,
-                                   lda: t, ldb: 3 * d, ldc: d)
+        let rowBlocks = min(t, max(1, (4 * Threads.count + b * nh - 1) / (b * nh)))
+        parallelFor(b * nh * rowBlocks, costPerItem: t * t * hd / rowBlocks) { range in
+            for job in range {
+                let (head, block) = job.quotientAndRemainder(dividingBy: rowBlocks)
+                let (i, h) = head.quotientAndRemainder(dividingBy: nh)
+                let r0 = t * block / rowBlocks, r1 = t * (block + 1) / rowBlocks
+                let q = p.qkv + i * t * 3 * d + h * hd
+                let s = p.scores + head * t * t + r0 * t
+                Kernels.matmul(q + r0 * 3 * d, q + d, into: s, m: r1 - r0, n: t, k: hd, lda: 3 * d, ldb: 3 * d, ldc: t,
+                               transposeB: true, alpha: scale)
+                Kernels.softmaxRows(s, rows: r1 - r0, cols: t)
+                if r0 == 0 { (classRows + ((i * c.depth + layer) * nh + h) * t).update(from: s, count: t) }
+                if storeAttention {
+                    (p.attention + ((i * c.depth + layer) * nh + h) * t * t + r0 * t).update(from: s, count: (r1 - r0) * t)
                 }
+                Kernels.matmul(s, q + 2 * d, into: p.h + (i * t + r0) * d + h * hd, m: r1 - r0, n: hd, k: t,
+                               lda: t, ldb: 3 * d, ldc: d)
             }
         }
         linear(block.attn.proj, p.h, rows: m, into: p.x, accumulate: true)
         withPointers(block.norm2) { g, beta in
             Kernels.layerNorm(p.x, rows: m, features: d, gamma: g, beta: beta, eps: c.layerNormEps, into: p.h)
         }
-        block.mlp.fc1.weight.withUnsafeBufferPointer { w in
-            Kernels.linear(p.h, rows: m, inFeatures: d, weight: w.baseAddress!, outFeatures: c.mlpHidden, bias: nil, into: p.mlp)
-        }
-        block.mlp.fc1.bias.withUnsafeBufferPointer { bias in
-            Kernels.biasGELU(p.mlp, rows: m, cols: c.mlpHidden, bias: bias.baseAddress!)
-        }
+        linear(block.mlp.fc1, p.h, rows: m, into: p.mlp, epilogue: .gelu)
         linear(block.mlp.fc2, p.mlp, rows: m, into: p.x, accumulate: true)
     }
 
@@ -201,13 +199,14 @@ public final class VisionTransformer {
         return logits
     }
 
-    /// out (= or +=) x · Wᵀ + bias.
+    /// out (= or +=) x · Wᵀ + bias, then the epilogue.
     private func linear(_ layer: Linear, _ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>,
-                        accumulate: Bool = false) {
+                        accumulate: Bool = false, epilogue: Kernels.Epilogue = .none) {
         layer.weight.withUnsafeBufferPointer { w in
             layer.bias.withUnsafeBufferPointer { bias in
                 Kernels.linear(x, rows: rows, inFeatures: layer.inFeatures, weight: w.baseAddress!,
-                               outFeatures: layer.outFeatures, bias: bias.baseAddress!, into: out, accumulate: accumulate)
+                               outFeatures: layer.outFeatures, bias: bias.baseAddress!, into: out, accumulate: accumulate,
+                               epilogue: epilogue)
             }
         }
     }
