@@ -80,7 +80,7 @@ MLP_RATIO = 4.0
 
 # Re-initialisation scales (chosen so attention is sharp, logits spread).
 LINEAR_GAIN = 1.0        # weight std = LINEAR_GAIN / sqrt(fan_in)
-QK_SCALE = 2.5           # extra factor on the q and k rows of qkv
+QK_SCALE = 2.0           # extra factor on the q and k rows of qkv
 HEAD_GAIN = 2.5          # head weight std = HEAD_GAIN / sqrt(D)
 BIAS_STD = 0.1
 QK_BIAS_STD = 0.3

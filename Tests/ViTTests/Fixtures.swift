@@ -30,5 +30,6 @@ func assertClose(_ actual: Tensor, _ expected: Tensor, atol: Float = 0, rtol: Fl
         if diff > atol + rtol * abs(expected.scalars[i]) { ok = false }
         if diff > worst { worst = diff; worstIndex = i }
     }
+    if ProcessInfo.processInfo.environment["SEMCOM_VERBOSE"] != nil { print("\(what): largest difference \(worst)") }
     XCTAssertTrue(ok, "\(what): largest difference \(worst) at \(worstIndex) (atol \(atol), rtol \(rtol))", file: file, line: line)
 }
