@@ -44,10 +44,11 @@ let package = Package(
         .target(name: "ViT", dependencies: ["Tensors", "Attention"]),
         .target(name: "Imaging", dependencies: ["CImagingCodecs"]),
         .target(name: "HDF5IO", dependencies: ["CHDF5"]),
+        .target(name: "Collaborative", dependencies: ["Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),
 
         // MARK: The command-line tool (thin: parses arguments, calls the modules)
         .executableTarget(name: "semcom", dependencies: [
-            "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO",
+            "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO", "Collaborative",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -58,6 +59,7 @@ let package = Package(
         .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensors", "Attention"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
+        .testTarget(name: "CollaborativeTests", dependencies: ["Collaborative", "ViT", "Tensors", "Imaging", "HDF5IO", "Attention", "Entropy"]),
         .testTarget(name: "semcomTests", dependencies: ["semcom", "HDF5IO", "Tensors"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,3 +1,5 @@
+import Tensors
+
 /// The parameters of a ViT, one small type per layer, with properties named
 /// as timm's checkpoint keys (`blocks.i.attn.qkv.weight` is
 /// `blocks[i].attn.qkv.weight`).
@@ -60,11 +62,11 @@ public struct ViTWeights: Sendable {
     /// D -> C.
     public var head: Linear
 
-    /// Random weights for a configuration (uniform with std 0.02, LayerNorm
-    /// at identity), for benchmarks and shape tests.
-    public static func random(_ c: ViTConfig, seed: UInt64 = 0) -> ViTWeights {
+    /// Random weights for a configuration (uniform with standard deviation
+    /// `std`, LayerNorm at identity), for benchmarks and tests.
+    public static func random(_ c: ViTConfig, seed: UInt64 = 0, std: Float = 0.02) -> ViTWeights {
         var rng = SplitMix64(seed: seed)
-        let a = Float(0.02 * 3.0.squareRoot())
+        let a = std * Float(3.0.squareRoot())
         func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -a..<a, using: &rng) } }
         func linear(_ i: Int, _ o: Int) -> Linear { Linear(weight: values(i * o), bias: values(o), inFeatures: i, outFeatures: o) }
         func norm() -> LayerNorm { LayerNorm(weight: [Float](repeating: 1, count: c.embedDim), bias: [Float](repeating: 0, count: c.embedDim)) }
@@ -82,25 +84,30 @@ public struct ViTWeights: Sendable {
     }
 }
 
-/// A small deterministic generator (SplitMix64) for reproducible random weights and inputs.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// A standard normal sample (Box-Muller).
-    public mutating func nextGaussian() -> Float {
-        let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
-        let u2 = Double.random(in: 0..<1, using: &self)
-        return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
+extension ViTWeights {
+    /// The weights under timm's key names and shapes (what `load` reads back).
+    public func timmTensors(_ c: ViTConfig) -> [String: Tensor] {
+        let d = c.embedDim
+        var t: [String: Tensor] = [
+            "cls_token": Tensor(shape: [1, c.prefixTokens, d], scalars: clsToken),
+            "pos_embed": Tensor(shape: [1, c.numTokens, d], scalars: posEmbed),
+            "patch_embed.proj.weight": Tensor(shape: [d, 3, c.patchSize, c.patchSize], scalars: patchEmbed.weight),
+            "patch_embed.proj.bias": Tensor(shape: [d], scalars: patchEmbed.bias),
+        ]
+        func put(_ key: String, _ l: Linear) {
+            t[key + ".weight"] = Tensor(shape: [l.outFeatures, l.inFeatures], scalars: l.weight)
+            t[key + ".bias"] = Tensor(shape: [l.outFeatures], scalars: l.bias)
+        }
+        func put(_ key: String, _ n: LayerNorm) {
+            t[key + ".weight"] = Tensor(shape: [d], scalars: n.weight)
+            t[key + ".bias"] = Tensor(shape: [d], scalars: n.bias)
+        }
+        for (i, b) in blocks.enumerated() {
+            put("blocks.\(i).norm1", b.norm1); put("blocks.\(i).attn.qkv", b.attn.qkv); put("blocks.\(i).attn.proj", b.attn.proj)
+            put("blocks.\(i).norm2", b.norm2); put("blocks.\(i).mlp.fc1", b.mlp.fc1); put("blocks.\(i).mlp.fc2", b.mlp.fc2)
+        }
+        put("norm", norm)
+        put("head", head)
+        return t
     }
 }
-
-import Foundation
-@inline(__always) private func _log(_ x: Double) -> Double { Foundation.log(x) }
-@inline(__always) private func _cos(_ x: Double) -> Double { Foundation.cos(x) }

@@ -155,10 +155,11 @@ public final class VisionTransformer {
         linear(block.attn.qkv, p.h, rows: m, into: p.qkv)
         // Attention per (image, head, block of query rows): S = scale · Q Kᵀ (rows x T),
         // softmax rows, O = S V. Q, K, V of head h are columns h·hd, D + h·hd,
-        // 2D + h·hd of qkv (row stride 3D). Query rows are split so that small
-        // batches still give every thread work.
+        // 2D + h·hd of qkv (row stride 3D). Query rows are split in 4 blocks so
+        // that small batches still give every thread work; the split does not
+        // depend on the batch or the thread count, so neither changes an image's result.
         let scale = 1 / Float(hd).squareRoot()
-        let rowBlocks = min(t, max(1, (4 * Threads.count + b * nh - 1) / (b * nh)))
+        let rowBlocks = min(t, 4)
         parallelFor(b * nh * rowBlocks, costPerItem: t * t * hd / rowBlocks) { range in
             for job in range {
                 let (head, block) = job.quotientAndRemainder(dividingBy: rowBlocks)

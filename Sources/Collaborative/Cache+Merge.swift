@@ -1,0 +1,88 @@
+import Foundation
+import HDF5IO
+import ViT
+
+extension Cache {
+    /// Joins complete shard caches (`cache build --shard i/n`) into one file
+    /// whose content equals an unsharded build: images and every run's
+    /// datasets concatenated in shard order, the same attributes; memo tables
+    /// present in every shard are concatenated too.
+    public static func merge(shards paths: [String], into out: String) throws {
+        let shards = try paths.map { try Cache(path: $0) }
+        var ordered: [Int: Cache] = [:]
+        var count = -1
+        for s in shards {
+            guard let i = try? s.file.attribute("shard_index", as: Int64.self),
+                  let n = try? s.file.attribute("shard_count", as: Int64.self) else {
+                throw CacheError(s.path, "not a shard (built without --shard)")
+            }
+            if count >= 0 && Int(n) != count { throw CacheError(s.path, "is shard \(i)/\(n), others are of \(count)") }
+            count = Int(n)
+            if ordered[Int(i)] != nil { throw CacheError(s.path, "shard \(i) given twice") }
+            ordered[Int(i)] = s
+        }
+        let missing = (0..<count).filter { ordered[$0] == nil }
+        guard missing.isEmpty else { throw CacheError(out, "missing shard(s) \(missing.map(String.init).joined(separator: ", ")) of \(count)") }
+        let parts = (0..<count).map { ordered[$0]! }
+        let first = parts[0]
+        let runs = try first.runNames()
+        for s in parts {
+            guard try s.runNames() == runs else { throw CacheError(s.path, "has runs \(try s.runNames()), shard 0 has \(runs)") }
+            for attr in ["image_size", "crop_pct", "batch"] where try !sameAttribute(s.file, first.file, attr) {
+                throw CacheError(s.path, "attribute \(attr) differs from shard 0")
+            }
+            for r in runs {
+                let a = try s.run(r), b = try first.run(r)
+                guard a.weightsSHA256 == b.weightsSHA256, a.arch == b.arch else { throw CacheError(s.path, "run '\(r)' differs from shard 0") }
+                guard a.completed == s.images.count else {
+                    throw CacheError(s.path, "run '\(r)' is incomplete (\(a.completed)/\(s.images.count) images): finish it with cache build")
+                }
+            }
+        }
+        let images = ImageList(paths: parts.flatMap(\.images.paths), labels: parts.flatMap(\.images.labels))
+        let n = images.count
+        let f = try HDF5File.create(out, mode: .failIfExists)
+        try f.setAttribute("format", to: Cache.format)
+        try f.setAttribute("format_version", to: Cache.formatVersion)
+        try f.setAttribute("semcom_version", to: try first.file.attribute("semcom_version", as: String.self))
+        try f.setAttribute("image_size", to: try first.file.attribute("image_size", as: Int64.self))
+        try f.setAttribute("crop_pct", to: try first.file.attribute("crop_pct", as: Double.self))
+        try f.setAttribute("batch", to: try first.file.attribute("batch", as: Int64.self))
+        try f.createDataset("/images/path", values: images.paths, chunks: [max(1, min(n, 4096))])
+        try f.createDataset("/images/label", values: images.labels)
+        for r in runs {
+            let info = try first.run(r)
+            let config = ViTConfig(imageSize: info.imageSize, patchSize: info.patchSize, embedDim: info.embedDim,
+                                   depth: info.depth, numHeads: info.numHeads, numClasses: info.numClasses)
+            try CacheBuilder.createRun(in: f, name: r, arch: info.arch, weights: info.weights, sha256: info.weightsSHA256,
+                                       config: config, images: n, completed: n)
+            for d in ["logits", "importance/mean", "importance/rollout", "importance/textbook", "attention/last"] {
+                let target = try f.openDataset("/runs/\(r)/\(d)")
+                var row = 0
+                for s in parts {
+                    let v = try s.file.openDataset("/runs/\(r)/\(d)").read(as: Float.self).values
+                    try target.write(v, rows: row..<(row + s.images.count))
+                    row += s.images.count
+                }
+            }
+        }
+        for key in try MemoTable.keys(in: first) where try parts.allSatisfy({ try $0.file.contains(key) }) {
+            let columns = try first.file.openDataset(key).shape[1]
+            let target = try MemoTable.create(in: f, key: key, images: n, columns: columns)
+            var row = 0
+            for s in parts {
+                let v = try s.file.openDataset(key).read(as: Int16.self).values
+                try target.write(v, rows: row..<(row + s.images.count))
+                row += s.images.count
+            }
+        }
+        try f.flush()
+    }
+
+    private static func sameAttribute(_ a: HDF5File, _ b: HDF5File, _ name: String) throws -> Bool {
+        switch try a.attributeType(name) {
+        case .float64: return try a.attribute(name, as: Double.self) == b.attribute(name, as: Double.self)
+        default: return try a.attribute(name, as: Int64.self) == b.attribute(name, as: Int64.self)
+        }
+    }
+}

@@ -1,0 +1,366 @@
+import Attention
+import Entropy
+import Foundation
+import HDF5IO
+import Imaging
+import Tensors
+import ViT
+
+/// One operating point of Algorithm 1 over a cache.
+public struct Setting: Equatable, Sendable {
+    public var edge: String
+    public var server: String
+    /// Whose importance orders the patches (`measure`), unless the rule is random.
+    public var encoder: String
+    public var measure: String
+    public var rule: SelectionRule
+    public var gate: Gate
+    /// Seed of the random ordering used by `random:K`.
+    public var seed: UInt64 = 0
+
+    public init(edge: String, server: String, encoder: String? = nil, measure: String = "mean",
+                rule: SelectionRule = .sum(0.97), gate: Gate = .minEntropy(0.8)) {
+        self.edge = edge
+        self.server = server
+        self.encoder = encoder ?? edge
+        self.measure = measure
+        self.rule = rule
+        self.gate = gate
+    }
+
+    /// The ordering the rule takes a prefix of.
+    public var ordering: PatchOrdering {
+        rule.isRandom ? .random(seed: seed) : .measure(run: encoder, measure: measure)
+    }
+}
+
+/// The latency model of the paper's Figs. 15-16: edge time always; for a sent
+/// image, uplink time for its bytes and server time scaled by eq. 9's FLOPs.
+public struct LatencyModel: Equatable, Sendable {
+    /// Edge inference per image (DeiT-Tiny on a phone NPU).
+    public var edgeMs = 10.99
+    /// Server inference per image on all tokens (DeiT-Base on a desktop GPU).
+    public var serverMs = 8.32
+    /// Uplink rate in Mbit/s.
+    public var uplinkMbps = 8.0
+    public init() {}
+}
+
+/// What `evaluate` reports. Fractions are in [0, 1]; accuracies are over
+/// the images with a known label (NaN when there are none).
+public struct Evaluation: Equatable, Sendable {
+    public var accuracy, edgeAccuracy, serverAccuracy: Double
+    public var sentFraction: Double
+    /// Mean patches per sent image (0 when nothing is sent).
+    public var patchesPerSent: Double
+    /// sentFraction x patchesPerSent / P.
+    public var commCost: Double
+    /// Mean server GFLOPs per image (eq. 9 on 1 + k tokens; 0 for images kept on the edge).
+    public var serverGFLOPs: Double
+    /// Mean latency per image and its parts, in ms.
+    public var latencyMs, edgeMs, uplinkMs, serverMs: Double
+    public var images: Int
+    public var labelled: Int
+}
+
+/// Algorithm 1 over a cache, with the server's answers memoised per
+/// (server, ordering, image, k) and computed on demand.
+public final class Evaluator {
+    public let cache: Cache
+    public var latency = LatencyModel()
+    /// Images per server forward pass when filling the memo.
+    public var batch = 16
+    /// Called while filling the memo with (done, total) server runs.
+    public var progress: (Int, Int) -> Void = { _, _ in }
+
+    private var orderings: [PatchOrdering: SortedScores] = [:]
+    private var memos: [String: [Int16]] = [:]
+    private var servers: [String: VisionTransformer] = [:]
+    private var predictions: [String: [Int32]] = [:]
+    private var gateScores: [String: [Double]] = [:]
+
+    public init(cache: Cache) { self.cache = cache }
+
+    public var count: Int { cache.images.count }
+
+    /// The argmax class of every image for a run.
+    public func predictions(_ run: String) throws -> [Int32] {
+        if let p = predictions[run] { return p }
+        let info = try cache.run(run)
+        let logits = try cache.logits(run)
+        let c = info.numClasses
+        let p = (0..<count).map { i -> Int32 in
+            var best = 0
+            for j in 1..<c where logits[i * c + j] > logits[i * c + best] { best = j }
+            return Int32(best)
+        }
+        predictions[run] = p
+        return p
+    }
+
+    /// The gate's uncertainty score per image of the edge run (larger = less
+    /// confident), or nil for `Gate.none`.
+    public func gateScores(_ edge: String, _ gate: Gate) throws -> [Double]? {
+        if gate == .none { return nil }
+        let key = "\(edge)|\(gate.with(threshold: 0))"
+        if let s = gateScores[key] { return s }
+        let c = try cache.run(edge).numClasses
+        let logits = try cache.logits(edge)
+        let s = (0..<count).map { i in gate.score(Uncertainty.probabilities(logits[(i * c)..<((i + 1) * c)]))! }
+        gateScores[key] = s
+        return s
+    }
+
+    /// Each image's patches in order and their scores, sorted descending.
+    func sorted(_ ordering: PatchOrdering, patches p: Int) throws -> SortedScores {
+        if let s = orderings[ordering] { return s }
+        let s: SortedScores
+        switch ordering {
+        case .measure(let run, let measure):
+            s = SortedScores(scores: try cache.importance(run, measure: measure), images: count, patches: p)
+        case .random(let seed):
+            s = SortedScores(randomSeed: seed, images: count, patches: p)
+        }
+        orderings[ordering] = s
+        return s
+    }
+
+    /// k per image under `rule` for `ordering`.
+    public func keptPatches(_ rule: SelectionRule, ordering: PatchOrdering, patches p: Int) throws -> [Int] {
+        let s = try sorted(ordering, patches: p)
+        return (0..<count).map { s.keep(rule, image: $0) }
+    }
+
+    /// Evaluates one setting, computing missing server answers first.
+    public func evaluate(_ setting: Setting) throws -> Evaluation {
+        try sweep(setting, ruleParameters: nil, gateThresholds: nil)[0]
+    }
+
+    /// Evaluates `setting` on the grid ruleParameters x gateThresholds (nil
+    /// keeps the setting's own value), row-major over the rule parameter.
+    /// Costs O(N) per rule parameter plus O(log N) per grid point, once the
+    /// memo holds the needed entries.
+    public func sweep(_ setting: Setting, ruleParameters: [Double]?, gateThresholds: [Double]?) throws -> [Evaluation] {
+        let server = try cache.run(setting.server)
+        let p = server.numPatches
+        let labels = cache.images.labels
+        let edgePred = try predictions(setting.edge)
+        let serverPred = try predictions(setting.server)
+        let labelled = labels.filter { $0 >= 0 }.count
+        let edgeCorrect = (0..<count).map { labels[$0] >= 0 && edgePred[$0] == labels[$0] }
+        let edgeAccuracy = Double(edgeCorrect.filter { $0 }.count) / Double(labelled)
+        let serverAccuracy = Double((0..<count).filter { labels[$0] >= 0 && serverPred[$0] == labels[$0] }.count) / Double(labelled)
+
+        // Images sorted by gate score, least confident first: each threshold sends a prefix.
+        let scores = try gateScores(setting.edge, setting.gate)
+        let byScore = scores.map { s in (0..<count).sorted { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) } } ?? Array(0..<count)
+        let thresholds = (gateThresholds ?? [setting.gate.scoreThresholdValue]).map { setting.gate.with(threshold: $0).scoreThreshold }
+        func sentCount(_ t: Double) -> Int {
+            guard let s = scores else { return count }
+            var lo = 0, hi = count  // first position whose score < t
+            while lo < hi { let mid = (lo + hi) / 2; if s[byScore[mid]] >= t { lo = mid + 1 } else { hi = mid } }
+            return lo
+        }
+        let maxSent = thresholds.map(sentCount).max() ?? 0
+
+        let ordering = setting.ordering
+        let memoKey = MemoTable.key(server: setting.server, ordering: ordering)
+        let config = ViTConfig(imageSize: server.imageSize, patchSize: server.patchSize, embedDim: server.embedDim,
+                               depth: server.depth, numHeads: server.numHeads, numClasses: server.numClasses)
+        let fullFLOPs = config.encoderFLOPs(tokens: config.numTokens)
+        let bytesPerPatch = Double(server.patchSize * server.patchSize * 3)
+        var results: [Evaluation] = []
+        for param in ruleParameters ?? [setting.rule.parameter] {
+            let rule = setting.rule.with(parameter: param)
+            let k = try keptPatches(rule, ordering: ordering, patches: p)
+            let needed = byScore.prefix(maxSent).map { ($0, k[$0]) }
+            try fill(memoKey, server: setting.server, ordering: ordering, pairs: needed, patches: p)
+            let memo = memos[memoKey]!
+            // Prefix sums over byScore of: accuracy gain, patches, FLOPs, uplink and server time.
+            var gain = [Double](repeating: 0, count: maxSent + 1), patches = gain, flops = gain, uplink = gain, serverTime = gain
+            for (j, i) in byScore.prefix(maxSent).enumerated() {
+                let serverCorrect = labels[i] >= 0 && Int32(memo[i * (p + 1) + k[i]]) == labels[i]
+                let f = config.encoderFLOPs(tokens: config.prefixTokens + k[i])
+                gain[j + 1] = gain[j] + (serverCorrect ? 1 : 0) - (edgeCorrect[i] ? 1 : 0)
+                patches[j + 1] = patches[j] + Double(k[i])
+                flops[j + 1] = flops[j] + f
+                let bytes = Double(k[i]) * bytesPerPatch + Double(p) / 8
+                uplink[j + 1] = uplink[j] + bytes * 8 / (latency.uplinkMbps * 1e6) * 1e3
+                serverTime[j + 1] = serverTime[j] + latency.serverMs * f / fullFLOPs
+            }
+            for t in thresholds {
+                let m = sentCount(t)
+                let n = Double(count)
+                let perSent = m > 0 ? patches[m] / Double(m) : 0
+                let up = uplink[m] / n, sv = serverTime[m] / n
+                results.append(Evaluation(
+                    accuracy: (edgeAccuracy * Double(labelled) + gain[m]) / Double(labelled),
+                    edgeAccuracy: edgeAccuracy, serverAccuracy: serverAccuracy,
+                    sentFraction: Double(m) / n, patchesPerSent: perSent,
+                    commCost: Double(m) / n * perSent / Double(p),
+                    serverGFLOPs: flops[m] / n / 1e9,
+                    latencyMs: latency.edgeMs + up + sv, edgeMs: latency.edgeMs, uplinkMs: up, serverMs: sv,
+                    images: count, labelled: labelled))
+            }
+        }
+        return results
+    }
+
+    /// Computes the memo entries among `pairs` (image, k) that are missing,
+    /// running the server on exactly those patches, and stores them.
+    func fill(_ key: String, server: String, ordering: PatchOrdering, pairs: [(Int, Int)], patches p: Int) throws {
+        var memo = try loadMemo(key, server: server, patches: p)
+        var missing = Array(Set(pairs.filter { memo[$0.0 * (p + 1) + $0.1] < 0 }.map { Pair(image: $0.0, k: $0.1) }))
+        guard !missing.isEmpty else { return }
+        missing.sort { ($0.image, $0.k) < ($1.image, $1.k) }
+        let net = try serverModel(server)
+        let info = try cache.run(server)
+        let pre = Preprocessing(size: info.imageSize, cropPct: try cache.file.attribute("crop_pct", as: Double.self))
+        let order = try sorted(ordering, patches: p)
+        let dataset = try cache.file.openDataset(key)
+        var done = 0
+        progress(0, missing.count)
+        // Decode a chunk of images once, then run each k among them in batches.
+        let byImage = Dictionary(grouping: missing, by: \.image)
+        let imageIDs = byImage.keys.sorted()
+        for chunkStart in stride(from: 0, to: imageIDs.count, by: 64) {
+            let chunk = Array(imageIDs[chunkStart..<min(imageIDs.count, chunkStart + 64)])
+            var inputs: [Int: [Float]] = [:]
+            for i in chunk {
+                do { inputs[i] = try pre.networkInput(contentsOf: cache.images.paths[i]) }
+                catch { throw CacheError(cache.path, "cannot compute server answers: \(error)") }
+            }
+            let byK = Dictionary(grouping: chunk.flatMap { byImage[$0]! }, by: \.k)
+            for (k, group) in byK.sorted(by: { $0.key < $1.key }) {
+                for start in stride(from: 0, to: group.count, by: batch) {
+                    let part = Array(group[start..<min(group.count, start + batch)])
+                    let x = Tensor(shape: [part.count, 3, info.imageSize, info.imageSize], scalars: part.flatMap { inputs[$0.image]! })
+                    let keep = part.map { Array(order.order[($0.image * p)..<($0.image * p + k)]).map(Int.init) }
+                    let logits = net.forward(x, keep: keep).logits
+                    let c = info.numClasses
+                    for (j, pair) in part.enumerated() {
+                        let row = logits.scalars[(j * c)..<((j + 1) * c)]
+                        memo[pair.image * (p + 1) + k] = Int16(row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - j * c)
+                    }
+                    done += part.count
+                    progress(done, missing.count)
+                }
+            }
+            // Store the rows this chunk touched.
+            for i in chunk {
+                try dataset.write(Array(memo[(i * (p + 1))..<((i + 1) * (p + 1))]), rows: i..<(i + 1))
+            }
+            try cache.file.flush()
+            memos[key] = memo
+        }
+    }
+
+    private struct Pair: Hashable { let image: Int, k: Int }
+
+    /// The memo table in memory, created (with column P from the server's full run) when missing.
+    func loadMemo(_ key: String, server: String, patches p: Int) throws -> [Int16] {
+        if let m = memos[key] { return m }
+        var memo: [Int16]
+        if try cache.file.contains(key) {
+            memo = try cache.file.openDataset(key).read(as: Int16.self).values
+        } else {
+            memo = [Int16](repeating: -1, count: count * (p + 1))
+            // All patches in any order is the server's full-image answer.
+            for (i, c) in try predictions(server).enumerated() { memo[i * (p + 1) + p] = Int16(c) }
+            guard cache.file.isWritable else { throw CacheError(cache.path, "opened read-only; cannot store server answers") }
+            try MemoTable.create(in: cache.file, key: key, images: count, columns: p + 1).write(memo)
+            try cache.file.flush()
+        }
+        memos[key] = memo
+        return memo
+    }
+
+    /// The server's model, loaded from the weights path recorded in the cache
+    /// and checked against the recorded SHA-256.
+    func serverModel(_ name: String) throws -> VisionTransformer {
+        if let m = servers[name] { return m }
+        let info = try cache.run(name)
+        guard FileManager.default.fileExists(atPath: info.weights) else {
+            throw CacheError(cache.path, "run '\(name)': weights \(info.weights) not found; needed to compute missing server answers")
+        }
+        guard try sha256Hex(ofFile: info.weights) == info.weightsSHA256 else {
+            throw CacheError(cache.path, "run '\(name)': \(info.weights) has changed since the cache was built (SHA-256 differs)")
+        }
+        let net = try VisionTransformer(weightsPath: info.weights, expected: ViTConfig.named(info.arch), heads: info.numHeads)
+        servers[name] = net
+        return net
+    }
+}
+
+/// Per image: patch indices in an ordering (N x P), their scores in that
+/// order, and the running sums used by the attention-sum rule.
+struct SortedScores {
+    let patches: Int
+    let order: [Int32]
+    let scores: [Float]
+    let cumulative: [Double]
+
+    init(scores all: [Float], images n: Int, patches p: Int) {
+        var order = [Int32](), scores = [Float](), cumulative = [Double]()
+        order.reserveCapacity(n * p); scores.reserveCapacity(n * p); cumulative.reserveCapacity(n * p)
+        for i in 0..<n {
+            let row = all[(i * p)..<((i + 1) * p)]
+            var total = 0.0
+            for j in Ordering.byScore(row) {
+                let s = row[row.startIndex + j]
+                order.append(Int32(j)); scores.append(s)
+                total += Double(s); cumulative.append(total)
+            }
+        }
+        self.patches = p
+        self.order = order
+        self.scores = scores
+        self.cumulative = cumulative
+    }
+
+    init(randomSeed seed: UInt64, images n: Int, patches p: Int) {
+        patches = p
+        order = (0..<n).flatMap { Ordering.random(patches: p, seed: seed, image: $0).map(Int32.init) }
+        scores = [Float](repeating: 1 / Float(p), count: n * p)
+        cumulative = (0..<(n * p)).map { Double($0 % p + 1) / Double(p) }
+    }
+
+    /// k for image i: `rule.keep` on its sorted scores, by binary search for
+    /// the threshold rules (same result, O(log P)).
+    func keep(_ rule: SelectionRule, image i: Int) -> Int {
+        let base = i * patches
+        switch rule {
+        case .topK, .randomK:
+            return rule.keep(sorted: scores[base..<(base + patches)])
+        case .threshold(let tau):  // count of sorted scores >= tau
+            var lo = 0, hi = patches
+            while lo < hi { let mid = (lo + hi) / 2; if Double(scores[base + mid]) >= tau { lo = mid + 1 } else { hi = mid } }
+            return lo
+        case .sum(let delta):  // count of running sums <= delta
+            if delta >= 1 { return patches }
+            var lo = 0, hi = patches
+            while lo < hi { let mid = (lo + hi) / 2; if cumulative[base + mid] <= delta { lo = mid + 1 } else { hi = mid } }
+            return lo
+        }
+    }
+}
+
+extension SelectionRule {
+    /// The rule's parameter (k or threshold).
+    public var parameter: Double {
+        switch self {
+        case .topK(let k), .randomK(let k): return Double(k)
+        case .threshold(let t), .sum(let t): return t
+        }
+    }
+}
+
+extension Gate {
+    /// The gate's own threshold as written (entropy bits, or margin).
+    public var scoreThresholdValue: Double {
+        switch self {
+        case .none: return 0
+        case .minEntropy(let t), .shannon(let t), .margin(let t), .renyi(_, let t): return t
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import HDF5IO
+
+/// The server's memoised predictions: for a server run and a patch
+/// ordering, an N x (P+1) int16 table whose column k holds the class the
+/// server predicts from the class token plus the first k patches of the
+/// ordering, or -1 when not computed yet. Every selection rule keeps a
+/// prefix of an ordering, so every rule and threshold is a lookup here.
+public enum MemoTable {
+    /// `/memo/SERVER/ORDERING`.
+    public static func key(server: String, ordering: PatchOrdering) -> String {
+        "/memo/\(server)/\(ordering.description)"
+    }
+
+    /// Every memo table in a cache.
+    public static func keys(in cache: Cache) throws -> [String] {
+        guard try cache.file.contains("/memo") else { return [] }
+        var out: [String] = []
+        for server in try cache.file.openGroup("/memo").members() {
+            for ordering in try cache.file.openGroup("/memo/\(server)").members() {
+                out.append("/memo/\(server)/\(ordering)")
+            }
+        }
+        return out
+    }
+
+    /// Creates an empty table (all -1), chunked by rows.
+    @discardableResult
+    public static func create(in group: HDF5Group, key: String, images n: Int, columns: Int) throws -> HDF5Dataset {
+        try group.createDataset(key, of: Int16.self, shape: [n, columns], chunks: [max(1, min(n, 1024)), columns],
+                                deflate: 4, fillValue: -1)
+    }
+}
+
+/// The order in which an image's patches are offered to the server.
+public enum PatchOrdering: Hashable, Sendable, CustomStringConvertible {
+    /// By a run's importance measure, descending (ties: lower index first).
+    case measure(run: String, measure: String)
+    /// A random permutation per image, fixed by the seed.
+    case random(seed: UInt64)
+
+    /// `RUN:MEASURE` or `random:SEED` (the memo table's name).
+    public var description: String {
+        switch self {
+        case .measure(let run, let measure): return "\(run):\(measure)"
+        case .random(let seed): return "random:\(seed)"
+        }
+    }
+}

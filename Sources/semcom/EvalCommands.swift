@@ -1,0 +1,145 @@
+import ArgumentParser
+import Attention
+import Collaborative
+import Entropy
+import Foundation
+import Tensors
+
+/// Options naming an operating point of Algorithm 1 over a cache.
+struct SettingOptions: ParsableArguments {
+    @Option(help: "Cache file (from `semcom cache build`).")
+    var cache: String
+
+    @Option(help: "Edge run name.")
+    var edge: String
+
+    @Option(help: "Server run name.")
+    var server: String
+
+    @Option(help: "Run whose importance orders the patches (the semantic encoder); default the edge.")
+    var encoder: String?
+
+    @Option(help: "Importance measure: mean, rollout, textbook, head:I.")
+    var measure: String = "mean"
+
+    @Option(help: "Selection rule: sum:D, threshold:T, topk:K, random:K.")
+    var rule: String = "sum:0.97"
+
+    @Option(help: "Gate: min:H, shannon:H, margin:M, renyi:ALPHA:H, none.")
+    var gate: String = "min:0.8"
+
+    @Option(help: "Seed of the random ordering (random:K).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Uplink rate for the latency model, Mbit/s.")
+    var uplink: Double = 8
+
+    @Option(help: "Threads for computing missing server answers.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func setting() throws -> Setting {
+        guard let r = SelectionRule(parsing: rule) else { throw CLIError("--rule '\(rule)': expected sum:D, threshold:T, topk:K or random:K") }
+        guard let g = Gate(parsing: gate) else { throw CLIError("--gate '\(gate)': expected min:H, shannon:H, margin:M, renyi:ALPHA:H or none") }
+        var s = Setting(edge: edge, server: server, encoder: encoder, measure: measure, rule: r, gate: g)
+        s.seed = seed
+        return s
+    }
+
+    /// An evaluator over the cache (opened read-write so missing server answers are stored).
+    func evaluator() throws -> Evaluator {
+        Threads.set(threads)
+        let e = Evaluator(cache: try Cache(path: cache, writable: true))
+        e.latency.uplinkMbps = uplink
+        let meter = ProgressMeter(label: "server")
+        e.progress = { done, total in
+            meter.update(done, total)
+            if done == total { meter.finish() }
+        }
+        return e
+    }
+}
+
+/// `semcom eval`: one operating point.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Collaborative accuracy, communication and compute at one operating point.")
+
+    @OptionGroup var options: SettingOptions
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        let r = try options.evaluator().evaluate(try options.setting())
+        if json {
+            let object: [String: Any] = [
+                "accuracy": r.accuracy, "edge_accuracy": r.edgeAccuracy, "server_accuracy": r.serverAccuracy,
+                "sent_fraction": r.sentFraction, "patches_per_sent": r.patchesPerSent, "comm_cost": r.commCost,
+                "server_gflops": r.serverGFLOPs, "latency_ms": r.latencyMs, "edge_ms": r.edgeMs, "uplink_ms": r.uplinkMs,
+                "server_ms": r.serverMs, "images": r.images, "labelled": r.labelled,
+            ].mapValues { ($0 as? Double).map { $0.isNaN ? NSNull() : $0 as Any } ?? $0 }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let pct = { (x: Double) in String(format: "%.2f %%", 100 * x) }
+        print("images                \(r.images) (\(r.labelled) labelled)")
+        print("collaborative accuracy \(pct(r.accuracy))")
+        print("edge-only accuracy     \(pct(r.edgeAccuracy))")
+        print("server-only accuracy   \(pct(r.serverAccuracy))")
+        print("sent to the server     \(pct(r.sentFraction))")
+        print(String(format: "patches per sent image %.2f", r.patchesPerSent))
+        print(String(format: "communication cost     %.4f (1 = every patch of every image)", r.commCost))
+        print(String(format: "server GFLOPs / image  %.3f", r.serverGFLOPs))
+        print(String(format: "latency / image        %.2f ms (edge %.2f, uplink %.2f at %g Mbit/s, server %.2f)",
+                     r.latencyMs, r.edgeMs, r.uplinkMs, options.uplink, r.serverMs))
+    }
+}
+
+/// `semcom sweep`: a grid over the rule parameter and the gate threshold.
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a grid of rule parameters x gate thresholds; CSV with a Pareto flag (accuracy vs communication).")
+
+    @OptionGroup var options: SettingOptions
+
+    @Option(help: "Rule parameters as a:b:step or a comma list (default: the rule's own).")
+    var ruleRange: String?
+
+    @Option(help: "Gate thresholds as a:b:step or a comma list (default: the gate's own).")
+    var gateRange: String?
+
+    @Option(help: "CSV file to write.")
+    var out: String
+
+    func run() throws {
+        let setting = try options.setting()
+        let rules = try ruleRange.map { try parseRange($0, "--rule-range") } ?? [setting.rule.parameter]
+        let gates = try gateRange.map { try parseRange($0, "--gate-range") } ?? [setting.gate.scoreThresholdValue]
+        let results = try options.evaluator().sweep(setting, ruleParameters: rules, gateThresholds: gates)
+        let front = paretoFront(cost: results.map(\.commCost), accuracy: results.map(\.accuracy))
+        var csv = "rule,rule_param,gate,gate_threshold,accuracy,edge_accuracy,server_accuracy,sent_fraction,patches_per_sent,comm_cost,server_gflops,latency_ms,pareto\n"
+        for (n, r) in results.enumerated() {
+            let (i, j) = n.quotientAndRemainder(dividingBy: gates.count)
+            let fields: [Any] = [setting.rule.with(parameter: rules[i]), rules[i], setting.gate.with(threshold: gates[j]), gates[j],
+                                 r.accuracy, r.edgeAccuracy, r.serverAccuracy, r.sentFraction, r.patchesPerSent,
+                                 r.commCost, r.serverGFLOPs, r.latencyMs, front[n] ? 1 : 0]
+            csv += fields.map { "\($0)" }.joined(separator: ",") + "\n"
+        }
+        try createParentDirectory(of: out)
+        guard FileManager.default.createFile(atPath: out, contents: Data(csv.utf8)) else { throw CLIError("\(out): cannot write") }
+        print("wrote \(out): \(results.count) points, \(front.filter { $0 }.count) on the Pareto front")
+    }
+}
+
+/// Parses `a:b:step` (inclusive of b, within rounding) or `x,y,z`.
+func parseRange(_ text: String, _ option: String) throws -> [Double] {
+    if text.contains(",") || !text.contains(":") {
+        let v = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !v.isEmpty, v.count == text.split(separator: ",").count else { throw CLIError("\(option) '\(text)': not a list of numbers") }
+        return v
+    }
+    let p = text.split(separator: ":").compactMap { Double($0) }
+    guard p.count == 3, p[2] > 0, p[1] >= p[0] else { throw CLIError("\(option) '\(text)': expected a:b:step with b >= a and step > 0") }
+    let n = Int(((p[1] - p[0]) / p[2] + 1e-9).rounded(.down))
+    return (0...n).map { p[0] + Double($0) * p[2] }
+}

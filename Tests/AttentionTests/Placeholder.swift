@@ -1,3 +1,0 @@
-import XCTest
-@testable import Attention
-final class AttentionPlaceholderTests: XCTestCase { func testNothing() {} }

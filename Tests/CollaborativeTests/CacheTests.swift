@@ -1,0 +1,182 @@
+import Attention
+import Entropy
+import Foundation
+import HDF5IO
+import Imaging
+import Tensors
+import ViT
+import XCTest
+@testable import Collaborative
+
+/// End to end: a cache built from two small random ViTs over real image
+/// files; `evaluate` against a direct run of Algorithm 1; resumed and
+/// sharded-then-merged builds against a plain one.
+final class CacheTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    var tmp: URL!
+    var images: ImageList!
+    var models: [ModelSpec] = []
+    let edgeConfig = ViTConfig(embedDim: 32, depth: 2, numHeads: 2, numClasses: 10)
+    let serverConfig = ViTConfig(embedDim: 48, depth: 2, numHeads: 3, numClasses: 10)
+
+    override func setUpWithError() throws {
+        Threads.set(2)
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-cache-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        for (name, config, seed) in [("edge", edgeConfig, UInt64(1)), ("server", serverConfig, 2)] {
+            let path = tmp.appendingPathComponent("\(name).safetensors").path
+            try SafeTensors.write(ViTWeights.random(config, seed: seed, std: 0.3).timmTensors(config),
+                                  metadata: ["num_heads": "\(config.numHeads)"], to: path)
+            models.append(ModelSpec(name: name, arch: "auto", weights: path))
+        }
+        // Real image files: the imaging fixtures and the demo photograph, labels 0..9 in turn.
+        let dir = Self.root.appendingPathComponent("Tests/Fixtures/imaging")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+            .filter { $0.hasSuffix(".jpg") || $0.hasSuffix(".png") }.sorted().prefix(9).map { dir.appendingPathComponent($0).path }
+            + [Self.root.appendingPathComponent("Demo/example.jpg").path]
+        let csv = files.enumerated().map { "\($1),\($0 % 10)" }.joined(separator: "\n")
+        let csvPath = tmp.appendingPathComponent("images.csv").path
+        try csv.write(toFile: csvPath, atomically: true, encoding: .utf8)
+        images = try ImageList.load(csvPath)
+        XCTAssertEqual(images.count, 10)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+
+    func build(_ name: String, _ configure: (inout CacheBuilder) -> Void = { _ in }) throws -> String {
+        var b = CacheBuilder(images: images, models: models)
+        b.batch = 4
+        configure(&b)
+        let path = tmp.appendingPathComponent(name).path
+        try b.build(path)
+        return path
+    }
+
+    func testEvaluateEqualsADirectRunOfAlgorithm1() throws {
+        let path = try build("c.h5")
+        let evaluator = Evaluator(cache: try Cache(path: path, writable: true))
+        let edge = try VisionTransformer(weightsPath: models[0].weights)
+        let server = try VisionTransformer(weightsPath: models[1].weights)
+        let pre = Preprocessing()
+        for (rule, gate) in [(SelectionRule.sum(0.6), Gate.minEntropy(2.0)), (.threshold(0.004), .shannon(3.0)),
+                             (.topK(50), .none), (.sum(0.3), .margin(0.5))] {
+            let result = try evaluator.evaluate(Setting(edge: "edge", server: "server", rule: rule, gate: gate))
+            var correct = 0, sent = 0, patches = 0, edgeCorrect = 0, serverCorrect = 0
+            for (i, file) in images.paths.enumerated() {
+                let x = Tensor(shape: [1, 3, 224, 224], scalars: try pre.networkInput(contentsOf: file))
+                let e = edge.forward(x)
+                let p = Uncertainty.probabilities(e.logits.scalars[...])
+                let edgeClass = p.indices.max { p[$0] < p[$1] }!
+                let importance = e.meanImportance().scalars
+                let order = Ordering.byScore(importance[...])
+                let k = rule.keep(sorted: order.map { importance[$0] }[...])
+                let full = server.forward(x).logits.scalars
+                let label = Int(images.labels[i])
+                if full.indices.max(by: { full[$0] < full[$1] })! == label { serverCorrect += 1 }
+                if edgeClass == label { edgeCorrect += 1 }
+                if gate.sends(p) {
+                    sent += 1
+                    patches += k
+                    let s = server.forward(x, keep: [Array(order.prefix(k))]).logits.scalars
+                    if s.indices.max(by: { s[$0] < s[$1] })! == label { correct += 1 }
+                } else if edgeClass == label {
+                    correct += 1
+                }
+            }
+            let n = Double(images.count)
+            XCTAssertEqual(result.accuracy, Double(correct) / n, "\(rule) \(gate)")
+            XCTAssertEqual(result.edgeAccuracy, Double(edgeCorrect) / n)
+            XCTAssertEqual(result.serverAccuracy, Double(serverCorrect) / n)
+            XCTAssertEqual(result.sentFraction, Double(sent) / n, "\(rule) \(gate)")
+            XCTAssertEqual(result.patchesPerSent, sent > 0 ? Double(patches) / Double(sent) : 0, accuracy: 1e-12)
+            XCTAssertEqual(result.commCost, Double(patches) / n / 196, accuracy: 1e-12)
+        }
+    }
+
+    func testSweepMatchesPointwiseEvaluation() throws {
+        let path = try build("c.h5")
+        let evaluator = Evaluator(cache: try Cache(path: path, writable: true))
+        let base = Setting(edge: "edge", server: "server", rule: .sum(0.5), gate: .minEntropy(1))
+        let deltas = [0.2, 0.5, 0.8, 1.0], etas = [0.0, 2.0, 3.0, 10.0]
+        let grid = try evaluator.sweep(base, ruleParameters: deltas, gateThresholds: etas)
+        let fresh = Evaluator(cache: try Cache(path: path))  // read-only: everything must be memoised now
+        for (i, d) in deltas.enumerated() {
+            for (j, e) in etas.enumerated() {
+                var s = base
+                s.rule = .sum(d)
+                s.gate = .minEntropy(e)
+                XCTAssertEqual(grid[i * etas.count + j], try fresh.evaluate(s), "delta \(d) eta \(e)")
+            }
+        }
+    }
+
+    /// Every dataset and attribute of two caches, for equality checks.
+    func contents(_ path: String) throws -> [String: String] {
+        let f = try HDF5File.open(path)
+        var out: [String: String] = [:]
+        func walk(_ g: HDF5Group, _ prefix: String) throws {
+            for name in try g.attributeNames() { out["\(prefix)@\(name)"] = try attributeText(g, name) }
+            for m in try g.members() {
+                let p = prefix == "/" ? "/\(m)" : "\(prefix)/\(m)"
+                if try g.kind(of: m) == .group { try walk(try g.openGroup(m), p); continue }
+                let d = try g.openDataset(m)
+                switch try d.elementType {
+                case .float32: out[p] = "\(try d.read(as: Float.self))"
+                case .int32: out[p] = "\(try d.read(as: Int32.self))"
+                case .int16: out[p] = "\(try d.read(as: Int16.self))"
+                default: out[p] = "\(try d.read(as: String.self))"
+                }
+            }
+        }
+        func attributeText(_ g: HDF5Group, _ name: String) throws -> String {
+            switch try g.attributeType(name) {
+            case .string: return try g.attribute(name, as: String.self)
+            case .float64: return "\(try g.attribute(name, as: Double.self))"
+            default: return "\(try g.attribute(name, as: Int64.self))"
+            }
+        }
+        try walk(f, "/")
+        return out
+    }
+
+    func assertSameContents(_ a: [String: String], _ b: [String: String], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.keys.sorted(), b.keys.sorted(), file: file, line: line)
+        let differing = a.keys.filter { b[$0] != nil && a[$0] != b[$0] }.sorted()
+        XCTAssertTrue(differing.isEmpty, "differing: \(differing)", file: file, line: line)
+    }
+
+    func testResumedBuildEqualsAPlainOne() throws {
+        let plain = try contents(try build("plain.h5"))
+        let path = try build("resumed.h5") { $0.stopAfterRows = 5 }
+        XCTAssertEqual(try Cache(path: path).run("edge").completed, 8)  // two batches of 4
+        _ = try build("resumed.h5")
+        assertSameContents(try contents(path), plain)
+    }
+
+    func testShardedThenMergedEqualsAPlainBuild() throws {
+        let plain = try contents(try build("plain.h5"))
+        let shards = try (0..<3).map { i in try build("shard\(i).h5") { $0.images = self.images.shard(i, of: 3, alignment: 4); $0.shard = (i, 3) } }
+        let merged = tmp.appendingPathComponent("merged.h5").path
+        try Cache.merge(shards: shards.reversed(), into: merged)
+        assertSameContents(try contents(merged), plain)
+        XCTAssertThrowsError(try Cache.merge(shards: Array(shards.prefix(2)), into: tmp.appendingPathComponent("m2.h5").path)) {
+            XCTAssertTrue("\($0)".contains("missing shard"), "\($0)")
+        }
+    }
+
+    func testStaleCacheIsRefused() throws {
+        let path = try build("c.h5")
+        var other = models
+        other[1].weights = models[0].weights
+        other[1].name = "server"
+        var b = CacheBuilder(images: images, models: other)
+        b.batch = 4
+        XCTAssertThrowsError(try b.build(path)) { XCTAssertTrue("\($0)".contains("other weights"), "\($0)") }
+        b = CacheBuilder(images: images.limited(to: 3), models: models)
+        b.batch = 4
+        XCTAssertThrowsError(try b.build(path)) { XCTAssertTrue("\($0)".contains("different image list"), "\($0)") }
+        b = CacheBuilder(images: images, models: models)
+        b.batch = 2
+        XCTAssertThrowsError(try b.build(path)) { XCTAssertTrue("\($0)".contains("--batch 4"), "\($0)") }
+    }
+}

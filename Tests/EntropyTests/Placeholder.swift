@@ -1,3 +1,0 @@
-import XCTest
-@testable import Entropy
-final class EntropyPlaceholderTests: XCTestCase { func testNothing() {} }
