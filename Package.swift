@@ -52,6 +52,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // MARK: Benchmarks (build with -c release)
+        .executableTarget(name: "sweep-benchmark", dependencies: ["Collaborative", "Tensors", "ViT", "HDF5IO", "Entropy", "Attention"],
+                          path: "Benchmarks/SweepBenchmark"),
+
         // MARK: Tests, one target per module
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "AttentionTests", dependencies: ["Attention"]),

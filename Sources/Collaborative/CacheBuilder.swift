@@ -149,7 +149,7 @@ public struct CacheBuilder {
     }
 
     /// Creates a run's group, attributes and (empty, chunked, compressed) datasets.
-    static func createRun(in f: HDF5File, name: String, arch: String, weights: String, sha256: String,
+    public static func createRun(in f: HDF5File, name: String, arch: String, weights: String, sha256: String,
                           config c: ViTConfig, images n: Int, completed: Int = 0) throws {
         let g = try f.requireGroup("/runs/\(name)")
         try g.setAttribute("arch", to: arch)

@@ -127,8 +127,7 @@ public final class Evaluator {
 
     /// k per image under `rule` for `ordering`.
     public func keptPatches(_ rule: SelectionRule, ordering: PatchOrdering, patches p: Int) throws -> [Int] {
-        let s = try sorted(ordering, patches: p)
-        return (0..<count).map { s.keep(rule, image: $0) }
+        try sorted(ordering, patches: p).keep([rule])[0].map(Int.init)
     }
 
     /// Evaluates one setting, computing missing server answers first.
@@ -167,26 +166,36 @@ public final class Evaluator {
         let memoKey = MemoTable.key(server: setting.server, ordering: ordering)
         let config = ViTConfig(imageSize: server.imageSize, patchSize: server.patchSize, embedDim: server.embedDim,
                                depth: server.depth, numHeads: server.numHeads, numClasses: server.numClasses)
+        // Per k: server FLOPs (eq. 9 on prefix + k tokens), uplink time, server time.
         let fullFLOPs = config.encoderFLOPs(tokens: config.numTokens)
+        let flopsByK = (0...p).map { config.encoderFLOPs(tokens: config.prefixTokens + $0) }
         let bytesPerPatch = Double(server.patchSize * server.patchSize * 3)
+        let uplinkByK = (0...p).map { (Double($0) * bytesPerPatch + Double(p) / 8) * 8 / (latency.uplinkMbps * 1e6) * 1e3 }
+        let serverByK = flopsByK.map { latency.serverMs * $0 / fullFLOPs }
+        var mayBeSent = [Bool](repeating: false, count: count)
+        for i in byScore.prefix(maxSent) { mayBeSent[i] = true }
+
+        let rules = (ruleParameters ?? [setting.rule.parameter]).map { setting.rule.with(parameter: $0) }
+        let keptByRule = try sorted(ordering, patches: p).keep(rules)
         var results: [Evaluation] = []
-        for param in ruleParameters ?? [setting.rule.parameter] {
-            let rule = setting.rule.with(parameter: param)
-            let k = try keptPatches(rule, ordering: ordering, patches: p)
-            let needed = byScore.prefix(maxSent).map { ($0, k[$0]) }
-            try fill(memoKey, server: setting.server, ordering: ordering, pairs: needed, patches: p)
-            let memo = memos[memoKey]!
+        var serverCorrect = [Bool](repeating: false, count: count)
+        for k in keptByRule {
+            try fill(memoKey, server: setting.server, ordering: ordering,
+                     pairs: (0..<count).filter { mayBeSent[$0] }.map { ($0, Int(k[$0])) }, patches: p)
+            memos[memoKey]!.withUnsafeBufferPointer { memo in
+                for i in 0..<count where mayBeSent[i] {  // index order: the memo rows are read sequentially
+                    serverCorrect[i] = labels[i] >= 0 && Int32(memo[i * (p + 1) + Int(k[i])]) == labels[i]
+                }
+            }
             // Prefix sums over byScore of: accuracy gain, patches, FLOPs, uplink and server time.
             var gain = [Double](repeating: 0, count: maxSent + 1), patches = gain, flops = gain, uplink = gain, serverTime = gain
             for (j, i) in byScore.prefix(maxSent).enumerated() {
-                let serverCorrect = labels[i] >= 0 && Int32(memo[i * (p + 1) + k[i]]) == labels[i]
-                let f = config.encoderFLOPs(tokens: config.prefixTokens + k[i])
-                gain[j + 1] = gain[j] + (serverCorrect ? 1 : 0) - (edgeCorrect[i] ? 1 : 0)
-                patches[j + 1] = patches[j] + Double(k[i])
-                flops[j + 1] = flops[j] + f
-                let bytes = Double(k[i]) * bytesPerPatch + Double(p) / 8
-                uplink[j + 1] = uplink[j] + bytes * 8 / (latency.uplinkMbps * 1e6) * 1e3
-                serverTime[j + 1] = serverTime[j] + latency.serverMs * f / fullFLOPs
+                let ki = Int(k[i])
+                gain[j + 1] = gain[j] + (serverCorrect[i] ? 1 : 0) - (edgeCorrect[i] ? 1 : 0)
+                patches[j + 1] = patches[j] + Double(ki)
+                flops[j + 1] = flops[j] + flopsByK[ki]
+                uplink[j + 1] = uplink[j] + uplinkByK[ki]
+                serverTime[j + 1] = serverTime[j] + serverByK[ki]
             }
             for t in thresholds {
                 let m = sentCount(t)
@@ -325,23 +334,43 @@ struct SortedScores {
         cumulative = (0..<(n * p)).map { Double($0 % p + 1) / Double(p) }
     }
 
-    /// k for image i: `rule.keep` on its sorted scores, by binary search for
-    /// the threshold rules (same result, O(log P)).
-    func keep(_ rule: SelectionRule, image i: Int) -> Int {
-        let base = i * patches
-        switch rule {
-        case .topK, .randomK:
-            return rule.keep(sorted: scores[base..<(base + patches)])
-        case .threshold(let tau):  // count of sorted scores >= tau
-            var lo = 0, hi = patches
-            while lo < hi { let mid = (lo + hi) / 2; if Double(scores[base + mid]) >= tau { lo = mid + 1 } else { hi = mid } }
-            return lo
-        case .sum(let delta):  // count of running sums <= delta
-            if delta >= 1 { return patches }
-            var lo = 0, hi = patches
-            while lo < hi { let mid = (lo + hi) / 2; if cumulative[base + mid] <= delta { lo = mid + 1 } else { hi = mid } }
-            return lo
+    /// k for every rule and image (rules x N): `rule.keep` on each image's
+    /// sorted scores (the same result). Each image's row is read once for all
+    /// rules of one kind: a merge of its sorted scores or running sums with
+    /// the sorted thresholds, O(P + R) per image.
+    func keep(_ rules: [SelectionRule]) -> [[Int32]] {
+        let n = order.count / patches, p = patches
+        var out = [[Int32]](repeating: [Int32](repeating: 0, count: n), count: rules.count)
+        // Per rule: a threshold on a per-image nondecreasing key (k = how many keys pass), or a constant k.
+        var thresholdRules: [(rule: Int, t: Double)] = [], sumRules: [(rule: Int, t: Double)] = []
+        for (r, rule) in rules.enumerated() {
+            switch rule {
+            case .topK, .randomK: out[r] = [Int32](repeating: Int32(rule.keep(sorted: scores[0..<p])), count: n)
+            case .sum(let d) where d >= 1: out[r] = [Int32](repeating: Int32(p), count: n)
+            case .sum(let d): sumRules.append((r, d))
+            case .threshold(let t): thresholdRules.append((r, t))
+            }
         }
+        // Sum rule: k = count of running sums <= delta. Thresholds ascending give k ascending.
+        sumRules.sort { $0.t < $1.t }
+        thresholdRules.sort { $0.t > $1.t }  // count of scores >= tau: descending tau gives k ascending
+        cumulative.withUnsafeBufferPointer { c in
+            scores.withUnsafeBufferPointer { s in
+                for i in 0..<n {
+                    var k = 0
+                    for (r, d) in sumRules {
+                        while k < p && c[i * p + k] <= d { k += 1 }
+                        out[r][i] = Int32(k)
+                    }
+                    k = 0
+                    for (r, tau) in thresholdRules {
+                        while k < p && Double(s[i * p + k]) >= tau { k += 1 }
+                        out[r][i] = Int32(k)
+                    }
+                }
+            }
+        }
+        return out
     }
 }
 
