@@ -5,7 +5,7 @@ import XCTest
 
 /// End-to-end runs of the `semcom` executable.
 final class CLITests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = repositoryRoot
     let vit = root.appendingPathComponent("Tests/Fixtures/vit")
     var tmp: URL!
 
@@ -16,19 +16,7 @@ final class CLITests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
 
-    /// Runs the built `semcom` with `arguments`; returns (exit status, stdout, stderr).
-    func semcom(_ arguments: [String]) throws -> (Int32, String, String) {
-        let process = Process()
-        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("semcom")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    func semcom(_ arguments: [String]) throws -> (Int32, String, String) { try runSemcom(arguments) }
 
     func fixture(_ name: String, _ file: String) -> String { vit.appendingPathComponent(name).appendingPathComponent(file).path }
 

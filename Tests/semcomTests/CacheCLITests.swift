@@ -1,0 +1,106 @@
+import Foundation
+import XCTest
+
+/// `semcom cache build`, `eval` and `sweep` end to end through the executable.
+final class CacheCLITests: XCTestCase {
+    var tmp: URL!
+    var weights: String { repositoryRoot.appendingPathComponent("Demo/demo-vit.safetensors").path }
+
+    override func setUpWithError() throws {
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-cachecli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+
+    /// A small ImageFolder-free dataset: a CSV of the imaging fixtures and the demo photograph.
+    func dataset() throws -> String {
+        let dir = repositoryRoot.appendingPathComponent("Tests/Fixtures/imaging").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".jpg") }.sorted().prefix(5)
+        let rows = files.enumerated().map { "\(dir)/\($1),\($0 * 100)" } + [repositoryRoot.appendingPathComponent("Demo/example.jpg").path + ",n02123045"]
+        let csv = tmp.appendingPathComponent("images.csv").path
+        try ("path,label\n" + rows.joined(separator: "\n")).write(toFile: csv, atomically: true, encoding: .utf8)
+        return csv
+    }
+
+    func buildCache() throws -> String {
+        let out = tmp.appendingPathComponent("c.h5").path
+        let (status, stdout, stderr) = try runSemcom(["cache", "build", "--out", out, "--images", try dataset(), "--batch", "4",
+                                                      "--model", "edge=auto:\(weights)", "--model", "server=auto:\(weights)"])
+        XCTAssertEqual(status, 0, stderr)
+        XCTAssertTrue(stdout.contains("6 images"), stdout)
+        XCTAssertTrue(stderr.contains("cache: 6/6"), "progress on stderr: \(stderr)")
+        return out
+    }
+
+    func testEvalJSONHasTheDocumentedKeys() throws {
+        let cache = try buildCache()
+        let (status, stdout, stderr) = try runSemcom(["eval", "--cache", cache, "--edge", "edge", "--server", "server",
+                                                       "--rule", "topk:20", "--gate", "none", "--json"])
+        XCTAssertEqual(status, 0, stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as! [String: Any]
+        for key in ["accuracy", "edge_accuracy", "server_accuracy", "sent_fraction", "patches_per_sent", "comm_cost", "server_gflops"] {
+            XCTAssertNotNil(object[key] as? Double, key)
+        }
+        XCTAssertEqual(object["sent_fraction"] as? Double, 1)
+        XCTAssertEqual(object["patches_per_sent"] as? Double, 20)
+        XCTAssertEqual(object["comm_cost"] as! Double, 20.0 / 196, accuracy: 1e-12)
+    }
+
+    func testSweepWritesTheGridWithAParetoFlag() throws {
+        let cache = try buildCache()
+        let out = tmp.appendingPathComponent("s.csv").path
+        let (status, _, stderr) = try runSemcom(["sweep", "--cache", cache, "--edge", "edge", "--server", "server",
+                                                  "--rule-range", "0.5:0.9:0.2", "--gate-range", "0,5,9", "--out", out])
+        XCTAssertEqual(status, 0, stderr)
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 1 + 9)
+        XCTAssertTrue(lines[0].hasSuffix(",pareto"))
+        XCTAssertTrue(lines.dropFirst().contains { $0.hasSuffix(",1") })
+    }
+
+    func testH5pyReadsTheCache() throws {
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        check.arguments = ["python3", "-c", "import h5py, numpy"]
+        check.standardError = FileHandle.nullDevice
+        try check.run(); check.waitUntilExit()
+        try XCTSkipIf(check.terminationStatus != 0, "h5py/numpy not installed")
+        let cache = try buildCache()
+        let script = """
+        import h5py, sys
+        f = h5py.File(sys.argv[1], "r")
+        assert f.attrs["format"] in ("semcom-cache", b"semcom-cache")
+        assert f["images/path"].shape == (6,) and list(f["images/label"][...])[:2] == [0, 100]
+        assert f["images/label"][5] == 281  # n02123045, tabby
+        r = f["runs/edge"]
+        assert r["logits"].shape == (6, 1000) and r["importance/mean"].shape == (6, 196)
+        assert r["importance/rollout"].shape == (6, 196) and r["attention/last"].shape == (6, 4, 197)
+        assert len(r.attrs["weights_sha256"]) == 64 and int(r.attrs["completed"]) == 6
+        print("ok")
+        """
+        let py = Process()
+        py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        py.arguments = ["python3", "-c", script, cache]
+        let pipe = Pipe(), err = Pipe()
+        py.standardOutput = pipe
+        py.standardError = err
+        try py.run(); py.waitUntilExit()
+        XCTAssertEqual(py.terminationStatus, 0, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        XCTAssertEqual(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), "ok\n")
+    }
+
+    func testBadArgumentsGiveOneLineErrors() throws {
+        let cache = try buildCache()
+        for (args, word) in [(["eval", "--cache", cache, "--edge", "nope", "--server", "server"], "nope"),
+                             (["eval", "--cache", cache, "--edge", "edge", "--server", "server", "--rule", "sum"], "--rule"),
+                             (["eval", "--cache", cache, "--edge", "edge", "--server", "server", "--measure", "foo"], "foo"),
+                             (["eval", "--cache", tmp.appendingPathComponent("none.h5").path, "--edge", "e", "--server", "s"], "none.h5"),
+                             (["cache", "build", "--out", cache, "--images", "/nonexistent", "--model", "a=auto:\(weights)"], "/nonexistent")] {
+            let (status, _, stderr) = try runSemcom(args)
+            XCTAssertNotEqual(status, 0, "\(args)")
+            XCTAssertTrue(stderr.contains(word), "\(args): \(stderr)")
+            XCTAssertEqual(stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, stderr)
+        }
+    }
+}
