@@ -25,7 +25,7 @@ release: deps
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-swift-testing
 
 demo: release
 	.build/release/semcom infer --weights Demo/demo-vit.safetensors --rollout --out out/demo/infer.h5 Demo/example.jpg

@@ -17,6 +17,8 @@ public struct Setting: Equatable, Sendable {
     public var gate: Gate
     /// Seed of the random ordering used by `random:K`.
     public var seed: UInt64 = 0
+    /// Temperature applied to the edge logits before the gate's softmax.
+    public var temperature: Double = 1
 
     public init(edge: String, server: String, encoder: String? = nil, measure: String = "mean",
                 rule: SelectionRule = .sum(0.97), gate: Gate = .minEntropy(0.8)) {
@@ -100,13 +102,15 @@ public final class Evaluator {
 
     /// The gate's uncertainty score per image of the edge run (larger = less
     /// confident), or nil for `Gate.none`.
-    public func gateScores(_ edge: String, _ gate: Gate) throws -> [Double]? {
+    public func gateScores(_ edge: String, _ gate: Gate, temperature: Double = 1) throws -> [Double]? {
         if gate == .none { return nil }
-        let key = "\(edge)|\(gate.with(threshold: 0))"
+        let key = "\(edge)|\(gate.with(threshold: 0))|\(temperature)"
         if let s = gateScores[key] { return s }
         let c = try cache.run(edge).numClasses
         let logits = try cache.logits(edge)
-        let s = (0..<count).map { i in gate.score(Uncertainty.probabilities(logits[(i * c)..<((i + 1) * c)]))! }
+        let s = (0..<count).map { i in
+            gate.score(Uncertainty.probabilities(logits[(i * c)..<((i + 1) * c)], temperature: temperature))!
+        }
         gateScores[key] = s
         return s
     }
@@ -151,7 +155,7 @@ public final class Evaluator {
         let serverAccuracy = Double((0..<count).filter { labels[$0] >= 0 && serverPred[$0] == labels[$0] }.count) / Double(labelled)
 
         // Images sorted by gate score, least confident first: each threshold sends a prefix.
-        let scores = try gateScores(setting.edge, setting.gate)
+        let scores = try gateScores(setting.edge, setting.gate, temperature: setting.temperature)
         let byScore = scores.map { s in (0..<count).sorted { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) } } ?? Array(0..<count)
         let thresholds = (gateThresholds ?? [setting.gate.scoreThresholdValue]).map { setting.gate.with(threshold: $0).scoreThreshold }
         func sentCount(_ t: Double) -> Int {

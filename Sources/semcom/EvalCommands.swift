@@ -31,6 +31,9 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Seed of the random ordering (random:K).")
     var seed: UInt64 = 0
 
+    @Option(help: "Temperature applied to the edge logits before the gate's softmax.")
+    var temperature: Double = 1
+
     @Option(help: "Uplink rate for the latency model, Mbit/s.")
     var uplink: Double = 8
 
@@ -42,6 +45,8 @@ struct SettingOptions: ParsableArguments {
         guard let g = Gate(parsing: gate) else { throw CLIError("--gate '\(gate)': expected min:H, shannon:H, margin:M, renyi:ALPHA:H or none") }
         var s = Setting(edge: edge, server: server, encoder: encoder, measure: measure, rule: r, gate: g)
         s.seed = seed
+        guard temperature > 0 else { throw CLIError("--temperature must be positive") }
+        s.temperature = temperature
         return s
     }
 
@@ -142,4 +147,55 @@ func parseRange(_ text: String, _ option: String) throws -> [Double] {
     guard p.count == 3, p[2] > 0, p[1] >= p[0] else { throw CLIError("\(option) '\(text)': expected a:b:step with b >= a and step > 0") }
     let n = Int(((p[1] - p[0]) / p[2] + 1e-9).rounded(.down))
     return (0...n).map { p[0] + Double($0) * p[2] }
+}
+
+/// `semcom table`: the paper's Tables II and III from a cache.
+struct Table: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Table II (patches: attention-sum delta -> patches sent, no gate) or Table III (transmit: min-entropy eta -> fraction sent).")
+
+    @Argument(help: "patches or transmit.")
+    var which: String
+
+    @OptionGroup var options: SettingOptions
+
+    @Option(help: "The deltas (patches) or etas (transmit): a:b:step or a comma list; default the paper's.")
+    var values: String?
+
+    @Option(help: "Also write the table as CSV here.")
+    var out: String?
+
+    func run() throws {
+        var setting = try options.setting()
+        let columns: [String]
+        let params: [Double]
+        let results: [Evaluation]
+        let evaluator = try options.evaluator()
+        switch which {
+        case "patches":
+            params = try values.map { try parseRange($0, "--values") } ?? [0.87, 0.9, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99]
+            setting.rule = .sum(params[0])
+            setting.gate = .none
+            results = try evaluator.sweep(setting, ruleParameters: params, gateThresholds: nil)
+            columns = ["delta", "patches_per_image", "comm_cost", "accuracy"]
+        case "transmit":
+            params = try values.map { try parseRange($0, "--values") } ?? [1, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1]
+            setting.gate = .minEntropy(params[0])
+            results = try evaluator.sweep(setting, ruleParameters: nil, gateThresholds: params)
+            columns = ["eta", "sent_fraction", "comm_cost", "accuracy"]
+        default:
+            throw CLIError("table '\(which)': expected patches or transmit")
+        }
+        var csv = columns.joined(separator: ",") + "\n"
+        print(columns.map { $0.padding(toLength: 18, withPad: " ", startingAt: 0) }.joined())
+        for (x, r) in zip(params, results) {
+            let row = [x, which == "patches" ? r.patchesPerSent : r.sentFraction, r.commCost, r.accuracy]
+            print(row.map { String(format: "%-18.4f", $0) }.joined())
+            csv += row.map { "\($0)" }.joined(separator: ",") + "\n"
+        }
+        if let out {
+            try createParentDirectory(of: out)
+            guard FileManager.default.createFile(atPath: out, contents: Data(csv.utf8)) else { throw CLIError("\(out): cannot write") }
+        }
+    }
 }

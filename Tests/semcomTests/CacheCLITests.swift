@@ -59,6 +59,24 @@ final class CacheCLITests: XCTestCase {
         XCTAssertTrue(lines.dropFirst().contains { $0.hasSuffix(",1") })
     }
 
+    func testTablesIIAndIII() throws {
+        let cache = try buildCache()
+        let out = tmp.appendingPathComponent("t2.csv").path
+        let (status, stdout, stderr) = try runSemcom(["table", "patches", "--cache", cache, "--edge", "edge", "--server", "server",
+                                                      "--values", "0.9,1", "--out", out])
+        XCTAssertEqual(status, 0, stderr)
+        XCTAssertTrue(stdout.hasPrefix("delta"), stdout)
+        let rows = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.count, 3)
+        XCTAssertTrue(rows[2].hasPrefix("1.0,196.0,1.0,"), "delta = 1 sends every patch: \(rows[2])")
+        let (s3, out3, e3) = try runSemcom(["table", "transmit", "--cache", cache, "--edge", "edge", "--server", "server",
+                                            "--values", "0,100"])
+        XCTAssertEqual(s3, 0, e3)
+        let lines = out3.split(separator: "\n")
+        XCTAssertTrue(lines[1].hasPrefix("0.0000            1.0000"), "eta = 0 sends everything: \(lines[1])")
+        XCTAssertTrue(lines[2].hasPrefix("100.0000          0.0000"), "eta = 100 sends nothing: \(lines[2])")
+    }
+
     func testH5pyReadsTheCache() throws {
         let check = Process()
         check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
