@@ -4,7 +4,7 @@
 # Both install the Debian packages they need when missing (as root).
 
 SWIFT ?= swift
-DEB_PACKAGES = pkg-config libopenblas-dev libhdf5-dev libjpeg62-turbo-dev libpng-dev
+DEB_PACKAGES = pkg-config libopenblas-dev libhdf5-dev libjpeg62-turbo-dev libpng-dev libedit-dev
 
 .PHONY: all deps build release test demo clean
 

@@ -31,6 +31,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
 
         // MARK: Implementation details
         // The JPEG and PNG decoders run in C: libjpeg/libpng report errors by
@@ -42,13 +43,15 @@ let package = Package(
         .target(name: "Attention", dependencies: ["Tensors"]),
         .target(name: "Entropy"),
         .target(name: "ViT", dependencies: ["Tensors", "Attention"]),
-        .target(name: "Imaging", dependencies: ["CImagingCodecs"]),
+        .target(name: "Imaging", dependencies: ["CImagingCodecs", "CPNG"]),
         .target(name: "HDF5IO", dependencies: ["CHDF5"]),
         .target(name: "Collaborative", dependencies: ["Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),
+        .target(name: "Figures", dependencies: ["Imaging"]),
+        .target(name: "Repl", dependencies: ["Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "CEditLine"]),
 
         // MARK: The command-line tool (thin: parses arguments, calls the modules)
         .executableTarget(name: "semcom", dependencies: [
-            "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO", "Collaborative",
+            "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO", "Collaborative", "Repl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -64,6 +67,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
         .testTarget(name: "CollaborativeTests", dependencies: ["Collaborative", "ViT", "Tensors", "Imaging", "HDF5IO", "Attention", "Entropy"]),
+        .testTarget(name: "ReplTests", dependencies: ["Repl", "Figures", "Collaborative"]),
         .testTarget(name: "semcomTests", dependencies: ["semcom", "HDF5IO", "Tensors"]),
     ],
     swiftLanguageModes: [.v5]

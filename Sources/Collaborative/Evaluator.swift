@@ -134,6 +134,11 @@ public final class Evaluator {
         try sorted(ordering, patches: p).keep([rule])[0].map(Int.init)
     }
 
+    /// Image i's patches in the setting's ordering (kept patches are a prefix).
+    public func keptOrder(_ setting: Setting, image i: Int, patches p: Int) throws -> [Int] {
+        try sorted(setting.ordering, patches: p).order[(i * p)..<((i + 1) * p)].map(Int.init)
+    }
+
     /// Evaluates one setting, computing missing server answers first.
     public func evaluate(_ setting: Setting) throws -> Evaluation {
         try sweep(setting, ruleParameters: nil, gateThresholds: nil)[0]

@@ -3,6 +3,7 @@ import Attention
 import Collaborative
 import Entropy
 import Foundation
+import Repl
 import Tensors
 
 /// Options naming an operating point of Algorithm 1 over a cache.
@@ -48,6 +49,19 @@ struct SettingOptions: ParsableArguments {
         guard temperature > 0 else { throw CLIError("--temperature must be positive") }
         s.temperature = temperature
         return s
+    }
+
+    /// Opens the cache in a REPL session with these settings.
+    func configure(_ session: Session) throws {
+        Threads.set(threads)
+        try session.open(cache)
+        session.setting = try setting()
+        session.uplinkMbps = uplink
+        let meter = ProgressMeter(label: "server")
+        session.progress = { done, total in
+            meter.update(done, total)
+            if done == total { meter.finish() }
+        }
     }
 
     /// An evaluator over the cache (opened read-write so missing server answers are stored).
@@ -136,17 +150,9 @@ struct Sweep: ParsableCommand {
     }
 }
 
-/// Parses `a:b:step` (inclusive of b, within rounding) or `x,y,z`.
+/// `parseValues` with the option's name in the error.
 func parseRange(_ text: String, _ option: String) throws -> [Double] {
-    if text.contains(",") || !text.contains(":") {
-        let v = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !v.isEmpty, v.count == text.split(separator: ",").count else { throw CLIError("\(option) '\(text)': not a list of numbers") }
-        return v
-    }
-    let p = text.split(separator: ":").compactMap { Double($0) }
-    guard p.count == 3, p[2] > 0, p[1] >= p[0] else { throw CLIError("\(option) '\(text)': expected a:b:step with b >= a and step > 0") }
-    let n = Int(((p[1] - p[0]) / p[2] + 1e-9).rounded(.down))
-    return (0...n).map { p[0] + Double($0) * p[2] }
+    do { return try parseValues(text) } catch { throw CLIError("\(option) \(error)") }
 }
 
 /// `semcom table`: the paper's Tables II and III from a cache.
@@ -166,36 +172,13 @@ struct Table: ParsableCommand {
     var out: String?
 
     func run() throws {
-        var setting = try options.setting()
-        let columns: [String]
-        let params: [Double]
-        let results: [Evaluation]
-        let evaluator = try options.evaluator()
-        switch which {
-        case "patches":
-            params = try values.map { try parseRange($0, "--values") } ?? [0.87, 0.9, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99]
-            setting.rule = .sum(params[0])
-            setting.gate = .none
-            results = try evaluator.sweep(setting, ruleParameters: params, gateThresholds: nil)
-            columns = ["delta", "patches_per_image", "comm_cost", "accuracy"]
-        case "transmit":
-            params = try values.map { try parseRange($0, "--values") } ?? [1, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1]
-            setting.gate = .minEntropy(params[0])
-            results = try evaluator.sweep(setting, ruleParameters: nil, gateThresholds: params)
-            columns = ["eta", "sent_fraction", "comm_cost", "accuracy"]
-        default:
-            throw CLIError("table '\(which)': expected patches or transmit")
-        }
-        var csv = columns.joined(separator: ",") + "\n"
-        print(columns.map { $0.padding(toLength: 18, withPad: " ", startingAt: 0) }.joined())
-        for (x, r) in zip(params, results) {
-            let row = [x, which == "patches" ? r.patchesPerSent : r.sentFraction, r.commCost, r.accuracy]
-            print(row.map { String(format: "%-18.4f", $0) }.joined())
-            csv += row.map { "\($0)" }.joined(separator: ",") + "\n"
-        }
+        let session = Session()
+        try options.configure(session)
+        let table = try session.paperTable(which, values: try values.map { try parseRange($0, "--values") })
+        print(table.text)
         if let out {
             try createParentDirectory(of: out)
-            guard FileManager.default.createFile(atPath: out, contents: Data(csv.utf8)) else { throw CLIError("\(out): cannot write") }
+            guard FileManager.default.createFile(atPath: out, contents: Data(table.csv.utf8)) else { throw CLIError("\(out): cannot write") }
         }
     }
 }

@@ -68,13 +68,59 @@ final class CacheCLITests: XCTestCase {
         XCTAssertTrue(stdout.hasPrefix("delta"), stdout)
         let rows = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(rows.count, 3)
-        XCTAssertTrue(rows[2].hasPrefix("1.0,196.0,1.0,"), "delta = 1 sends every patch: \(rows[2])")
+        XCTAssertTrue(rows[2].hasPrefix("1,196,1,"), "delta = 1 sends every patch: \(rows[2])")
         let (s3, out3, e3) = try runSemcom(["table", "transmit", "--cache", cache, "--edge", "edge", "--server", "server",
                                             "--values", "0,100"])
         XCTAssertEqual(s3, 0, e3)
-        let lines = out3.split(separator: "\n")
-        XCTAssertTrue(lines[1].hasPrefix("0.0000            1.0000"), "eta = 0 sends everything: \(lines[1])")
-        XCTAssertTrue(lines[2].hasPrefix("100.0000          0.0000"), "eta = 100 sends nothing: \(lines[2])")
+        let lines = out3.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        XCTAssertEqual(Array(lines[1].prefix(2)), ["0", "1"], "eta = 0 sends everything")
+        XCTAssertEqual(Array(lines[2].prefix(2)), ["100", "0"], "eta = 100 sends nothing")
+    }
+
+    func testReplThroughAPipe() throws {
+        let cache = try buildCache()
+        let script = """
+        show settings
+        set rule sum:0.9
+        eval
+        sweep rule 0.5:0.9:0.2 gate 0,5
+        pareto
+        export \(tmp.path)/pareto.csv
+        plot sweep \(tmp.path)/sweep.svg
+        models
+        table transmit 0,100
+        evl
+        set gate nonsense
+        image 0 \(tmp.path)/overlay.png
+        describe
+        quit
+        eval
+        """
+        let (status, stdout, stderr) = try runSemcom(["repl", cache], input: script)
+        XCTAssertEqual(status, 0, stderr)
+        XCTAssertFalse(stdout.contains("semcom>"), "no prompt noise from a pipe")
+        XCTAssertTrue(stdout.contains("sum:0.9  min:0.8"), stdout)
+        XCTAssertTrue(stdout.contains("params_M"), stdout)
+        XCTAssertTrue(stdout.contains("wrote \(tmp.path)/overlay.png"), stdout)
+        XCTAssertTrue(stdout.contains("server/edge:mean"), "memo fill in describe: \(stdout)")
+        let errors = stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        XCTAssertEqual(errors.count, 2, stderr)
+        XCTAssertTrue(errors[0].contains("did you mean 'eval'"), stderr)
+        let evalHeaders = stdout.split(separator: "\n").filter { $0.hasSuffix("latency_ms") }
+        XCTAssertEqual(evalHeaders.count, 1, "one eval; the eval after quit must not run")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.path + "/sweep.svg"))
+        XCTAssertEqual(try String(contentsOfFile: tmp.path + "/pareto.csv", encoding: .utf8).split(separator: "\n").first?.hasSuffix("pareto"), true)
+    }
+
+    func testRunScriptStopsWithFileAndLine() throws {
+        let cache = try buildCache()
+        let script = tmp.appendingPathComponent("s.semcom").path
+        try "# test\nset rule topk:$k\neval\nexport $out/r.csv\nset measure nope\neval\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let (status, stdout, stderr) = try runSemcom(["run", script, "--cache", cache, "--out", tmp.path, "--set", "k=7"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(stdout.contains("topk:7"), stdout)
+        XCTAssertTrue(stderr.contains("s.semcom:5: measure 'nope'"), stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.path + "/r.csv"))
     }
 
     func testH5pyReadsTheCache() throws {

@@ -4,20 +4,26 @@ import Foundation
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Runs the built `semcom` with `arguments`; returns (exit status, stdout, stderr).
-func runSemcom(_ arguments: [String]) throws -> (Int32, String, String) {
+func runSemcom(_ arguments: [String], input: String? = nil) throws -> (Int32, String, String) {
     let process = Process()
     process.executableURL = Bundle.main.bundleURL.appendingPathComponent("semcom")
     process.arguments = arguments
-    let out = Pipe(), err = Pipe()
+    let out = Pipe(), err = Pipe(), inPipe = Pipe()
     process.standardOutput = out
     process.standardError = err
+    process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
     try process.run()
+    if let input {
+        inPipe.fileHandleForWriting.write(Data(input.utf8))
+        try inPipe.fileHandleForWriting.close()
+    }
     // Read both pipes concurrently so that neither fills up and blocks the child.
-    var errData = Data()
-    let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+    final class Box: @unchecked Sendable { var data = Data() }
+    let errData = Box()
+    let reader = Thread { errData.data = err.fileHandleForReading.readDataToEndOfFile() }
     reader.start()
     let o = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     while !reader.isFinished { usleep(1000) }
-    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: errData.data, as: UTF8.self))
 }

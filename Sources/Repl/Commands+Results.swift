@@ -1,0 +1,191 @@
+import Attention
+import Collaborative
+import Entropy
+import Figures
+import Foundation
+import HDF5IO
+import ViT
+import Imaging
+
+/// The text and tables behind the REPL's result commands.
+
+func describe(_ s: Session) throws -> String {
+    let (cache, _) = try s.requireCache()
+    let labelled = cache.images.labels.filter { $0 >= 0 }.count
+    var lines = ["\(cache.path): \(cache.images.count) images (\(labelled) labelled)"]
+    var runs = ResultTable(columns: ["run", "arch", "classes", "D", "depth", "heads", "completed"])
+    for name in try cache.runNames() {
+        let r = try cache.run(name)
+        runs.rows.append([name, r.arch, "\(r.numClasses)", "\(r.embedDim)", "\(r.depth)", "\(r.numHeads)", "\(r.completed)/\(cache.images.count)"])
+    }
+    lines.append(runs.text)
+    let memo = try MemoTable.keys(in: cache)
+    if memo.isEmpty {
+        lines.append("memo: empty")
+    } else {
+        var t = ResultTable(columns: ["memo (server / ordering)", "filled"])
+        for key in memo {
+            let v = try cache.file.openDataset(key).read(as: Int16.self).values
+            t.rows.append([String(key.dropFirst(6)), String(format: "%.1f %%", 100 * Double(v.filter { $0 >= 0 }.count) / Double(max(1, v.count)))])
+        }
+        lines.append(t.text)
+    }
+    return lines.joined(separator: "\n")
+}
+
+/// One row per (setting, evaluation), optionally with the Pareto flag.
+func evaluationTable(_ points: [(Setting, Evaluation)], pareto: Bool = false) -> ResultTable {
+    var t = ResultTable(columns: ["rule", "gate", "accuracy", "edge_accuracy", "server_accuracy", "sent_fraction",
+                                  "patches_per_sent", "comm_cost", "server_gflops", "latency_ms"] + (pareto ? ["pareto"] : []))
+    let front = paretoFront(cost: points.map(\.1.commCost), accuracy: points.map(\.1.accuracy))
+    for (n, (setting, r)) in points.enumerated() {
+        t.rows.append(["\(setting.rule)", "\(setting.gate)"] +
+                      [r.accuracy, r.edgeAccuracy, r.serverAccuracy, r.sentFraction, r.patchesPerSent, r.commCost,
+                       r.serverGFLOPs, r.latencyMs].map(ResultTable.cell) + (pareto ? [front[n] ? "1" : "0"] : []))
+    }
+    return t
+}
+
+extension Session {
+    /// Table II (`patches`) or Table III (`transmit`) at the current settings.
+    public func paperTable(_ which: String, values: [Double]?) throws -> ResultTable {
+        try Repl.paperTable(self, which, values)
+    }
+}
+
+func paperTable(_ s: Session, _ which: String, _ values: [Double]?) throws -> ResultTable {
+    let (_, e) = try s.requireCache()
+    var setting = try s.checkedSetting()
+    switch which {
+    case "patches":
+        let deltas = values ?? [0.87, 0.9, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99]
+        setting.rule = .sum(deltas[0])
+        setting.gate = .none
+        let r = try e.sweep(setting, ruleParameters: deltas, gateThresholds: nil)
+        return ResultTable(columns: ["delta", "patches_per_image", "comm_cost", "accuracy"],
+                           rows: zip(deltas, r).map { [$0, $1.patchesPerSent, $1.commCost, $1.accuracy].map(ResultTable.cell) })
+    case "transmit":
+        let etas = values ?? [1, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1]
+        setting.gate = .minEntropy(etas[0])
+        let r = try e.sweep(setting, ruleParameters: nil, gateThresholds: etas)
+        return ResultTable(columns: ["eta", "sent_fraction", "comm_cost", "accuracy"],
+                           rows: zip(etas, r).map { [$0, $1.sentFraction, $1.commCost, $1.accuracy].map(ResultTable.cell) })
+    default:
+        throw ReplError("table '\(which)': expected patches or transmit")
+    }
+}
+
+/// Table I: parameters (from the shapes), float32 memory, eq. 9 GFLOPs, accuracy in this cache.
+func modelsTable(_ s: Session) throws -> ResultTable {
+    let (cache, e) = try s.requireCache()
+    var t = ResultTable(columns: ["run", "arch", "params_M", "memory_MB", "gflops", "accuracy"])
+    let labels = cache.images.labels
+    let labelled = max(1, labels.filter { $0 >= 0 }.count)
+    for name in try cache.runNames() {
+        let r = try cache.run(name)
+        let c = ViTConfig(imageSize: r.imageSize, patchSize: r.patchSize, embedDim: r.embedDim, depth: r.depth,
+                          numHeads: r.numHeads, numClasses: r.numClasses)
+        let d = c.embedDim, hidden = c.mlpHidden
+        let perBlock = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * hidden + hidden) + (hidden * d + d)
+        let params = c.patchDim * d + d + c.prefixTokens * d + c.numTokens * d + c.depth * perBlock + 2 * d + d * c.numClasses + c.numClasses
+        let predictions = try e.predictions(name)
+        let correct = labels.indices.filter { labels[$0] >= 0 && predictions[$0] == labels[$0] }.count
+        t.rows.append([name, r.arch] + [Double(params) / 1e6, Double(params) * 4 / 1_048_576,
+                                        c.encoderFLOPs(tokens: c.numTokens) / 1e9, Double(correct) / Double(labelled)].map(ResultTable.cell))
+    }
+    return t
+}
+
+func latencyTable(_ s: Session, _ rates: [Double]) throws -> ResultTable {
+    let (_, e) = try s.requireCache()
+    let setting = try s.checkedSetting()
+    var t = ResultTable(columns: ["uplink_mbps", "latency_ms", "edge_ms", "uplink_ms", "server_ms", "full_image_ms"])
+    let saved = e.latency.uplinkMbps
+    defer { e.latency.uplinkMbps = saved }
+    for rate in rates {
+        e.latency.uplinkMbps = rate
+        let r = try e.evaluate(setting)
+        // Sending the whole 224x224x3 image instead, and running the server on it.
+        let full = 150_528.0 * 8 / (rate * 1e6) * 1e3 + e.latency.serverMs
+        t.rows.append([rate, r.latencyMs, r.edgeMs, r.uplinkMs, r.serverMs, full].map(ResultTable.cell))
+    }
+    return t
+}
+
+func plot(_ s: Session, _ a: [String]) throws -> String {
+    guard a.count >= 2 else { throw ReplError("usage: plot sweep|pareto|hist MEASURE|latency FILE.svg") }
+    let file = a.last!
+    guard file.hasSuffix(".svg") else { throw ReplError("plot: the output must be an .svg file, got '\(file)'") }
+    let svg: String
+    switch a[0] {
+    case "sweep", "pareto":
+        guard let t = s.last, let ci = t.columns.firstIndex(of: "comm_cost"), let ai = t.columns.firstIndex(of: "accuracy") else {
+            throw ReplError("plot \(a[0]): run 'sweep' first")
+        }
+        let cost = t.rows.map { Double($0[ci]) ?? .nan }, acc = t.rows.map { Double($0[ai]) ?? .nan }
+        var series = [Series(name: "grid points", x: cost, y: acc, markers: true, line: false)]
+        if let pi = t.columns.firstIndex(of: "pareto") {
+            let front = t.rows.indices.filter { t.rows[$0][pi] == "1" }.sorted { cost[$0] < cost[$1] }
+            series.append(Series(name: "Pareto front", x: front.map { cost[$0] }, y: front.map { acc[$0] }, markers: true))
+        }
+        svg = SVGChart.lines(title: "Accuracy vs communication", xLabel: "communication cost", yLabel: "accuracy", series: series)
+    case "hist":
+        guard a.count == 3 else { throw ReplError("usage: plot hist MEASURE FILE.svg") }
+        let (cache, _) = try s.requireCache()
+        let scores = try cache.importance(s.setting.encoder, measure: a[1]).map(Double.init)
+        svg = SVGChart.histogram(title: "Patch scores (\(s.setting.encoder), \(a[1]))", xLabel: "score",
+                                 samples: [(a[1], scores)])
+    case "latency":
+        guard let t = s.last, t.columns.first == "uplink_mbps" else { throw ReplError("plot latency: run 'latency RATES' first") }
+        let parts = ["edge_ms", "uplink_ms", "server_ms"].map { name -> (String, [Double]) in
+            let c = t.columns.firstIndex(of: name)!
+            return (name, t.rows.map { Double($0[c]) ?? 0 })
+        }
+        svg = SVGChart.stackedBars(title: "Latency per image", yLabel: "ms", categories: t.rows.map { "\($0[0]) Mbit/s" }, parts: parts)
+    default:
+        throw ReplError("plot '\(a[0])': expected sweep, pareto, hist or latency")
+    }
+    return "wrote \(try s.write(svg, to: file))"
+}
+
+func image(_ s: Session, _ a: [String]) throws -> String {
+    let (cache, e) = try s.requireCache()
+    guard (1...2).contains(a.count), let i = Int(a[0]), (0..<cache.images.count).contains(i) else {
+        throw ReplError("usage: image I [FILE.png] with 0 <= I < \(cache.images.count)")
+    }
+    let setting = try s.checkedSetting()
+    let names = ClassNames.forClassCount(try cache.run(setting.edge).numClasses)
+    var lines = ["\(i): \(cache.images.paths[i]) (label \(cache.images.labels[i]))"]
+    for run in [setting.edge, setting.server] {
+        let c = try cache.run(run).numClasses
+        let p = Uncertainty.probabilities(try cache.logits(run)[(i * c)..<((i + 1) * c)])
+        let top = p.indices.sorted { p[$0] > p[$1] }.prefix(5).map { String(format: "%@ %.3f", names.names[$0], p[$0]) }
+        lines.append("\(run): " + top.joined(separator: ", "))
+        if run == setting.edge {
+            lines.append(String(format: "  min-entropy %.3f bits, Shannon %.3f bits, margin %.3f; %@", Uncertainty.minEntropy(p),
+                                Uncertainty.shannon(p), Uncertainty.margin(p), setting.gate.sends(p) ? "sent" : "kept on the edge"))
+        }
+    }
+    let p = try cache.run(setting.server).numPatches
+    let k = try e.keptPatches(setting.rule, ordering: setting.ordering, patches: p)[i]
+    lines.append("rule \(setting.rule): \(k) of \(p) patches")
+    if a.count == 2 {
+        let path = try s.outputPath(a[1])
+        try AttentionOverlay.write(cache: cache, image: i, run: setting.encoder, measure: setting.measure,
+                                   kept: try e.keptOrder(setting, image: i, patches: p).prefix(k).map { $0 }, to: path)
+        lines.append("wrote \(path)")
+    }
+    return lines.joined(separator: "\n")
+}
+
+extension AttentionOverlay {
+    /// Renders image `i` of a cache with `run`'s `measure` scores and the kept patches, as PNG.
+    static func write(cache: Cache, image i: Int, run: String, measure: String, kept: [Int], to path: String) throws {
+        let size = Int(try cache.file.attribute("image_size", as: Int64.self))
+        let pre = Preprocessing(size: size, cropPct: try cache.file.attribute("crop_pct", as: Double.self))
+        let crop = try pre.croppedImage(contentsOf: cache.images.paths[i])
+        let p = try cache.run(run).numPatches
+        let scores = Array(try cache.importance(run, measure: measure)[(i * p)..<((i + 1) * p)])
+        try render(crop: crop, scores: scores, kept: Set(kept)).writePNG(to: path)
+    }
+}

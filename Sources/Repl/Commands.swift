@@ -1,0 +1,189 @@
+import Attention
+import Collaborative
+import Entropy
+import Figures
+import Foundation
+import ViT
+
+/// One REPL command: its name, usage, help text and action.
+struct Command {
+    let name: String
+    let usage: String
+    let help: String
+    let action: (Session, [String]) throws -> String
+
+    func run(_ s: Session, _ args: [String]) throws -> String { try action(s, args) }
+
+    static func named(_ name: String) -> Command? { all.first { $0.name == name } }
+
+    /// The known command closest to a misspelt one (edit distance <= 2).
+    static func closest(to word: String) -> String? {
+        let best = all.map { ($0.name, editDistance($0.name, word)) }.min { $0.1 < $1.1 }
+        return best.flatMap { $0.1 <= 2 ? $0.0 : nil }
+    }
+
+    static let all: [Command] = [
+        Command(name: "open", usage: "open CACHE.h5", help: "Open a cache (from `semcom cache build`); picks the smallest run as edge, the largest as server.") { s, a in
+            guard a.count == 1 else { throw ReplError("usage: open CACHE.h5") }
+            try s.open(a[0])
+            return try describe(s)
+        },
+        Command(name: "describe", usage: "describe", help: "Images, runs and memo fill of the open cache.") { s, _ in try describe(s) },
+        Command(name: "set", usage: "set edge|server|encoder|measure|rule|gate|seed|temperature|uplink|out VALUE",
+                help: "Change a setting: runs by name; measure mean|rollout|textbook|head:I; rule sum:D|threshold:T|topk:K|random:K; gate min:H|shannon:H|margin:M|renyi:A:H|none.") { s, a in
+            guard a.count == 2 else { throw ReplError("usage: set NAME VALUE") }
+            try set(s, a[0], a[1])
+            return ""
+        },
+        Command(name: "let", usage: "let NAME = VALUE", help: "Define a variable, used as $NAME.") { s, a in
+            guard a.count >= 3, a[1] == "=", a[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { throw ReplError("usage: let NAME = VALUE") }
+            s.variables[a[0]] = a[2...].joined(separator: " ")
+            return ""
+        },
+        Command(name: "show", usage: "show settings", help: "Print the current settings.") { s, a in
+            guard a == ["settings"] else { throw ReplError("usage: show settings") }
+            let t = s.setting
+            return ResultTable(columns: ["setting", "value"], rows: [
+                ["cache", s.cache?.path ?? "(none)"], ["edge", t.edge], ["server", t.server], ["encoder", t.encoder],
+                ["measure", t.measure], ["rule", "\(t.rule)"], ["gate", "\(t.gate)"], ["seed", "\(t.seed)"],
+                ["temperature", "\(t.temperature)"], ["uplink", "\(s.uplinkMbps) Mbit/s"], ["out", s.outputDirectory],
+            ]).text
+        },
+        Command(name: "eval", usage: "eval", help: "Algorithm 1 at the current settings.") { s, _ in
+            let (_, e) = try s.requireCache()
+            let r = try e.evaluate(try s.checkedSetting())
+            return s.remember(evaluationTable([(s.setting, r)]))
+        },
+        Command(name: "sweep", usage: "sweep rule A:B:STEP [gate A:B:STEP] | sweep gate A:B:STEP",
+                help: "Evaluate a grid over the rule parameter and/or the gate threshold (lists x,y,z work too).") { s, a in
+            let (_, e) = try s.requireCache()
+            var rules: [Double]?, gates: [Double]?
+            var i = 0
+            while i < a.count {
+                guard i + 1 < a.count else { throw ReplError("usage: sweep rule A:B:STEP [gate A:B:STEP]") }
+                let values = try parseValues(a[i + 1])
+                switch a[i] {
+                case "rule": rules = values
+                case "gate": gates = values
+                default: throw ReplError("sweep: expected 'rule' or 'gate', got '\(a[i])'")
+                }
+                i += 2
+            }
+            guard rules != nil || gates != nil else { throw ReplError("usage: sweep rule A:B:STEP [gate A:B:STEP]") }
+            let base = try s.checkedSetting()
+            let results = try e.sweep(base, ruleParameters: rules, gateThresholds: gates)
+            let rs = rules ?? [base.rule.parameter], gs = gates ?? [base.gate.scoreThresholdValue]
+            let points = results.enumerated().map { n, r -> (Setting, Evaluation) in
+                var p = base
+                p.rule = base.rule.with(parameter: rs[n / gs.count])
+                p.gate = base.gate.with(threshold: gs[n % gs.count])
+                return (p, r)
+            }
+            return s.remember(evaluationTable(points, pareto: true))
+        },
+        Command(name: "pareto", usage: "pareto", help: "The Pareto-optimal rows (accuracy vs communication) of the last sweep.") { s, _ in
+            guard let t = s.last, let col = t.columns.firstIndex(of: "pareto") else { throw ReplError("run 'sweep' first") }
+            return s.remember(ResultTable(columns: t.columns, rows: t.rows.filter { $0[col] == "1" }))
+        },
+        Command(name: "table", usage: "table patches [DELTAS] | table transmit [ETAS]",
+                help: "Table II (attention-sum delta -> patches per image, no gate) or Table III (min-entropy eta -> fraction sent).") { s, a in
+            guard let which = a.first, a.count <= 2 else { throw ReplError("usage: table patches|transmit [VALUES]") }
+            return s.remember(try paperTable(s, which, a.count == 2 ? try parseValues(a[1]) : nil))
+        },
+        Command(name: "models", usage: "models", help: "Table I: parameters, memory, GFLOPs (eq. 9) and accuracy of every run.") { s, _ in
+            s.remember(try modelsTable(s))
+        },
+        Command(name: "latency", usage: "latency RATES", help: "Mean latency per image and its edge/uplink/server parts at uplink rates in Mbit/s (e.g. latency 1,8,20).") { s, a in
+            guard a.count == 1 else { throw ReplError("usage: latency 1,8,20") }
+            return s.remember(try latencyTable(s, try parseValues(a[0])))
+        },
+        Command(name: "plot", usage: "plot sweep|pareto|hist MEASURE|latency FILE.svg", help: "Write an SVG of the last sweep (accuracy vs communication), a histogram of importance scores, or the last latency table.") { s, a in
+            try plot(s, a)
+        },
+        Command(name: "image", usage: "image I [FILE.png]", help: "One image: top-5 of edge and server, entropy, kept patches; optionally an attention overlay PNG.") { s, a in
+            try image(s, a)
+        },
+        Command(name: "export", usage: "export FILE.csv", help: "Write the last result as CSV.") { s, a in
+            guard a.count == 1 else { throw ReplError("usage: export FILE.csv") }
+            guard let t = s.last else { throw ReplError("nothing to export yet") }
+            return "wrote \(try s.write(t.csv, to: a[0]))"
+        },
+        Command(name: "help", usage: "help [COMMAND]", help: "List commands, or describe one.") { _, a in
+            if let name = a.first {
+                guard let c = Command.named(name) else { throw ReplError("no command '\(name)'" + (Command.closest(to: name).map { "; did you mean '\($0)'?" } ?? "")) }
+                return "\(c.usage)\n  \(c.help)"
+            }
+            return all.map { $0.usage.padding(toLength: 46, withPad: " ", startingAt: 0) + " " + $0.help }.joined(separator: "\n")
+        },
+        Command(name: "quit", usage: "quit", help: "Leave the REPL (also exit, or end of input).") { _, _ in throw QuitSignal() },
+        Command(name: "exit", usage: "exit", help: "Leave the REPL.") { _, _ in throw QuitSignal() },
+    ]
+}
+
+/// Thrown by `quit`; the REPL loop ends on it.
+public struct QuitSignal: Error {}
+
+/// Levenshtein distance.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var row = Array(0...b.count)
+    for i in 1...max(1, a.count) where !a.isEmpty {
+        var previous = row[0]
+        row[0] = i
+        for j in 1...max(1, b.count) where !b.isEmpty {
+            let current = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+            previous = current
+        }
+    }
+    return a.isEmpty ? b.count : row[b.count]
+}
+
+/// Parses `a:b:step` (b included, within rounding; values rounded to 10
+/// decimals so that 0.8:0.95:0.05 gives 0.85, not 0.8500000000000001),
+/// `x,y,z`, or a single number.
+public func parseValues(_ text: String) throws -> [Double] {
+    if text.contains(":") {
+        let p = text.split(separator: ":").compactMap { Double($0) }
+        guard p.count == 3, p[2] > 0, p[1] >= p[0] else { throw ReplError("'\(text)': expected a:b:step with b >= a and step > 0") }
+        let n = Int(((p[1] - p[0]) / p[2] + 1e-9).rounded(.down))
+        return (0...n).map { ((p[0] + Double($0) * p[2]) * 1e10).rounded() / 1e10 }
+    }
+    let v = text.split(separator: ",").map { Double($0) }
+    guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ReplError("'\(text)': expected numbers x,y,z or a:b:step") }
+    return v.map { $0! }
+}
+
+func set(_ s: Session, _ name: String, _ value: String) throws {
+    switch name {
+    case "edge": s.setting.edge = value
+    case "server": s.setting.server = value
+    case "encoder": s.setting.encoder = value
+    case "measure":
+        guard ["mean", "rollout", "textbook"].contains(value) || (value.hasPrefix("head:") && Int(value.dropFirst(5)) != nil) else {
+            throw ReplError("measure '\(value)': expected mean, rollout, textbook or head:I")
+        }
+        s.setting.measure = value
+    case "rule":
+        guard let r = SelectionRule(parsing: value) else { throw ReplError("rule '\(value)': expected sum:D, threshold:T, topk:K or random:K") }
+        s.setting.rule = r
+    case "gate":
+        guard let g = Gate(parsing: value) else { throw ReplError("gate '\(value)': expected min:H, shannon:H, margin:M, renyi:ALPHA:H or none") }
+        s.setting.gate = g
+    case "seed":
+        guard let v = UInt64(value) else { throw ReplError("seed '\(value)': expected a non-negative integer") }
+        s.setting.seed = v
+    case "temperature":
+        guard let v = Double(value), v > 0 else { throw ReplError("temperature '\(value)': expected a positive number") }
+        s.setting.temperature = v
+    case "uplink":
+        guard let v = Double(value), v > 0 else { throw ReplError("uplink '\(value)': expected a positive rate in Mbit/s") }
+        s.uplinkMbps = v
+        s.evaluator?.latency.uplinkMbps = v
+    case "out": s.outputDirectory = value
+    default:
+        let known = ["edge", "server", "encoder", "measure", "rule", "gate", "seed", "temperature", "uplink", "out"]
+        let guess = known.min { editDistance($0, name) < editDistance($1, name) }.flatMap { editDistance($0, name) <= 2 ? "; did you mean '\($0)'?" : nil } ?? ""
+        throw ReplError("unknown setting '\(name)'\(guess)")
+    }
+}

@@ -1,0 +1,121 @@
+import Attention
+import Collaborative
+import Entropy
+import Figures
+import Foundation
+import ViT
+
+/// A REPL or script error: one line saying what was wrong.
+public struct ReplError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+/// The state behind `semcom repl` and `semcom run`: an open cache, the
+/// chosen edge, server, measure, rule and gate, variables, and the last
+/// result (for `export` and `plot`). `execute` runs one line; an error
+/// leaves the state as it was.
+public final class Session {
+    public private(set) var cache: Cache?
+    var evaluator: Evaluator?
+    public var setting = Setting(edge: "", server: "")
+    public var uplinkMbps = 8.0
+    /// Where `export`, `plot` and `image` write relative paths.
+    public var outputDirectory = "."
+    public var variables: [String: String] = [:]
+    public private(set) var last: ResultTable?
+    /// Progress of server computations (done, total).
+    public var progress: (Int, Int) -> Void = { _, _ in }
+
+    public init() {}
+
+    /// Runs one line; returns the text to print (possibly empty).
+    public func execute(_ rawLine: String) throws -> String {
+        let line = try substitute(rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "")
+        let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard let name = words.first else { return "" }
+        guard let command = Command.named(name) else {
+            let suggestion = Command.closest(to: name).map { "; did you mean '\($0)'?" } ?? ""
+            throw ReplError("unknown command '\(name)'\(suggestion) (try 'help')")
+        }
+        return try command.run(self, Array(words.dropFirst()))
+    }
+
+    /// Replaces `$NAME` and `${NAME}` with variables.
+    func substitute(_ line: String) throws -> String {
+        var out = "", i = line.startIndex
+        while i < line.endIndex {
+            guard line[i] == "$" else { out.append(line[i]); i = line.index(after: i); continue }
+            var j = line.index(after: i)
+            let braced = j < line.endIndex && line[j] == "{"
+            if braced { j = line.index(after: j) }
+            let start = j
+            while j < line.endIndex && (line[j].isLetter || line[j].isNumber || line[j] == "_") { j = line.index(after: j) }
+            let name = String(line[start..<j])
+            if braced {
+                guard j < line.endIndex && line[j] == "}" else { throw ReplError("unclosed ${ in '\(line)'") }
+                j = line.index(after: j)
+            }
+            guard let value = variables[name] else { throw ReplError("undefined variable '$\(name)' (define it with 'let \(name) = VALUE')") }
+            out += value
+            i = j
+        }
+        return out
+    }
+
+    func requireCache() throws -> (Cache, Evaluator) {
+        guard let cache, let evaluator else { throw ReplError("no cache open (use 'open FILE.h5')") }
+        return (cache, evaluator)
+    }
+
+    /// The current setting, checked against the cache's runs.
+    func checkedSetting() throws -> Setting {
+        let (cache, _) = try requireCache()
+        let runs = try cache.runNames()
+        for (role, run) in [("edge", setting.edge), ("server", setting.server), ("encoder", setting.encoder)] {
+            guard runs.contains(run) else {
+                throw ReplError("\(role) '\(run)' is not a run of this cache (runs: \(runs.joined(separator: ", "))); use 'set \(role) NAME'")
+            }
+        }
+        return setting
+    }
+
+    /// Opens a cache and picks default runs.
+    public func open(_ path: String) throws {
+        let c: Cache
+        do { c = try Cache(path: path, writable: FileManager.default.isWritableFile(atPath: path)) } catch { throw ReplError("\(error)") }
+        let e = Evaluator(cache: c)
+        e.progress = { [weak self] in self?.progress($0, $1) }
+        e.latency.uplinkMbps = uplinkMbps
+        cache = c
+        evaluator = e
+        // Sensible defaults: the smallest run is the edge, the largest the server.
+        let runs = try c.runNames().map { try c.run($0) }.sorted { $0.embedDim < $1.embedDim }
+        if let small = runs.first, let big = runs.last {
+            setting.edge = small.name
+            setting.encoder = small.name
+            setting.server = big.name
+        }
+    }
+
+    func remember(_ t: ResultTable) -> String {
+        last = t
+        return t.text
+    }
+
+    /// A path under the output directory (absolute paths are kept).
+    func outputPath(_ name: String) throws -> String {
+        let path = name.hasPrefix("/") ? name : outputDirectory + "/" + name
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+            throw ReplError("\(path): cannot create its folder")
+        }
+        return path
+    }
+
+    func write(_ text: String, to name: String) throws -> String {
+        let path = try outputPath(name)
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else { throw ReplError("\(path): cannot write") }
+        return path
+    }
+}
