@@ -128,23 +128,46 @@ func plot(_ s: Session, _ a: [String]) throws -> String {
             let front = t.rows.indices.filter { t.rows[$0][pi] == "1" }.sorted { cost[$0] < cost[$1] }
             series.append(Series(name: "Pareto front", x: front.map { cost[$0] }, y: front.map { acc[$0] }, markers: true))
         }
-        svg = SVGChart.lines(title: "Accuracy vs communication", xLabel: "communication cost", yLabel: "accuracy", series: series)
+        svg = SVGChart.lines(title: s.title ?? "Accuracy vs communication", xLabel: "communication cost", yLabel: "accuracy", series: series)
     case "hist":
-        guard a.count == 3 else { throw ReplError("usage: plot hist MEASURE FILE.svg") }
+        guard a.count >= 3 else { throw ReplError("usage: plot hist MEASURE... FILE.svg") }
         let (cache, _) = try s.requireCache()
-        let scores = try cache.importance(s.setting.encoder, measure: a[1]).map(Double.init)
-        svg = SVGChart.histogram(title: "Patch scores (\(s.setting.encoder), \(a[1]))", xLabel: "score",
-                                 samples: [(a[1], scores)])
+        let measures = Array(a[1..<(a.count - 1)])
+        let samples = try measures.map { m in (m, try cache.importance(s.setting.encoder, measure: m).map(Double.init)) }
+        svg = SVGChart.histogram(title: s.title ?? "Patch scores (\(s.setting.encoder))", xLabel: "score", samples: samples)
+    case "lines":
+        guard a.count >= 5 else { throw ReplError("usage: plot lines X Y TABLE... [@MARKS] FILE.svg") }
+        let (xc, yc) = (a[1], a[2])
+        var series: [Series] = [], marks: [Marker] = []
+        for name in a[3..<(a.count - 1)] {
+            let key = name.hasPrefix("@") ? String(name.dropFirst()) : name
+            let base = key.hasSuffix(":points") ? String(key.dropLast(7)) : key
+            guard let t = s.saved[base] else { throw ReplError("plot lines: no saved result '\(base)' (use 'save \(base)' after a command)") }
+            guard let xi = t.columns.firstIndex(of: xc), let yi = t.columns.firstIndex(of: yc) else {
+                throw ReplError("plot lines: '\(key)' has no column \(xc) or \(yc) (columns: \(t.columns.joined(separator: ", ")))")
+            }
+            let points = t.rows.map { (Double($0[xi]) ?? .nan, Double($0[yi]) ?? .nan) }.sorted { $0.0 < $1.0 }
+            let scatter = key.hasSuffix(":points")
+            let table = scatter ? String(key.dropLast(7)) : key
+            if name.hasPrefix("@") {
+                marks += t.rows.map { Marker(label: "\(key) \($0[0]) \($0[1])", x: Double($0[xi]) ?? .nan, y: Double($0[yi]) ?? .nan) }
+            } else {
+                series.append(Series(name: table, x: points.map(\.0), y: points.map(\.1), markers: scatter || t.rows.count < 30, line: !scatter))
+            }
+        }
+        svg = SVGChart.lines(title: s.title ?? "\(yc) vs \(xc)", xLabel: xc.replacingOccurrences(of: "_", with: " "),
+                             yLabel: yc.replacingOccurrences(of: "_", with: " "), series: series, markers: marks)
     case "latency":
         guard let t = s.last, t.columns.first == "uplink_mbps" else { throw ReplError("plot latency: run 'latency RATES' first") }
         let parts = ["edge_ms", "uplink_ms", "server_ms"].map { name -> (String, [Double]) in
             let c = t.columns.firstIndex(of: name)!
             return (name, t.rows.map { Double($0[c]) ?? 0 })
         }
-        svg = SVGChart.stackedBars(title: "Latency per image", yLabel: "ms", categories: t.rows.map { "\($0[0]) Mbit/s" }, parts: parts)
+        svg = SVGChart.stackedBars(title: s.title ?? "Latency per image", yLabel: "ms", categories: t.rows.map { "\($0[0]) Mbit/s" }, parts: parts)
     default:
         throw ReplError("plot '\(a[0])': expected sweep, pareto, hist or latency")
     }
+    s.title = nil
     return "wrote \(try s.write(svg, to: file))"
 }
 
@@ -188,4 +211,22 @@ extension AttentionOverlay {
         let scores = Array(try cache.importance(run, measure: measure)[(i * p)..<((i + 1) * p)])
         try render(crop: crop, scores: scores, kept: Set(kept)).writePNG(to: path)
     }
+}
+
+/// Normalised histograms (densities) of importance measures of the encoder run, on shared bins.
+func histogramTable(_ s: Session, _ measures: [String], bins: Int = 40) throws -> ResultTable {
+    let (cache, _) = try s.requireCache()
+    let samples = try measures.map { try cache.importance(s.setting.encoder, measure: $0) }
+    let hi = Double(samples.flatMap { $0 }.max() ?? 1)
+    let w = max(hi, 1e-12) / Double(bins)
+    var t = ResultTable(columns: ["bin_start", "bin_end"] + measures.map { "density_\($0)" })
+    let densities = samples.map { v -> [Double] in
+        var c = [Double](repeating: 0, count: bins)
+        for x in v { c[min(bins - 1, Int(Double(x) / w))] += 1 }
+        return c.map { $0 / Double(max(1, v.count)) / w }
+    }
+    for b in 0..<bins {
+        t.rows.append(([Double(b) * w, Double(b + 1) * w] + densities.map { $0[b] }).map { String(format: "%.6g", $0) })
+    }
+    return t
 }

@@ -29,8 +29,29 @@ struct Command {
             return try describe(s)
         },
         Command(name: "describe", usage: "describe", help: "Images, runs and memo fill of the open cache.") { s, _ in try describe(s) },
-        Command(name: "set", usage: "set edge|server|encoder|measure|rule|gate|seed|temperature|uplink|out VALUE",
-                help: "Change a setting: runs by name; measure mean|rollout|textbook|head:I; rule sum:D|threshold:T|topk:K|random:K; gate min:H|shannon:H|margin:M|renyi:A:H|none.") { s, a in
+        Command(name: "save", usage: "save NAME", help: "Keep the last result under NAME (for plot lines).") { s, a in
+            guard a.count == 1 else { throw ReplError("usage: save NAME") }
+            guard let t = s.last else { throw ReplError("nothing to save yet") }
+            s.saved[a[0]] = t
+            return ""
+        },
+        Command(name: "require", usage: "require RUN...", help: "Fail unless the cache has these runs (experiment scripts start with it).") { s, a in
+            let (cache, _) = try s.requireCache()
+            let runs = try cache.runNames()
+            let missing = a.filter { !runs.contains($0) }
+            guard missing.isEmpty else {
+                throw ReplError("this needs run(s) \(missing.joined(separator: ", ")); \(cache.path) has \(runs.joined(separator: ", ")) (build them with semcom cache build --model NAME=ARCH:WEIGHTS)")
+            }
+            return ""
+        },
+        Command(name: "default", usage: "default NAME VALUE", help: "Define variable NAME unless it is already set (e.g. by --set).") { s, a in
+            guard a.count >= 2 else { throw ReplError("usage: default NAME VALUE") }
+            if s.variables[a[0]] == nil { s.variables[a[0]] = a[1...].joined(separator: " ") }
+            return ""
+        },
+        Command(name: "set", usage: "set edge|server|encoder|measure|rule|gate|seed|temperature|uplink|out|title VALUE",
+                help: "Change a setting: runs by name; measure mean|rollout|textbook|head:I; rule sum:D|threshold:T|topk:K|random:K; gate min:H|shannon:H|margin:M|renyi:A:H|none; title of the next plot.") { s, a in
+            if a.first == "title" && a.count >= 2 { s.title = a.dropFirst().joined(separator: " "); return "" }
             guard a.count == 2 else { throw ReplError("usage: set NAME VALUE") }
             try set(s, a[0], a[1])
             return ""
@@ -90,6 +111,10 @@ struct Command {
             guard let which = a.first, a.count <= 2 else { throw ReplError("usage: table patches|transmit [VALUES]") }
             return s.remember(try paperTable(s, which, a.count == 2 ? try parseValues(a[1]) : nil))
         },
+        Command(name: "histogram", usage: "histogram MEASURE...", help: "Densities of the encoder's patch scores on 40 shared bins (Figs. 7 and 11).") { s, a in
+            guard !a.isEmpty else { throw ReplError("usage: histogram MEASURE...") }
+            return s.remember(try histogramTable(s, a))
+        },
         Command(name: "models", usage: "models", help: "Table I: parameters, memory, GFLOPs (eq. 9) and accuracy of every run.") { s, _ in
             s.remember(try modelsTable(s))
         },
@@ -97,7 +122,8 @@ struct Command {
             guard a.count == 1 else { throw ReplError("usage: latency 1,8,20") }
             return s.remember(try latencyTable(s, try parseValues(a[0])))
         },
-        Command(name: "plot", usage: "plot sweep|pareto|hist MEASURE|latency FILE.svg", help: "Write an SVG of the last sweep (accuracy vs communication), a histogram of importance scores, or the last latency table.") { s, a in
+        Command(name: "plot", usage: "plot sweep|pareto|hist MEASURE...|latency|lines X Y TABLE... [@MARKS] FILE.svg",
+                help: "SVG of the last sweep (accuracy vs communication), histograms of importance measures, the last latency table as stacked bars, or saved tables as lines (column X against Y; @NAME marks a saved table's rows).") { s, a in
             try plot(s, a)
         },
         Command(name: "image", usage: "image I [FILE.png]", help: "One image: top-5 of edge and server, entropy, kept patches; optionally an attention overlay PNG.") { s, a in

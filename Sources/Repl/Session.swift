@@ -24,6 +24,10 @@ public final class Session {
     public var outputDirectory = "."
     public var variables: [String: String] = [:]
     public private(set) var last: ResultTable?
+    /// Results kept by `save NAME`, for plots that combine several.
+    public var saved: [String: ResultTable] = [:]
+    /// Title of the next plot (`set title ...`).
+    public var title: String?
     /// Progress of server computations (done, total).
     public var progress: (Int, Int) -> Void = { _, _ in }
 

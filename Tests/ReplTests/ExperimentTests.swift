@@ -1,0 +1,82 @@
+import Collaborative
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Tensors
+import ViT
+import XCTest
+@testable import Repl
+
+/// Every script in Experiments/ against a small fixture cache (runs tiny,
+/// small, base: random ViTs over real image files); CSVs checked against a
+/// direct evaluation, SVGs parsed as XML.
+final class ExperimentTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func testEveryExperimentScript() throws {
+        Threads.set(2)
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-exp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        var models: [ModelSpec] = []
+        for (name, d, heads, seed) in [("tiny", 24, 2, UInt64(11)), ("small", 32, 2, 12), ("base", 48, 3, 13)] {
+            let c = ViTConfig(embedDim: d, depth: 1, numHeads: heads, numClasses: 4)
+            let path = tmp.appendingPathComponent("\(name).safetensors").path
+            try SafeTensors.write(ViTWeights.random(c, seed: seed, std: 0.3).timmTensors(c), metadata: ["num_heads": "\(heads)"], to: path)
+            models.append(ModelSpec(name: name, arch: "auto", weights: path))
+        }
+        let dir = Self.root.appendingPathComponent("Tests/Fixtures/imaging").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".jpg") }.sorted().prefix(4)
+        let images = ImageList(paths: files.map { dir + "/" + $0 }, labels: [0, 1, 2, 3])
+        let cachePath = tmp.appendingPathComponent("c.h5").path
+        var builder = CacheBuilder(images: images, models: models)
+        builder.batch = 4
+        try builder.build(cachePath)
+
+        let scripts = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Experiments").path)
+            .filter { $0.hasSuffix(".semcom") }.sorted()
+        XCTAssertEqual(scripts.count, 13)
+        let out = tmp.appendingPathComponent("out").path
+        for script in scripts {
+            let s = Session()
+            s.outputDirectory = out
+            try s.open(cachePath)
+            XCTAssertNoThrow(try s.runScript(Self.root.appendingPathComponent("Experiments/\(script)").path) { _ in }, script)
+        }
+        let written = try FileManager.default.contentsOfDirectory(atPath: out)
+        for expected in ["table1.csv", "table2.csv", "table3.csv", "fig07.svg", "fig08.svg", "fig08_grid.csv", "fig09.svg",
+                         "fig10.svg", "fig11.svg", "fig11_hist.svg", "fig12.svg", "fig13.svg", "fig14.svg", "fig15.svg",
+                         "fig16.svg", "fig04_0_edge.png", "fig04_2_server.png"] {
+            XCTAssertTrue(written.contains(expected), "missing \(expected)")
+        }
+        for svg in written where svg.hasSuffix(".svg") {
+            let parser = XMLParser(data: try Data(contentsOf: URL(fileURLWithPath: out + "/" + svg)))
+            XCTAssertTrue(parser.parse(), "\(svg) is not well-formed XML")
+        }
+
+        // Table II and Fig. 8's operating point against a direct evaluation.
+        // (Writable, as the sessions opened it: HDF5 refuses one file open in two modes in a process.)
+        let evaluator = Evaluator(cache: try Cache(path: cachePath, writable: true))
+        let rows = try String(contentsOfFile: out + "/table2.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(rows.count, 10)
+        for row in rows {
+            let f = row.split(separator: ",").map { Double($0)! }
+            let r = try evaluator.evaluate(Setting(edge: "tiny", server: "base", rule: .sum(f[0]), gate: .none))
+            XCTAssertEqual(f[1], r.patchesPerSent, accuracy: 1e-4)
+            XCTAssertEqual(f[3], r.accuracy, accuracy: 1e-4)
+        }
+        let point = try String(contentsOfFile: out + "/fig08_default.csv", encoding: .utf8).split(separator: "\n")[1].split(separator: ",")
+        let r = try evaluator.evaluate(Setting(edge: "tiny", server: "base"))
+        XCTAssertEqual(Double(point[2])!, r.accuracy, accuracy: 1e-4)
+        XCTAssertEqual(Double(point[7])!, r.commCost, accuracy: 1e-4)
+
+        // A script that needs a run the cache lacks says which.
+        let s = Session()
+        try s.open(cachePath)
+        s.variables["server"] = "huge"
+        XCTAssertThrowsError(try s.runScript(Self.root.appendingPathComponent("Experiments/fig08.semcom").path) { _ in }) {
+            XCTAssertTrue("\($0)".contains("needs run(s) huge"), "\($0)")
+        }
+    }
+}
