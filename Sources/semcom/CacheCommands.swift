@@ -56,10 +56,8 @@ struct CacheCommand: ParsableCommand {
             }
             builder.preprocessing = image.preprocessing
             builder.batch = batch
-            let meter = ProgressMeter(label: "cache")
-            builder.progress = meter.update
+            builder.progress = ProgressMeter(label: "cache").callback
             try builder.build(out)
-            meter.finish()
             print("wrote \(out): \(builder.images.count) images, runs \(specs.map(\.name).joined(separator: ", "))")
         }
     }
@@ -102,6 +100,14 @@ final class ProgressMeter {
 
     func finish() {
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    /// A progress callback that draws this meter and ends its line when done == total.
+    var callback: (Int, Int) -> Void {
+        { done, total in
+            self.update(done, total)
+            if done == total { self.finish() }
+        }
     }
 
     static func duration(_ s: Double) -> String {

@@ -52,16 +52,12 @@ struct SettingOptions: ParsableArguments {
     }
 
     /// Opens the cache in a REPL session with these settings.
-    func configure(_ session: Session) throws {
-        Threads.set(threads)
+    func session() throws -> Session {
+        let session = makeSession(threads: threads)
         try session.open(cache)
         session.setting = try setting()
-        session.uplinkMbps = uplink
-        let meter = ProgressMeter(label: "server")
-        session.progress = { done, total in
-            meter.update(done, total)
-            if done == total { meter.finish() }
-        }
+        _ = try session.execute("set uplink \(uplink)")
+        return session
     }
 
     /// An evaluator over the cache (opened read-write so missing server answers are stored).
@@ -69,11 +65,7 @@ struct SettingOptions: ParsableArguments {
         Threads.set(threads)
         let e = Evaluator(cache: try Cache(path: cache, writable: true))
         e.latency.uplinkMbps = uplink
-        let meter = ProgressMeter(label: "server")
-        e.progress = { done, total in
-            meter.update(done, total)
-            if done == total { meter.finish() }
-        }
+        e.progress = ProgressMeter(label: "server").callback
         return e
     }
 }
@@ -172,9 +164,7 @@ struct Table: ParsableCommand {
     var out: String?
 
     func run() throws {
-        let session = Session()
-        try options.configure(session)
-        let table = try session.paperTable(which, values: try values.map { try parseRange($0, "--values") })
+        let table = try options.session().paperTable(which, values: try values.map { try parseRange($0, "--values") })
         print(table.text)
         if let out {
             try createParentDirectory(of: out)

@@ -14,10 +14,7 @@ struct ReplCommand: ParsableCommand {
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
-        Threads.set(threads)
-        let session = Session()
-        let meter = ProgressMeter(label: "server")
-        session.progress = { done, total in meter.update(done, total); if done == total { meter.finish() } }
+        let session = makeSession(threads: threads)
         let history = ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.semcom_history" }
         let reader = LineReader(historyFile: history, completions: session.completions)
         if let cache { report(session, "open \(cache)") }
@@ -62,10 +59,7 @@ struct RunScript: ParsableCommand {
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
-        Threads.set(threads)
-        let session = Session()
-        let meter = ProgressMeter(label: "server")
-        session.progress = { done, total in meter.update(done, total); if done == total { meter.finish() } }
+        let session = makeSession(threads: threads)
         for v in variables {
             guard let eq = v.firstIndex(of: "=") else { throw CLIError("--set '\(v)': expected NAME=VALUE") }
             session.variables[String(v[..<eq])] = String(v[v.index(after: eq)...])
@@ -78,4 +72,12 @@ struct RunScript: ParsableCommand {
             throw CLIError("\(error)")
         }
     }
+}
+
+/// A session whose server computations use `threads` and report progress on stderr.
+func makeSession(threads: Int) -> Session {
+    Threads.set(threads)
+    let session = Session()
+    session.progress = ProgressMeter(label: "server").callback
+    return session
 }

@@ -58,12 +58,7 @@ final class CLITests: XCTestCase {
     }
 
     func testH5pyReadsTheOutput() throws {
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        check.arguments = ["python3", "-c", "import h5py, numpy"]
-        check.standardError = FileHandle.nullDevice
-        try check.run(); check.waitUntilExit()
-        try XCTSkipIf(check.terminationStatus != 0, "h5py/numpy not installed")
+        try XCTSkipUnless(h5pyAvailable(), "h5py/numpy not installed")
         let out = tmp.appendingPathComponent("r.h5").path
         let (status, _, stderr) = try semcom(["infer", "--weights", fixture("tiny3", "model.safetensors"), "--inputs",
                                               fixture("tiny3", "inputs.npy"), "--rollout", "--out", out])

@@ -27,3 +27,14 @@ func runSemcom(_ arguments: [String], input: String? = nil) throws -> (Int32, St
     while !reader.isFinished { usleep(1000) }
     return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: errData.data, as: UTF8.self))
 }
+
+/// True when `python3 -c "import h5py, numpy"` works (interop tests skip otherwise).
+func h5pyAvailable() throws -> Bool {
+    let check = Process()
+    check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    check.arguments = ["python3", "-c", "import h5py, numpy"]
+    check.standardError = FileHandle.nullDevice
+    try check.run()
+    check.waitUntilExit()
+    return check.terminationStatus == 0
+}
