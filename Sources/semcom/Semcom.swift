@@ -7,7 +7,7 @@ struct Semcom: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Attention-aware collaborative inference with vision transformers.",
         version: semcomVersion,
-        subcommands: [Preprocess.self, Infer.self, Bench.self, CacheCommand.self, Eval.self, Sweep.self, Table.self, ReplCommand.self, RunScript.self])
+        subcommands: [Preprocess.self, Infer.self, Bench.self, CacheCommand.self, Eval.self, Sweep.self, Table.self, ReplCommand.self, RunScript.self, Demo.self])
 }
 
 /// The tool's version, recorded in the files it writes.

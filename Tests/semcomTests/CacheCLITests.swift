@@ -149,6 +149,12 @@ final class CacheCLITests: XCTestCase {
         XCTAssertEqual(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), "ok\n")
     }
 
+    func testDemoNamesMissingWeights() throws {
+        let (status, _, stderr) = try runSemcom(["demo", "--edge", tmp.path + "/none.safetensors", "--out", tmp.path + "/demo"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(stderr.contains("none.safetensors: no such weights file"), stderr)
+    }
+
     func testBadArgumentsGiveOneLineErrors() throws {
         let cache = try buildCache()
         for (args, word) in [(["eval", "--cache", cache, "--edge", "nope", "--server", "server"], "nope"),

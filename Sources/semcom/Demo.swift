@@ -1,0 +1,99 @@
+import ArgumentParser
+import Collaborative
+import Foundation
+import Repl
+import Tensors
+
+/// `semcom demo`: the whole method on the bundled data, or on real weights and images.
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build the cache, print the headline and Tables I-III, and run every experiment script into --out.")
+
+    @Option(help: "Edge weights (ARCH:FILE or FILE).")
+    var edge = "auto:Demo/models/edge.safetensors"
+
+    @Option(help: "Server weights (ARCH:FILE or FILE).")
+    var server = "auto:Demo/models/server.safetensors"
+
+    @Option(help: "Images: ImageFolder tree, flat wnid folder or CSV.")
+    var images = "Demo/digits/eval"
+
+    @Option(help: "Network input size (64 for the bundled models, 224 for DeiT).")
+    var size: Int?
+
+    @Option(help: "Crop fraction (1 for the bundled models, 0.875 for DeiT).")
+    var cropPct: Double?
+
+    @Option(help: "Output folder.")
+    var out = "out/demo"
+
+    @Option(help: "Threads.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Experiment scripts folder.")
+    var experiments = "Experiments"
+
+    func run() throws {
+        let bundled = images == "Demo/digits/eval"
+        let (edgeSpec, serverSpec) = (try spec("edge", edge), try spec("server", server))
+        Threads.set(threads)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let cachePath = out + "/cache.h5"
+        var builder = CacheBuilder(images: try ImageList.load(images), models: [edgeSpec, serverSpec])
+        builder.preprocessing.size = size ?? (bundled ? 64 : 224)
+        builder.preprocessing.cropPct = cropPct ?? (bundled ? 1 : 0.875)
+        builder.progress = ProgressMeter(label: "cache").callback
+        print("== cache: both models over \(builder.images.count) images -> \(cachePath)")
+        try builder.build(cachePath)
+
+        let session = makeSession(threads: threads)
+        session.outputDirectory = out
+        try session.open(cachePath)
+        session.setting.edge = "edge"
+        session.setting.encoder = "edge"
+        session.setting.server = "server"
+        print("\n== headline (rule \(session.setting.rule), gate \(session.setting.gate))")
+        print(try session.execute("eval"))
+        _ = try session.execute("sweep rule 0.50:0.99:0.01 gate 0:3.3:0.1")
+        _ = try session.execute("pareto")
+        print(cheapestWithinOnePoint(session.last) ?? "(no Pareto point within 1 point of the server)")
+        for (title, command) in [("Table I", "models"), ("Table II", "table patches"), ("Table III", "table transmit")] {
+            print("\n== \(title)")
+            print(try session.execute(command))
+        }
+        print("\n== experiments -> \(out)")
+        let scripts = try FileManager.default.contentsOfDirectory(atPath: experiments).filter { $0.hasSuffix(".semcom") }.sorted()
+        for script in scripts {
+            let s = makeSession(threads: threads)
+            s.outputDirectory = out
+            s.variables = ["edge": "edge", "server": "server", "small": "small"]
+            try s.open(cachePath)
+            do {
+                try s.runScript(experiments + "/" + script) { _ in }
+                print("  \(script): done")
+            } catch {
+                print("  \(script): skipped: \(error)")
+            }
+        }
+        print("\nfigures (SVG, PNG) and tables (CSV) are in \(out)/; the cache is \(cachePath) (try: semcom repl \(cachePath))")
+    }
+
+    /// `ARCH:FILE` or `FILE` (architecture read off the weights).
+    func spec(_ name: String, _ text: String) throws -> ModelSpec {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let (arch, file) = parts.count == 2 && !parts[0].contains("/") ? (parts[0], parts[1]) : ("auto", text)
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw CLIError("--\(name) \(file): no such weights file (run from the repository root, or pass --\(name) ARCH:FILE)")
+        }
+        return ModelSpec(name: name, arch: arch, weights: file)
+    }
+
+    /// The cheapest Pareto point whose accuracy is within 1 point of the server's.
+    func cheapestWithinOnePoint(_ t: ResultTable?) -> String? {
+        guard let t, let a = t.columns.firstIndex(of: "accuracy"), let s = t.columns.firstIndex(of: "server_accuracy"),
+              let c = t.columns.firstIndex(of: "comm_cost") else { return nil }
+        let ok = t.rows.filter { (Double($0[a]) ?? 0) >= (Double($0[s]) ?? 1) - 0.01 }
+        guard let best = ok.min(by: { (Double($0[c]) ?? 1) < (Double($1[c]) ?? 1) }) else { return nil }
+        return "cheapest Pareto point within 1 point of the server: rule \(best[0]), gate \(best[1]), accuracy \(best[a]), communication cost \(best[c])"
+    }
+}
