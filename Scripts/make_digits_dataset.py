@@ -38,12 +38,16 @@ def photographs():
     return out
 
 
+# Contrast of the photographs around mid-grey (1 = as photographed); --background-contrast.
+BACKGROUND_CONTRAST = 1.0
+
+
 def background(rng, photos):
     p = photos[rng.integers(len(photos))]
     side = int(rng.integers(48, min(p.shape[0], p.shape[1], 256)))
     y, x = rng.integers(0, p.shape[0] - side + 1), rng.integers(0, p.shape[1] - side + 1)
     crop = Image.fromarray(p[y:y + side, x:x + side]).resize((SIZE, SIZE), Image.BILINEAR)
-    return np.asarray(crop, dtype=np.float32)
+    return 128 + BACKGROUND_CONTRAST * (np.asarray(crop, dtype=np.float32) - 128)
 
 
 def paste(img, rng, digit, size, alpha_scale, colour, fragment=False):
@@ -92,7 +96,10 @@ def main():
     ap.add_argument("--eval", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--eval-only", action="store_true")
+    ap.add_argument("--background-contrast", type=float, default=1.0)
     args = ap.parse_args()
+    global BACKGROUND_CONTRAST
+    BACKGROUND_CONTRAST = args.background_contrast
     d = load_digits()
     # Disjoint writers: the first 1400 digit images for training, the rest for evaluation.
     photos = photographs()
