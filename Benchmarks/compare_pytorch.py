@@ -2,7 +2,9 @@
 side by side on the same machine, same thread count, float32, random weights.
 
 Runs the two alternately for several rounds (the machines are shared and
-noisy), and prints the median throughput of each and their ratio.
+noisy), each in a fresh process so that neither's idle threads share the cores
+with the other's timing, and prints the median throughput of each and the
+median of the per-round ratios.
 
     swift build -c release
     python3 Benchmarks/compare_pytorch.py [--threads 2] [--rounds 5] [--archs tiny,small,base] [--batches 1,16]
@@ -13,7 +15,7 @@ import argparse
 import re
 import statistics
 import subprocess
-import time
+import sys
 
 import torch
 import timm
@@ -26,7 +28,6 @@ ap.add_argument("--batches", default="1,16")
 ap.add_argument("--semcom", default=".build/release/semcom")
 ap.add_argument("--verbose", action="store_true", help="print every round")
 args = ap.parse_args()
-torch.set_num_threads(args.threads)
 
 
 def iters_for(arch, batch):
@@ -34,16 +35,27 @@ def iters_for(arch, batch):
     return max(2, min(20, int(60 / work)))
 
 
-def torch_throughput(model, batch, iters):
-    x = torch.randn(batch, 3, 224, 224)
-    with torch.inference_mode():
+TORCH_TIMER = """
+import statistics, sys, time, torch, timm
+name, batch, iters, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(threads)
+model = timm.create_model(name, pretrained=False).eval()
+x = torch.randn(batch, 3, 224, 224)
+with torch.inference_mode():
+    model(x)
+    times = []
+    for _ in range(iters):
+        t = time.perf_counter()
         model(x)
-        times = []
-        for _ in range(iters):
-            t = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - t)
-    return batch / statistics.median(times)
+        times.append(time.perf_counter() - t)
+print(batch / statistics.median(times))
+"""
+
+
+def torch_throughput(name, batch, iters):
+    out = subprocess.run([sys.executable, "-c", TORCH_TIMER, name, str(batch), str(iters), str(args.threads)],
+                         check=True, capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
 
 
 def semcom_throughput(name, batch, iters):
@@ -52,16 +64,16 @@ def semcom_throughput(name, batch, iters):
     return float(re.search(r"throughput: ([0-9.]+) img/s", out.strip().splitlines()[-1]).group(1))
 
 
+
 print(f"torch {torch.__version__}, timm {timm.__version__}, threads {args.threads}, rounds {args.rounds}")
 print(f"{'model':<24}{'batch':>6}{'PyTorch img/s':>15}{'semcom img/s':>14}{'semcom/PyTorch':>16}")
 for arch in args.archs.split(","):
     name = f"deit_{arch}_patch16_224"
-    model = timm.create_model(name, pretrained=False).eval()
     for batch in map(int, args.batches.split(",")):
         iters = iters_for(arch, batch)
         pt, sc, ratios = [], [], []
         for _ in range(args.rounds):
-            a = torch_throughput(model, batch, iters)
+            a = torch_throughput(name, batch, iters)
             b = semcom_throughput(name, batch, iters)
             pt.append(a); sc.append(b); ratios.append(b / a)
             if args.verbose:
