@@ -1,5 +1,6 @@
-import Foundation
 import COpenBLAS
+import Foundation
+import Synchronization
 
 /// How many threads the numerical code uses; set it once before running a
 /// model. The Swift side splits every kernel, matrix products included, over
@@ -20,18 +21,85 @@ public enum Threads {
 
 /// Splits `0..<count` into at most `Threads.count` contiguous ranges and runs
 /// `body` on each, concurrently when there is more than one. Small jobs
-/// (`count * costPerItem` below about 200k operations, where waking a
-/// thread costs more than it saves) run inline.
+/// (`count * costPerItem` below about 200k operations, where handing work to
+/// another thread costs more than it saves) run inline, and so does a call
+/// made while another `parallelFor` is running.
 public func parallelFor(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
     let workers = min(Threads.count, count, max(1, count * costPerItem / 200_000))
-    if workers <= 1 {
+    guard workers > 1, let pool = WorkerPool.shared(for: workers) else {
         if count > 0 { body(0..<count) }
         return
     }
     withoutActuallyEscaping(body) { body in
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        pool.run(parts: workers) { w in
             let lo = count * w / workers, hi = count * (w + 1) / workers
             if lo < hi { body(lo..<hi) }
+        }
+    }
+}
+
+/// Persistent worker threads that spin briefly between jobs before sleeping,
+/// so that the many short parallel regions of a forward pass do not each pay
+/// for waking a sleeping thread (as OpenMP runtimes do).
+final class WorkerPool: @unchecked Sendable {
+    nonisolated(unsafe) private static var pool: WorkerPool?
+    private static let creation = NSLock()
+
+    /// The pool with at least `parts - 1` workers, or nil when one is busy (a nested call).
+    static func shared(for parts: Int) -> WorkerPool? {
+        creation.lock()
+        defer { creation.unlock() }
+        if pool == nil || pool!.threads < parts - 1 { pool = WorkerPool(threads: parts - 1) }
+        return pool!.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged ? pool : nil
+    }
+
+    let threads: Int
+    private let busy = Atomic<Bool>(false)
+    private let generation = Atomic<Int>(0)
+    private let pending = Atomic<Int>(0)
+    nonisolated(unsafe) private var job: (Int) -> Void = { _ in }
+    nonisolated(unsafe) private var parts = 0
+    private let condition = NSCondition()
+
+    private init(threads: Int) {
+        self.threads = threads
+        for i in 0..<threads {
+            let t = Thread { [unowned self] in self.work(index: i + 1) }
+            t.stackSize = 1 << 20
+            t.start()
+        }
+    }
+
+    /// Runs `job(0)` on the calling thread and `job(1..<parts)` on workers; returns when all are done.
+    func run(parts: Int, _ job: @escaping (Int) -> Void) {
+        self.job = job
+        self.parts = parts
+        pending.store(threads, ordering: .relaxed)
+        condition.lock()
+        generation.add(1, ordering: .releasing)
+        condition.broadcast()
+        condition.unlock()
+        job(0)
+        while pending.load(ordering: .acquiring) > 0 {}
+        self.job = { _ in }
+        busy.store(false, ordering: .releasing)
+    }
+
+    private func work(index: Int) {
+        var seen = 0
+        while true {
+            var spins = 0
+            while generation.load(ordering: .acquiring) == seen {
+                spins += 1
+                if spins > 20_000 {  // about 0.1 ms: then sleep until the next job
+                    condition.lock()
+                    while generation.load(ordering: .acquiring) == seen { condition.wait() }
+                    condition.unlock()
+                }
+            }
+            seen = generation.load(ordering: .acquiring)
+            if index < parts { job(index) }
+            pending.subtract(1, ordering: .releasing)
         }
     }
 }
