@@ -198,5 +198,5 @@ public struct CacheBuilder {
     }
 }
 
-/// The library version recorded in caches.
+/// The tool's version, recorded in the files it writes.
 public let semcomLibraryVersion = "0.1.0"

@@ -37,23 +37,10 @@ public struct Tensor: Sendable, Equatable {
         return Tensor(shape: inner, scalars: Array(scalars[(i * n)..<((i + 1) * n)]))
     }
 
-    /// The same scalars under another shape with the same count.
-    public func reshaped(_ newShape: [Int]) -> Tensor {
-        Tensor(shape: newShape, scalars: scalars)
-    }
-
     /// Stacks tensors of equal shape along a new first dimension.
     public static func stack(_ parts: [Tensor]) -> Tensor {
         guard let first = parts.first else { return Tensor(zeros: [0]) }
         precondition(parts.allSatisfy { $0.shape == first.shape }, "stack: shapes differ")
         return Tensor(shape: [parts.count] + first.shape, scalars: parts.flatMap(\.scalars))
-    }
-
-    /// Largest absolute difference to `other` (same shape), for tests and diagnostics.
-    public func maxAbsDifference(_ other: Tensor) -> Float {
-        precondition(shape == other.shape, "shapes \(shape) and \(other.shape) differ")
-        var m: Float = 0
-        for i in 0..<count { m = max(m, abs(scalars[i] - other.scalars[i])) }
-        return m
     }
 }

@@ -24,13 +24,3 @@ public func topK(_ values: ArraySlice<Float>, _ k: Int) -> [(index: Int, value: 
     return values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
         .prefix(k).map { ($0 - base, values[$0]) }
 }
-
-/// Softmax of a logit row, computed in Double: p_i = e^(z_i - max z) / sum_j e^(z_j - max z).
-public func softmax(_ logits: ArraySlice<Float>) -> [Float] {
-    let m = logits.max() ?? 0
-    let e = logits.map { Foundation.exp(Double($0 - m)) }
-    let s = e.reduce(0, +)
-    return e.map { Float($0 / s) }
-}
-
-import Foundation

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Collaborative
+import Entropy
 import Foundation
 import HDF5IO
 import Tensors
@@ -71,7 +73,7 @@ struct Infer: ParsableCommand {
             let result = net.forward(xb, keep: kept.map { Array($0[rows]) }, rollout: rollout)
             for (i, row) in rows.enumerated() {
                 print(names[row])
-                let p = softmax(result.logits.scalars[(i * c.numClasses)..<((i + 1) * c.numClasses)])
+                let p = Uncertainty.probabilities(result.logits.scalars[(i * c.numClasses)..<((i + 1) * c.numClasses)]).map(Float.init)
                 for (k, prob) in topK(p[...], top) {
                     print(String(format: "  %7.4f  %4d  %@ %@", prob, k, classNames.wnids[k], classNames.names[k]))
                 }
@@ -84,7 +86,7 @@ struct Infer: ParsableCommand {
 
     /// What produced the results, stored as file attributes.
     func provenance() -> [String: String] {
-        ["semcom_version": semcomVersion, "weights": weights, "arch": model.arch,
+        ["semcom_version": semcomLibraryVersion, "weights": weights, "arch": model.arch,
          "crop_pct": "\(image.cropPct)", "inputs": inputs ?? "images", "keep": keep ?? ""]
     }
 }

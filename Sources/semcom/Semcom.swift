@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collaborative
 import Foundation
 import ViT
 
@@ -6,12 +7,9 @@ import ViT
 struct Semcom: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Attention-aware collaborative inference with vision transformers.",
-        version: semcomVersion,
+        version: semcomLibraryVersion,
         subcommands: [Preprocess.self, Infer.self, Bench.self, CacheCommand.self, Eval.self, Sweep.self, Table.self, ReplCommand.self, RunScript.self, Demo.self])
 }
-
-/// The tool's version, recorded in the files it writes.
-let semcomVersion = "0.1.0"
 
 /// A failure reported as one line on stderr (`Error: ...`), exit code 1.
 struct CLIError: Error, CustomStringConvertible {
