@@ -42,7 +42,7 @@ let build = try seconds {
     try f.createDataset("/images/path", values: (0..<images).map { "synthetic/\($0).JPEG" })
     try f.createDataset("/images/label", values: labels)
     for (name, config, sharpness) in [("edge", ViTConfig.deitTiny, Float(4)), ("server", ViTConfig.deitBase, 6)] {
-        try CacheBuilder.createRun(in: f, name: name, arch: "synthetic", weights: "none", sha256: "none",
+        try CacheBuilder.createRun(in: f, model: ModelSpec(name: name, arch: "synthetic", weights: "none"), sha256: "none",
                                    config: config, images: images, completed: images)
         // Logits: the label gets a random boost, so accuracy and confidence vary.
         var logits = [Float](repeating: 0, count: images * classes)

@@ -54,8 +54,8 @@ extension Cache {
             let info = try first.run(r)
             let config = ViTConfig(imageSize: info.imageSize, patchSize: info.patchSize, embedDim: info.embedDim,
                                    depth: info.depth, numHeads: info.numHeads, numClasses: info.numClasses)
-            try CacheBuilder.createRun(in: f, name: r, arch: info.arch, weights: info.weights, sha256: info.weightsSHA256,
-                                       config: config, images: n, completed: n)
+            let model = ModelSpec(name: r, arch: info.arch, weights: info.weights, lowResolution: info.lowResolution)
+            try CacheBuilder.createRun(in: f, model: model, sha256: info.weightsSHA256, config: config, images: n, completed: n)
             for d in ["logits", "importance/mean", "importance/rollout", "importance/textbook", "attention/last"] {
                 let target = try f.openDataset("/runs/\(r)/\(d)")
                 var row = 0

@@ -9,7 +9,8 @@ import HDF5IO
 ///     /images/path                N strings
 ///     /images/label               N int32 (-1 = unknown)
 ///     /runs/NAME                  attrs arch, weights, weights_sha256, num_classes, embed_dim,
-///                                 depth, num_heads, patch_size, completed (rows written)
+///                                 depth, num_heads, patch_size, completed (rows written),
+///                                 low_resolution (only on low-resolution runs: side R in pixels)
 ///     /runs/NAME/logits           N x C float32
 ///     /runs/NAME/importance/mean      N x P float32  (last-layer class attention, head mean)
 ///     /runs/NAME/importance/rollout   N x P float32  (the authors' rollout)
@@ -60,7 +61,8 @@ public final class Cache {
                        numClasses: try int("num_classes"), embedDim: try int("embed_dim"), depth: try int("depth"),
                        numHeads: try int("num_heads"), patchSize: try int("patch_size"),
                        imageSize: Int(try file.attribute("image_size", as: Int64.self)),
-                       completed: try int("completed"))
+                       completed: try int("completed"),
+                       lowResolution: try g.hasAttribute("low_resolution") ? try int("low_resolution") : nil)
     }
 
     /// N x C logits of a run.
@@ -97,6 +99,8 @@ public final class Cache {
 public struct RunInfo: Equatable, Sendable {
     public let name, arch, weights, weightsSHA256: String
     public let numClasses, embedDim, depth, numHeads, patchSize, imageSize, completed: Int
+    /// R for a run on images sent at R x R pixels (the low-resolution baseline), else nil.
+    public let lowResolution: Int?
     public var numPatches: Int { (imageSize / patchSize) * (imageSize / patchSize) }
 }
 

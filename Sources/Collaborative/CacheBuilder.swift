@@ -4,25 +4,34 @@ import Imaging
 import Tensors
 import ViT
 
-/// A model to run into a cache: `NAME=ARCH:WEIGHTS` on the command line.
+/// A model to run into a cache: `NAME=ARCH:WEIGHTS[@R]` on the command line.
 public struct ModelSpec: Equatable, Sendable {
     public var name: String
     /// A preset name, or `auto` to read the architecture off the weights.
     public var arch: String
     public var weights: String
+    /// `@R`: the model sees every image reduced to R x R pixels and enlarged
+    /// back (the low-resolution baseline; `Preprocessing.lowResolution`).
+    public var lowResolution: Int?
 
-    public init(name: String, arch: String, weights: String) {
+    public init(name: String, arch: String, weights: String, lowResolution: Int? = nil) {
         self.name = name
         self.arch = arch
         self.weights = weights
+        self.lowResolution = lowResolution
     }
 
-    /// Parses `NAME=ARCH:WEIGHTS`.
+    /// Parses `NAME=ARCH:WEIGHTS` or `NAME=ARCH:WEIGHTS@R`.
     public init?(parsing text: String) {
         guard let eq = text.firstIndex(of: "="), let colon = text[eq...].firstIndex(of: ":") else { return nil }
         name = String(text[..<eq])
         arch = String(text[text.index(after: eq)..<colon])
         weights = String(text[text.index(after: colon)...])
+        if let at = weights.lastIndex(of: "@"), let r = Int(weights[weights.index(after: at)...]) {
+            guard r > 0 else { return nil }
+            lowResolution = r
+            weights = String(weights[..<at])
+        }
         guard !name.isEmpty, !name.contains("/"), !arch.isEmpty, !weights.isEmpty else { return nil }
     }
 }
@@ -60,6 +69,9 @@ public struct CacheBuilder {
         for (m, net) in zip(models, nets) where net.config.imageSize != preprocessing.size {
             throw CacheError(path, "model '\(m.name)' takes \(net.config.imageSize) px images, preprocessing gives \(preprocessing.size)")
         }
+        for m in models where (m.lowResolution ?? 0) >= preprocessing.size {
+            throw CacheError(path, "model '\(m.name)': low resolution @\(m.lowResolution!) must be under the image size \(preprocessing.size)")
+        }
         let hashes = try models.map { try sha256Hex(ofFile: $0.weights) }
         let file = FileManager.default.fileExists(atPath: path)
             ? try openForResume(path, hashes: hashes, nets: nets) : try create(path, nets: nets, hashes: hashes)
@@ -70,9 +82,11 @@ public struct CacheBuilder {
         progress(start, n)
         while start < min(n, stopAfterRows ?? n) {
             let rows = start..<min(n, start + batch)
-            let x = try loadBatch(rows)
+            var inputs: [Int?: Tensor] = [:]  // by low resolution
             for (j, net) in nets.enumerated() where done[j] < rows.upperBound {
-                let out = net.forward(x, rollout: true)
+                let r = models[j].lowResolution
+                if inputs[r] == nil { inputs[r] = try loadBatch(rows, lowResolution: r) }
+                let out = net.forward(inputs[r]!, rollout: true)
                 try write(out, net.config, rows: rows, group: groups[j])
                 done[j] = rows.upperBound
                 try groups[j].setAttribute("completed", to: Int64(done[j]))
@@ -84,11 +98,13 @@ public struct CacheBuilder {
     }
 
     /// Network inputs for a batch of rows, decoded in parallel.
-    func loadBatch(_ rows: Range<Int>) throws -> Tensor {
+    func loadBatch(_ rows: Range<Int>, lowResolution: Int? = nil) throws -> Tensor {
         let s = preprocessing.size, per = 3 * s * s
         var x = [Float](repeating: 0, count: rows.count * per)
         var failure: Error?
-        let p = preprocessing, paths = images.paths
+        var p = preprocessing
+        p.lowResolution = lowResolution
+        let paths = images.paths
         x.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
             var errors = [Error?](repeating: nil, count: rows.count)
@@ -142,19 +158,20 @@ public struct CacheBuilder {
         try f.createDataset("/images/path", values: images.paths, chunks: [max(1, min(n, 4096))])
         try f.createDataset("/images/label", values: images.labels)
         for ((m, net), hash) in zip(zip(models, nets), hashes) {
-            try Self.createRun(in: f, name: m.name, arch: m.arch, weights: m.weights, sha256: hash, config: net.config, images: n)
+            try Self.createRun(in: f, model: m, sha256: hash, config: net.config, images: n)
         }
         try f.flush()
         return f
     }
 
     /// Creates a run's group, attributes and (empty, chunked, compressed) datasets.
-    public static func createRun(in f: HDF5File, name: String, arch: String, weights: String, sha256: String,
-                          config c: ViTConfig, images n: Int, completed: Int = 0) throws {
-        let g = try f.requireGroup("/runs/\(name)")
-        try g.setAttribute("arch", to: arch)
-        try g.setAttribute("weights", to: weights)
+    public static func createRun(in f: HDF5File, model m: ModelSpec, sha256: String,
+                                 config c: ViTConfig, images n: Int, completed: Int = 0) throws {
+        let g = try f.requireGroup("/runs/\(m.name)")
+        try g.setAttribute("arch", to: m.arch)
+        try g.setAttribute("weights", to: m.weights)
         try g.setAttribute("weights_sha256", to: sha256)
+        if let r = m.lowResolution { try g.setAttribute("low_resolution", to: Int64(r)) }
         for (k, v) in [("num_classes", c.numClasses), ("embed_dim", c.embedDim), ("depth", c.depth),
                        ("num_heads", c.numHeads), ("patch_size", c.patchSize), ("completed", completed)] {
             try g.setAttribute(k, to: Int64(v))
@@ -185,13 +202,15 @@ public struct CacheBuilder {
         let existing = try cache.runNames()
         for ((m, hash), net) in zip(zip(models, hashes), nets) {
             guard existing.contains(m.name) else {  // a model added to an existing cache
-                try Self.createRun(in: f, name: m.name, arch: m.arch, weights: m.weights, sha256: hash,
-                                   config: net.config, images: images.count)
+                try Self.createRun(in: f, model: m, sha256: hash, config: net.config, images: images.count)
                 continue
             }
             let info = try cache.run(m.name)
             guard info.weightsSHA256 == hash else {
                 throw CacheError(path, "run '\(m.name)' was made with other weights (sha256 \(info.weightsSHA256.prefix(12))...); remove it or use another --out")
+            }
+            guard info.lowResolution == m.lowResolution else {
+                throw CacheError(path, "run '\(m.name)' was made at another input resolution; remove it or use another --out")
             }
         }
         return f

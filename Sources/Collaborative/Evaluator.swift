@@ -179,21 +179,30 @@ public final class Evaluator {
         let fullFLOPs = config.encoderFLOPs(tokens: config.numTokens)
         let flopsByK = (0...p).map { config.encoderFLOPs(tokens: config.prefixTokens + $0) }
         let bytesPerPatch = Double(server.patchSize * server.patchSize * 3)
-        let uplinkByK = (0...p).map { (Double($0) * bytesPerPatch + Double(p) / 8) * 8 / (latency.uplinkMbps * 1e6) * 1e3 }
+        // A low-resolution server run receives the whole image at R x R pixels: as many
+        // bytes as p (R/S)^2 patches, and no position bits. Rules do not apply to it.
+        let lowResolution = server.lowResolution.map { Double($0 * $0) / Double(server.imageSize * server.imageSize) }
+        let bytesByK = (0...p).map { lowResolution.map { f in Double(p) * f * bytesPerPatch } ?? Double($0) * bytesPerPatch + Double(p) / 8 }
+        let uplinkByK = bytesByK.map { $0 * 8 / (latency.uplinkMbps * 1e6) * 1e3 }
         let serverByK = flopsByK.map { latency.serverMs * $0 / fullFLOPs }
         var mayBeSent = [Bool](repeating: false, count: count)
         for i in byScore.prefix(maxSent) { mayBeSent[i] = true }
 
         let rules = (ruleParameters ?? [setting.rule.parameter]).map { setting.rule.with(parameter: $0) }
-        let keptByRule = try sorted(ordering, patches: p).keep(rules)
+        let keptByRule = lowResolution == nil ? try sorted(ordering, patches: p).keep(rules)
+            : Array(repeating: [Int32](repeating: Int32(p), count: count), count: rules.count)
         var results: [Evaluation] = []
         var serverCorrect = [Bool](repeating: false, count: count)
         for k in keptByRule {
-            try fill(memoKey, server: setting.server, ordering: ordering,
-                     pairs: (0..<count).filter { mayBeSent[$0] }.map { ($0, Int(k[$0])) }, patches: p)
-            memos[memoKey]!.withUnsafeBufferPointer { memo in
-                for i in 0..<count where mayBeSent[i] {  // index order: the memo rows are read sequentially
-                    serverCorrect[i] = labels[i] >= 0 && Int32(memo[i * (p + 1) + Int(k[i])]) == labels[i]
+            if lowResolution != nil {
+                for i in 0..<count { serverCorrect[i] = labels[i] >= 0 && serverPred[i] == labels[i] }
+            } else {
+                try fill(memoKey, server: setting.server, ordering: ordering,
+                         pairs: (0..<count).filter { mayBeSent[$0] }.map { ($0, Int(k[$0])) }, patches: p)
+                memos[memoKey]!.withUnsafeBufferPointer { memo in
+                    for i in 0..<count where mayBeSent[i] {  // index order: the memo rows are read sequentially
+                        serverCorrect[i] = labels[i] >= 0 && Int32(memo[i * (p + 1) + Int(k[i])]) == labels[i]
+                    }
                 }
             }
             // Prefix sums over byScore of: accuracy gain, patches, FLOPs, uplink and server time.
@@ -201,7 +210,7 @@ public final class Evaluator {
             for (j, i) in byScore.prefix(maxSent).enumerated() {
                 let ki = Int(k[i])
                 gain[j + 1] = gain[j] + (serverCorrect[i] ? 1 : 0) - (edgeCorrect[i] ? 1 : 0)
-                patches[j + 1] = patches[j] + Double(ki)
+                patches[j + 1] = patches[j] + (lowResolution.map { Double(p) * $0 } ?? Double(ki))
                 flops[j + 1] = flops[j] + flopsByK[ki]
                 uplink[j + 1] = uplink[j] + uplinkByK[ki]
                 serverTime[j + 1] = serverTime[j] + serverByK[ki]

@@ -15,6 +15,10 @@ public struct Preprocessing: Sendable, Equatable {
     /// Per-channel (R, G, B) mean and standard deviation of the [0, 1] inputs.
     public var mean: SIMD3<Float>
     public var std: SIMD3<Float>
+    /// When set, the crop is reduced to this side and enlarged back to `size`
+    /// (PIL-style bicubic both ways) before normalising: what a server sees of
+    /// an image transmitted at low resolution (the low-resolution baseline).
+    public var lowResolution: Int?
 
     /// ImageNet's channel statistics, as timm's IMAGENET_DEFAULT_MEAN / _STD.
     public static let imagenetMean = SIMD3<Float>(0.485, 0.456, 0.406)
@@ -70,10 +74,13 @@ public struct Preprocessing: Sendable, Equatable {
         }
     }
 
-    /// The network input for a decoded image: `normalize(crop(image))`,
+    /// The network input for a decoded image: `normalize(crop(image))`
+    /// (through the low-resolution round trip when `lowResolution` is set),
     /// 3 x size x size Float, CHW.
     public func networkInput(_ image: RGBImage) -> [Float] {
-        normalize(crop(image))
+        let c = crop(image)
+        guard let r = lowResolution else { return normalize(c) }
+        return normalize(c.resizedBicubic(width: r, height: r).resizedBicubic(width: size, height: size))
     }
 
     /// The 8-bit crop (size x size x 3) of the JPEG or PNG file at `path`.

@@ -46,6 +46,23 @@ func evaluationTable(_ points: [(Setting, Evaluation)], pareto: Bool = false) ->
     return t
 }
 
+/// Every low-resolution run of the cache evaluated as the server (rules do not
+/// apply: it receives the whole image at R x R), one row each, by resolution.
+func lowResolutionTable(_ s: Session) throws -> ResultTable {
+    let (cache, e) = try s.requireCache()
+    let runs = try cache.runNames().map { try cache.run($0) }.filter { $0.lowResolution != nil }
+        .sorted { $0.lowResolution! < $1.lowResolution! }
+    let base = try s.checkedSetting()
+    let rows = try runs.map { r -> (Setting, Evaluation) in
+        var setting = base
+        setting.server = r.name
+        return (setting, try e.evaluate(setting))
+    }
+    let t = evaluationTable(rows)
+    return ResultTable(columns: ["run", "resolution"] + t.columns,
+                       rows: zip(runs, t.rows).map { [$0.name, "\($0.lowResolution!)"] + $1 })
+}
+
 extension Session {
     /// Table II (`patches`) or Table III (`transmit`) at the current settings.
     public func paperTable(_ which: String, values: [Double]?) throws -> ResultTable {
@@ -143,6 +160,7 @@ func plot(_ s: Session, _ a: [String]) throws -> String {
             let key = name.hasPrefix("@") ? String(name.dropFirst()) : name
             let base = key.hasSuffix(":points") ? String(key.dropLast(7)) : key
             guard let t = s.saved[base] else { throw ReplError("plot lines: no saved result '\(base)' (use 'save \(base)' after a command)") }
+            if t.rows.isEmpty { continue }  // e.g. a baseline the cache has no runs for
             guard let xi = t.columns.firstIndex(of: xc), let yi = t.columns.firstIndex(of: yc) else {
                 throw ReplError("plot lines: '\(key)' has no column \(xc) or \(yc) (columns: \(t.columns.joined(separator: ", ")))")
             }

@@ -102,6 +102,10 @@ struct Command {
             }
             return s.remember(evaluationTable(points, pareto: true))
         },
+        Command(name: "lowres", usage: "lowres",
+                help: "The low-resolution baseline: every run built at a reduced resolution (cache build --model NAME=ARCH:WEIGHTS@R) as the server, at the current edge and gate.") { s, _ in
+            s.remember(try lowResolutionTable(s))
+        },
         Command(name: "pareto", usage: "pareto", help: "The Pareto-optimal rows (accuracy vs communication) of the last sweep.") { s, _ in
             guard let t = s.last, let col = t.columns.firstIndex(of: "pareto") else { throw ReplError("run 'sweep' first") }
             return s.remember(ResultTable(columns: t.columns, rows: t.rows.filter { $0[col] == "1" }))

@@ -93,8 +93,9 @@ public final class Session {
         e.latency.uplinkMbps = uplinkMbps
         cache = c
         evaluator = e
-        // Sensible defaults: the smallest run is the edge, the largest the server.
-        let runs = try c.runNames().map { try c.run($0) }.sorted { $0.embedDim < $1.embedDim }
+        // Sensible defaults: the smallest run is the edge, the largest the server
+        // (low-resolution runs are baselines, not candidates).
+        let runs = try c.runNames().map { try c.run($0) }.filter { $0.lowResolution == nil }.sorted { $0.embedDim < $1.embedDim }
         if let small = runs.first, let big = runs.last {
             setting.edge = small.name
             setting.encoder = small.name

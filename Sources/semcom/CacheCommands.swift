@@ -19,7 +19,7 @@ struct CacheCommand: ParsableCommand {
         @Option(help: "An ImageFolder tree, a flat folder of wnid-prefixed images, or a CSV of path,label.")
         var images: String
 
-        @Option(name: .customLong("model"), help: "NAME=ARCH:WEIGHTS (ARCH a preset or auto); repeat for each model.")
+        @Option(name: .customLong("model"), help: "NAME=ARCH:WEIGHTS (ARCH a preset or auto), or NAME=ARCH:WEIGHTS@R for a run on images sent at R x R pixels (the low-resolution baseline); repeat for each model.")
         var models: [String]
 
         @Option(help: "Use only the first N images.")
@@ -39,7 +39,7 @@ struct CacheCommand: ParsableCommand {
         func run() throws {
             Threads.set(threads)
             let specs = try models.map { text -> ModelSpec in
-                guard let m = ModelSpec(parsing: text) else { throw CLIError("--model '\(text)': expected NAME=ARCH:WEIGHTS") }
+                guard let m = ModelSpec(parsing: text) else { throw CLIError("--model '\(text)': expected NAME=ARCH:WEIGHTS or NAME=ARCH:WEIGHTS@R") }
                 return m
             }
             guard Set(specs.map(\.name)).count == specs.count else { throw CLIError("--model names must differ") }

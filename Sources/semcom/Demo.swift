@@ -39,11 +39,16 @@ struct Demo: ParsableCommand {
         Threads.set(threads)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let cachePath = out + "/cache.h5"
-        var builder = CacheBuilder(images: try ImageList.load(images), models: [edgeSpec, serverSpec])
-        builder.preprocessing.size = size ?? (bundled ? 64 : 224)
+        let side = size ?? (bundled ? 64 : 224)
+        // The low-resolution baseline of Fig. 10: the server on images sent at 1/4, 3/8 and 1/2 of the side.
+        let lowResolution = [side / 4, side * 3 / 8, side / 2].map { (r: Int) in
+            ModelSpec(name: "server_at_\(r)px", arch: serverSpec.arch, weights: serverSpec.weights, lowResolution: r)
+        }
+        var builder = CacheBuilder(images: try ImageList.load(images), models: [edgeSpec, serverSpec] + lowResolution)
+        builder.preprocessing.size = side
         builder.preprocessing.cropPct = cropPct ?? (bundled ? 1 : 0.875)
         builder.progress = ProgressMeter(label: "cache").callback
-        print("== cache: both models over \(builder.images.count) images -> \(cachePath)")
+        print("== cache: edge, server and the server at \(lowResolution.map { "\($0.lowResolution!)" }.joined(separator: ", ")) px, over \(builder.images.count) images -> \(cachePath)")
         try builder.build(cachePath)
 
         let session = makeSession(threads: threads)
@@ -62,11 +67,16 @@ struct Demo: ParsableCommand {
             print(try session.execute(command))
         }
         print("\n== experiments -> \(out)")
+        // The scripts' k and threshold ranges, scaled to this model's patch count P (their
+        // defaults are these for P = 196): k from P/16 to P, thresholds 0.1/P to 4/P.
+        let p = try session.cache!.run("server").numPatches
+        let ranges = ["ks": "\(max(1, p / 16)):\(p):\(max(1, p / 16))",
+                      "taus": String(format: "%g:%g:%g", 0.1 / Double(p), 4.0 / Double(p), 0.2 / Double(p))]
         let scripts = try FileManager.default.contentsOfDirectory(atPath: experiments).filter { $0.hasSuffix(".semcom") }.sorted()
         for script in scripts {
             let s = makeSession(threads: threads)
             s.outputDirectory = out
-            s.variables = ["edge": "edge", "server": "server", "small": "small"]
+            s.variables = ["edge": "edge", "server": "server", "small": "small"].merging(ranges) { $1 }
             try s.open(cachePath)
             do {
                 try s.runScript(experiments + "/" + script) { _ in }

@@ -93,6 +93,44 @@ final class CacheTests: XCTestCase {
         }
     }
 
+    /// The low-resolution baseline: the server run on images reduced to 56 px and
+    /// enlarged back; sent images get its full-image answer at cost (56/224)^2.
+    func testLowResolutionServerRun() throws {
+        models.append(ModelSpec(name: "server_at_56px", arch: "auto", weights: models[1].weights, lowResolution: 56))
+        let path = try build("c.h5")
+        let evaluator = Evaluator(cache: try Cache(path: path))  // read-only: no memo is needed
+        XCTAssertEqual(try evaluator.cache.run("server_at_56px").lowResolution, 56)
+        let edge = try VisionTransformer(weightsPath: models[0].weights)
+        let server = try VisionTransformer(weightsPath: models[1].weights)
+        var low = Preprocessing()
+        low.lowResolution = 56
+        let gate = Gate.minEntropy(2.0)
+        var correct = 0, sent = 0
+        for (i, file) in images.paths.enumerated() {
+            let image = try RGBImage(contentsOf: file)
+            let crop = Preprocessing().crop(image)
+            let reduced = low.normalize(crop.resizedBicubic(width: 56, height: 56).resizedBicubic(width: 224, height: 224))
+            XCTAssertEqual(low.networkInput(image), reduced)
+            let e = edge.forward(Tensor(shape: [1, 3, 224, 224], scalars: Preprocessing().networkInput(image))).logits.scalars
+            let p = Uncertainty.probabilities(e[...])
+            var answer = p.indices.max { p[$0] < p[$1] }!
+            if gate.sends(p) {
+                sent += 1
+                let s = server.forward(Tensor(shape: [1, 3, 224, 224], scalars: reduced)).logits.scalars
+                answer = s.indices.max { s[$0] < s[$1] }!
+            }
+            if answer == Int(images.labels[i]) { correct += 1 }
+        }
+        let n = Double(images.count)
+        for rule in [SelectionRule.sum(0.5), .topK(3)] {  // rules do not apply to it
+            let r = try evaluator.evaluate(Setting(edge: "edge", server: "server_at_56px", rule: rule, gate: gate))
+            XCTAssertEqual(r.accuracy, Double(correct) / n)
+            XCTAssertEqual(r.sentFraction, Double(sent) / n)
+            XCTAssertEqual(r.commCost, Double(sent) / n / 16, accuracy: 1e-12)
+            XCTAssertEqual(r.patchesPerSent, sent > 0 ? 196.0 / 16 : 0, accuracy: 1e-12)
+        }
+    }
+
     func testSweepMatchesPointwiseEvaluation() throws {
         let path = try build("c.h5")
         let evaluator = Evaluator(cache: try Cache(path: path, writable: true))

@@ -73,5 +73,8 @@ final class DatasetTests: XCTestCase {
                        ModelSpec(name: "tiny", arch: "deit_tiny_patch16_224", weights: "/w/tiny.safetensors"))
         XCTAssertNil(ModelSpec(parsing: "tiny:/w"))
         XCTAssertNil(ModelSpec(parsing: "a/b=auto:x"))
+        XCTAssertEqual(ModelSpec(parsing: "low=auto:/w/base.safetensors@56"),
+                       ModelSpec(name: "low", arch: "auto", weights: "/w/base.safetensors", lowResolution: 56))
+        XCTAssertNil(ModelSpec(parsing: "low=auto:/w/base.safetensors@0"))
     }
 }

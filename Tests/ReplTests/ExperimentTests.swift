@@ -26,6 +26,7 @@ final class ExperimentTests: XCTestCase {
             try SafeTensors.write(ViTWeights.random(c, seed: seed, std: 0.3).timmTensors(c), metadata: ["num_heads": "\(heads)"], to: path)
             models.append(ModelSpec(name: name, arch: "auto", weights: path))
         }
+        models.append(ModelSpec(name: "base_at_112px", arch: "auto", weights: models[2].weights, lowResolution: 112))
         let dir = Self.root.appendingPathComponent("Tests/Fixtures/imaging").path
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".jpg") }.sorted().prefix(4)
         let images = ImageList(paths: files.map { dir + "/" + $0 }, labels: [0, 1, 2, 3])
@@ -70,6 +71,15 @@ final class ExperimentTests: XCTestCase {
         let r = try evaluator.evaluate(Setting(edge: "tiny", server: "base"))
         XCTAssertEqual(Double(point[2])!, r.accuracy, accuracy: 1e-4)
         XCTAssertEqual(Double(point[7])!, r.commCost, accuracy: 1e-4)
+
+        // Fig. 10's low-resolution point, and its series in the figure.
+        let low = try String(contentsOfFile: out + "/fig10_lowres.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        XCTAssertEqual(low.count, 2)
+        XCTAssertEqual(Array(low[1].prefix(2)), ["base_at_112px", "112"])
+        let lr = try evaluator.evaluate(Setting(edge: "tiny", server: "base_at_112px", rule: .topK(10), gate: .none))
+        XCTAssertEqual(Double(low[1][low[0].firstIndex(of: "accuracy")!])!, lr.accuracy, accuracy: 1e-4)
+        XCTAssertEqual(Double(low[1][low[0].firstIndex(of: "comm_cost")!])!, 0.25, accuracy: 1e-4)
+        XCTAssertTrue(try String(contentsOfFile: out + "/fig10.svg", encoding: .utf8).contains("low_resolution"))
 
         // A script that needs a run the cache lacks says which.
         let s = Session()
