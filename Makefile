@@ -2,16 +2,21 @@
 #   make demo   build (release) and run the demo
 #   make test   build and run the test suite
 # Both install the Debian packages they need when missing (as root).
+#   make figures  render the demo's main figures (out/demo, from make demo) into docs/ as PNG
 
 SWIFT ?= swift
 DEB_PACKAGES = pkg-config libopenblas-dev libhdf5-dev libjpeg62-turbo-dev libpng-dev libedit-dev
+FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16
 
-.PHONY: all deps build release test demo clean
+.PHONY: all deps install build release test demo figures clean
 
 all: build
 
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES)"
+
+install:
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
@@ -28,7 +33,14 @@ test: deps
 	$(SWIFT) test --skip-build --disable-swift-testing
 
 demo: release
-	.build/release/semcom infer --weights Demo/demo-vit.safetensors --rollout --out out/demo/infer.h5 Demo/example.jpg
+	.build/release/semcom demo
+
+figures:
+	@$(MAKE) --no-print-directory install PACKAGES=librsvg2-bin
+	@test -f out/demo/fig08.svg || { echo "out/demo has no figures: run make demo first"; exit 1; }
+	mkdir -p docs
+	for f in $(FIGURES); do rsvg-convert --width 900 --background-color white out/demo/$$f.svg -o docs/$$f.png || exit 1; done
+	cp out/demo/fig04_*.png docs/
 
 clean:
 	rm -rf .build out

@@ -193,12 +193,15 @@ public final class Evaluator {
             : Array(repeating: [Int32](repeating: Int32(p), count: count), count: rules.count)
         var results: [Evaluation] = []
         var serverCorrect = [Bool](repeating: false, count: count)
+        if lowResolution == nil {  // every missing server answer of the grid, in one pass over the images
+            let sent = (0..<count).filter { mayBeSent[$0] }
+            try fill(memoKey, server: setting.server, ordering: ordering,
+                     pairs: keptByRule.flatMap { k in sent.map { ($0, Int(k[$0])) } }, patches: p)
+        }
         for k in keptByRule {
             if lowResolution != nil {
                 for i in 0..<count { serverCorrect[i] = labels[i] >= 0 && serverPred[i] == labels[i] }
             } else {
-                try fill(memoKey, server: setting.server, ordering: ordering,
-                         pairs: (0..<count).filter { mayBeSent[$0] }.map { ($0, Int(k[$0])) }, patches: p)
                 memos[memoKey]!.withUnsafeBufferPointer { memo in
                     for i in 0..<count where mayBeSent[i] {  // index order: the memo rows are read sequentially
                         serverCorrect[i] = labels[i] >= 0 && Int32(memo[i * (p + 1) + Int(k[i])]) == labels[i]

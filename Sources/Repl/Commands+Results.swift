@@ -13,10 +13,11 @@ func describe(_ s: Session) throws -> String {
     let (cache, _) = try s.requireCache()
     let labelled = cache.images.labels.filter { $0 >= 0 }.count
     var lines = ["\(cache.path): \(cache.images.count) images (\(labelled) labelled)"]
-    var runs = ResultTable(columns: ["run", "arch", "classes", "D", "depth", "heads", "completed"])
+    var runs = ResultTable(columns: ["run", "arch", "classes", "D", "depth", "heads", "input", "completed"])
     for name in try cache.runNames() {
         let r = try cache.run(name)
-        runs.rows.append([name, r.arch, "\(r.numClasses)", "\(r.embedDim)", "\(r.depth)", "\(r.numHeads)", "\(r.completed)/\(cache.images.count)"])
+        let input = r.lowResolution.map { "\($0) px" } ?? "full"
+        runs.rows.append([name, r.arch, "\(r.numClasses)", "\(r.embedDim)", "\(r.depth)", "\(r.numHeads)", input, "\(r.completed)/\(cache.images.count)"])
     }
     lines.append(runs.text)
     let memo = try MemoTable.keys(in: cache)

@@ -81,7 +81,7 @@ struct CacheCommand: ParsableCommand {
 /// Progress on stderr: done/total, rate and ETA, redrawn in place on a terminal.
 final class ProgressMeter {
     let label: String
-    let start = Date()
+    var start = Date()
     var lastDraw = Date.distantPast
     let terminal = isatty(STDERR_FILENO) != 0
 
@@ -89,6 +89,7 @@ final class ProgressMeter {
 
     func update(_ done: Int, _ total: Int) {
         let now = Date()
+        if done == 0 { start = now }  // a new job: its own rate and ETA
         guard done == total || now.timeIntervalSince(lastDraw) > 0.5 else { return }
         lastDraw = now
         let elapsed = now.timeIntervalSince(start)

@@ -67,11 +67,13 @@ struct Demo: ParsableCommand {
             print(try session.execute(command))
         }
         print("\n== experiments -> \(out)")
-        // The scripts' k and threshold ranges, scaled to this model's patch count P (their
-        // defaults are these for P = 196): k from P/16 to P, thresholds 0.1/P to 4/P.
+        // The scripts' grids, coarser than their defaults so that the server answers they
+        // need are computed in about two minutes on 2 cores: k from P/8 to P in steps of
+        // P/8 (P patches), thresholds 0.1/P to 4/P, and 11 attention-sum thresholds.
         let p = try session.cache!.run("server").numPatches
-        let ranges = ["ks": "\(max(1, p / 16)):\(p):\(max(1, p / 16))",
-                      "taus": String(format: "%g:%g:%g", 0.1 / Double(p), 4.0 / Double(p), 0.2 / Double(p))]
+        let ranges = ["ks": "\(max(1, p / 8)):\(p):\(max(1, p / 8))",
+                      "taus": String(format: "%g:%g:%g", 0.1 / Double(p), 4.0 / Double(p), 0.2 / Double(p)),
+                      "deltas": "0.5,0.6,0.7,0.8,0.85,0.9,0.93,0.95,0.97,0.98,0.99"]
         let scripts = try FileManager.default.contentsOfDirectory(atPath: experiments).filter { $0.hasSuffix(".semcom") }.sorted()
         for script in scripts {
             let s = makeSession(threads: threads)
