@@ -59,7 +59,8 @@ func lowResolutionTable(_ s: Session) throws -> ResultTable {
         setting.server = r.name
         return (setting, try e.evaluate(setting))
     }
-    let t = evaluationTable(rows)
+    var t = evaluationTable(rows)
+    for i in t.rows.indices { t.rows[i][0] = "whole image" }  // the rule column: no patch selection
     return ResultTable(columns: ["run", "resolution"] + t.columns,
                        rows: zip(runs, t.rows).map { [$0.name, "\($0.lowResolution!)"] + $1 })
 }
