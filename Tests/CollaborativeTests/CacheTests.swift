@@ -36,7 +36,7 @@ final class CacheTests: XCTestCase {
             + [Self.root.appendingPathComponent("Demo/example.jpg").path]
         let csv = files.enumerated().map { "\($1),\($0 % 10)" }.joined(separator: "\n")
         let csvPath = tmp.appendingPathComponent("images.csv").path
-        try csv.write(toFile: csvPath, atomically: true, encoding: .utf8)
+        try csv.write(toFile: csvPath, atomically: false, encoding: .utf8)
         images = try ImageList.load(csvPath)
         XCTAssertEqual(images.count, 10)
     }

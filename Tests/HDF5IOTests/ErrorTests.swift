@@ -29,7 +29,7 @@ final class ErrorTests: HDF5TestCase {
 
     func testNotAnHDF5File() throws {
         let path = temporaryPath("text.h5")
-        try "just some text, not HDF5\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "just some text, not HDF5\n".write(toFile: path, atomically: false, encoding: .utf8)
         expectError(.notHDF5) { _ = try HDF5File.open(path) }
         let empty = temporaryPath("empty.h5")
         XCTAssertTrue(FileManager.default.createFile(atPath: empty, contents: Data()))

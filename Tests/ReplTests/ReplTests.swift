@@ -45,7 +45,7 @@ final class ReplTests: XCTestCase {
 
     func testScriptStopsAtTheFirstErrorWithFileAndLine() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("t-\(UUID().uuidString).semcom").path
-        try "# comment\nset rule topk:5\nlet x = 1\nset bogus 3\nset rule topk:9\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "# comment\nset rule topk:5\nlet x = 1\nset bogus 3\nset rule topk:9\n".write(toFile: path, atomically: false, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let s = Session()
         XCTAssertThrowsError(try s.runScript(path) { _ in }) { XCTAssertEqual("\($0)", "\(path):4: unknown setting 'bogus'") }

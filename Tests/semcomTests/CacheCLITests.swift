@@ -19,7 +19,7 @@ final class CacheCLITests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".jpg") }.sorted().prefix(5)
         let rows = files.enumerated().map { "\(dir)/\($1),\($0 * 100)" } + [repositoryRoot.appendingPathComponent("Demo/example.jpg").path + ",n02123045"]
         let csv = tmp.appendingPathComponent("images.csv").path
-        try ("path,label\n" + rows.joined(separator: "\n")).write(toFile: csv, atomically: true, encoding: .utf8)
+        try ("path,label\n" + rows.joined(separator: "\n")).write(toFile: csv, atomically: false, encoding: .utf8)
         return csv
     }
 
@@ -115,7 +115,7 @@ final class CacheCLITests: XCTestCase {
     func testRunScriptStopsWithFileAndLine() throws {
         let cache = try buildCache()
         let script = tmp.appendingPathComponent("s.semcom").path
-        try "# test\nset rule topk:$k\neval\nexport $out/r.csv\nset measure nope\neval\n".write(toFile: script, atomically: true, encoding: .utf8)
+        try "# test\nset rule topk:$k\neval\nexport $out/r.csv\nset measure nope\neval\n".write(toFile: script, atomically: false, encoding: .utf8)
         let (status, stdout, stderr) = try runSemcom(["run", script, "--cache", cache, "--out", tmp.path, "--set", "k=7"])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(stdout.contains("topk:7"), stdout)
