@@ -74,6 +74,7 @@ struct Demo: ParsableCommand {
         let ranges = ["ks": "\(max(1, p / 8)):\(p):\(max(1, p / 8))",
                       "taus": String(format: "%g:%g:%g", 0.1 / Double(p), 4.0 / Double(p), 0.2 / Double(p)),
                       "deltas": "0.5,0.6,0.7,0.8,0.85,0.9,0.93,0.95,0.97,0.98,0.99"]
+            .merging(try figureImages(session)) { $1 }
         let scripts = try FileManager.default.contentsOfDirectory(atPath: experiments).filter { $0.hasSuffix(".semcom") }.sorted()
         for script in scripts {
             let s = makeSession(threads: threads)
@@ -88,6 +89,23 @@ struct Demo: ParsableCommand {
             }
         }
         print("\nfigures (SVG, PNG) and tables (CSV) are in \(out)/; the cache is \(cachePath) (try: semcom repl \(cachePath))")
+    }
+
+    /// Images for Figs. 4-6 (variables i1, i2, i3): the first image the edge keeps
+    /// at the default gate, then the first two it sends, each of another class.
+    func figureImages(_ session: Session) throws -> [String: String] {
+        let cache = session.cache!
+        guard let scores = try Evaluator(cache: cache).gateScores("edge", session.setting.gate) else { return [:] }
+        let labels = cache.images.labels
+        let threshold = session.setting.gate.scoreThreshold
+        var chosen: [Int] = []
+        for wantSent in [false, true, true] {
+            let pick = scores.indices.first { i in
+                (scores[i] >= threshold) == wantSent && !chosen.contains { labels[$0] == labels[i] }
+            }
+            if let pick { chosen.append(pick) }
+        }
+        return Dictionary(uniqueKeysWithValues: chosen.enumerated().map { ("i\($0 + 1)", "\($1)") })
     }
 
     /// `ARCH:FILE` or `FILE` (architecture read off the weights).
