@@ -82,11 +82,11 @@ public struct CacheBuilder {
         progress(start, n)
         while start < min(n, stopAfterRows ?? n) {
             let rows = start..<min(n, start + batch)
-            var inputs: [Int?: Tensor] = [:]  // by low resolution
-            for (j, net) in nets.enumerated() where done[j] < rows.upperBound {
-                let r = models[j].lowResolution
-                if inputs[r] == nil { inputs[r] = try loadBatch(rows, lowResolution: r) }
-                let out = net.forward(inputs[r]!, rollout: true)
+            let pending = nets.indices.filter { done[$0] < rows.upperBound }
+            let inputs = try loadBatch(rows, resolutions: Set(pending.map { models[$0].lowResolution }))
+            for j in pending {
+                let net = nets[j]
+                let out = net.forward(inputs[models[j].lowResolution]!, rollout: true)
                 try write(out, net.config, rows: rows, group: groups[j])
                 done[j] = rows.upperBound
                 try groups[j].setAttribute("completed", to: Int64(done[j]))
@@ -97,23 +97,31 @@ public struct CacheBuilder {
         }
     }
 
-    /// Network inputs for a batch of rows, decoded in parallel.
-    func loadBatch(_ rows: Range<Int>, lowResolution: Int? = nil) throws -> Tensor {
+    /// Network inputs for a batch of rows at each of `resolutions` (nil = full;
+    /// `Preprocessing.lowResolution`), B x 3 x S x S each. Every image is decoded
+    /// and cropped once, in parallel.
+    func loadBatch(_ rows: Range<Int>, resolutions: Set<Int?> = [nil]) throws -> [Int?: Tensor] {
         let s = preprocessing.size, per = 3 * s * s
-        var x = [Float](repeating: 0, count: rows.count * per)
+        let variants = Array(resolutions)
+        let pres = variants.map { r -> Preprocessing in
+            var p = preprocessing
+            p.lowResolution = r
+            return p
+        }
+        var x = [Float](repeating: 0, count: variants.count * rows.count * per)  // variant-major
         var failure: Error?
-        var p = preprocessing
-        p.lowResolution = lowResolution
-        let paths = images.paths
+        let paths = images.paths, batch = rows.count
         x.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
-            var errors = [Error?](repeating: nil, count: rows.count)
+            var errors = [Error?](repeating: nil, count: batch)
             errors.withUnsafeMutableBufferPointer { errs in
-                parallelFor(rows.count, costPerItem: 1 << 20) { range in
+                parallelFor(batch, costPerItem: 1 << 20) { range in
                     for i in range {
                         do {
-                            let v = try p.networkInput(contentsOf: paths[rows.lowerBound + i])
-                            (base + i * per).update(from: v, count: per)
+                            let crop = try preprocessing.croppedImage(contentsOf: paths[rows.lowerBound + i])
+                            for (v, p) in pres.enumerated() {
+                                (base + (v * batch + i) * per).update(from: p.networkInput(cropped: crop), count: per)
+                            }
                         } catch { errs[i] = error }
                     }
                 }
@@ -121,7 +129,11 @@ public struct CacheBuilder {
             failure = errors.compactMap { $0 }.first
         }
         if let failure { throw failure }
-        return Tensor(shape: [rows.count, 3, s, s], scalars: x)
+        var out: [Int?: Tensor] = [:]
+        for (v, r) in variants.enumerated() {
+            out[r] = Tensor(shape: [batch, 3, s, s], scalars: Array(x[(v * batch * per)..<((v + 1) * batch * per)]))
+        }
+        return out
     }
 
     func write(_ out: ViTOutput, _ c: ViTConfig, rows: Range<Int>, group g: HDF5Group) throws {

@@ -78,7 +78,12 @@ public struct Preprocessing: Sendable, Equatable {
     /// (through the low-resolution round trip when `lowResolution` is set),
     /// 3 x size x size Float, CHW.
     public func networkInput(_ image: RGBImage) -> [Float] {
-        let c = crop(image)
+        networkInput(cropped: crop(image))
+    }
+
+    /// The network input from an image already cropped by `crop` (size x size):
+    /// `normalize`, through the low-resolution round trip when `lowResolution` is set.
+    public func networkInput(cropped c: RGBImage) -> [Float] {
         guard let r = lowResolution else { return normalize(c) }
         return normalize(c.resizedBicubic(width: r, height: r).resizedBicubic(width: size, height: size))
     }
