@@ -16,15 +16,15 @@ public enum Kernels {
 
     /// out[M x N] = x[M x K] · weightᵀ + bias[N] (or `out +=` that when
     /// `accumulate`), then the `epilogue`; weight is N x K (PyTorch linear
-    /// layout). `ldx`/`ldout` are row strides (default K and N). The output
-    /// columns are split over the threads, each calling BLAS single-threaded.
+    /// layout). The output columns are split over the threads, each calling
+    /// BLAS single-threaded.
     public static func linear(
-        _ x: UnsafePointer<Float>, rows m: Int, inFeatures k: Int, ldx: Int? = nil,
+        _ x: UnsafePointer<Float>, rows m: Int, inFeatures k: Int,
         weight: UnsafePointer<Float>, outFeatures n: Int, bias: UnsafePointer<Float>?,
-        into out: UnsafeMutablePointer<Float>, ldout: Int? = nil, accumulate: Bool = false,
+        into out: UnsafeMutablePointer<Float>, accumulate: Bool = false,
         epilogue: Epilogue = .none
     ) {
-        let lo = ldout ?? n, lx = ldx ?? k
+        let lo = n, lx = k  // row strides of out and x
         let blocks = (n + 15) / 16
         parallelFor(blocks, costPerItem: 2 * 16 * m * k) { range in
             let n0 = range.lowerBound * 16, n1 = min(n, range.upperBound * 16)
@@ -113,9 +113,9 @@ public enum Kernels {
     }
 
     /// Softmax of each row in place: x[r, j] = e^(x[r, j] - max) / sum_j e^(x[r, j] - max),
-    /// on an M x N block with row stride `ld`. Runs on the calling thread.
-    public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows m: Int, cols n: Int, ld: Int? = nil) {
-        let ld = ld ?? n
+    /// on an M x N block. Runs on the calling thread.
+    public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows m: Int, cols n: Int) {
+        let ld = n
         for r in 0..<m {
             let row = x + r * ld
             var m8 = Float8(repeating: -.infinity), j = 0

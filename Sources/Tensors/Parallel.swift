@@ -21,7 +21,7 @@ public enum Threads {
 
 /// Splits `0..<count` into at most `Threads.count` contiguous ranges and runs
 /// `body` on each, concurrently when there is more than one. Small jobs
-/// (`count * costPerItem` below about 200k operations, where handing work to
+/// (`count * costPerItem` below about 400k operations for 2 threads (200k per thread), where handing work to
 /// another thread costs more than it saves) run inline, and so does a call
 /// made while another `parallelFor` is running.
 public func parallelFor(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
@@ -46,10 +46,12 @@ final class WorkerPool: @unchecked Sendable {
     private static let creation = NSLock()
 
     /// The pool with at least `parts - 1` workers, or nil when one is busy (a nested call).
+    /// It is sized for `Threads.count`, so it is rebuilt only when that grows (the threads
+    /// of a replaced pool stay asleep).
     static func shared(for parts: Int) -> WorkerPool? {
         creation.lock()
         defer { creation.unlock() }
-        if pool == nil || pool!.threads < parts - 1 { pool = WorkerPool(threads: parts - 1) }
+        if pool == nil || pool!.threads < parts - 1 { pool = WorkerPool(threads: max(parts, Threads.count) - 1) }
         return pool!.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged ? pool : nil
     }
 

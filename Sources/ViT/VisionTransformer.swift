@@ -160,20 +160,19 @@ public final class VisionTransformer {
         // depend on the batch or the thread count, so neither changes an image's result.
         let scale = 1 / Float(hd).squareRoot()
         let rowBlocks = min(t, 4)
-        parallelFor(b * nh * rowBlocks, costPerItem: t * t * hd / rowBlocks) { range in
+        parallelFor(b * nh * rowBlocks, costPerItem: 4 * t * t * hd / rowBlocks) { range in  // flops of the two products
             for job in range {
                 let (head, block) = job.quotientAndRemainder(dividingBy: rowBlocks)
                 let (i, h) = head.quotientAndRemainder(dividingBy: nh)
                 let r0 = t * block / rowBlocks, r1 = t * (block + 1) / rowBlocks
                 let q = p.qkv + i * t * 3 * d + h * hd
-                let s = p.scores + head * t * t + r0 * t
+                // With storeAttention the probabilities go straight to their place in the stored matrices.
+                let s = storeAttention ? p.attention + ((i * c.depth + layer) * nh + h) * t * t + r0 * t
+                                       : p.scores + head * t * t + r0 * t
                 Kernels.matmul(q + r0 * 3 * d, q + d, into: s, m: r1 - r0, n: t, k: hd, lda: 3 * d, ldb: 3 * d, ldc: t,
                                transposeB: true, alpha: scale)
                 Kernels.softmaxRows(s, rows: r1 - r0, cols: t)
                 if r0 == 0 { (classRows + ((i * c.depth + layer) * nh + h) * t).update(from: s, count: t) }
-                if storeAttention {
-                    (p.attention + ((i * c.depth + layer) * nh + h) * t * t + r0 * t).update(from: s, count: (r1 - r0) * t)
-                }
                 Kernels.matmul(s, q + 2 * d, into: p.h + (i * t + r0) * d + h * hd, m: r1 - r0, n: hd, k: t,
                                lda: t, ldb: 3 * d, ldc: d)
             }
