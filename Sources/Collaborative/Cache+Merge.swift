@@ -52,8 +52,7 @@ extension Cache {
         try f.createDataset("/images/label", values: images.labels)
         for r in runs {
             let info = try first.run(r)
-            let config = ViTConfig(imageSize: info.imageSize, patchSize: info.patchSize, embedDim: info.embedDim,
-                                   depth: info.depth, numHeads: info.numHeads, numClasses: info.numClasses)
+            let config = info.config
             let model = ModelSpec(name: r, arch: info.arch, weights: info.weights, lowResolution: info.lowResolution)
             try CacheBuilder.createRun(in: f, model: model, sha256: info.weightsSHA256, config: config, images: n, completed: n)
             for d in ["logits", "importance/mean", "importance/rollout", "importance/textbook", "attention/last"] {

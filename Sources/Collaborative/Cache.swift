@@ -1,11 +1,13 @@
 import Foundation
+import Attention
 import HDF5IO
+import ViT
 
 /// The cache file: every model run once over a list of images, plus the
 /// server's memoised predictions on patch prefixes. Schema (format version 1):
 ///
 ///     /                           attrs format="semcom-cache", format_version, semcom_version,
-///                                 image_size, crop_pct
+///                                 image_size, crop_pct, batch (shards also shard_index, shard_count)
 ///     /images/path                N strings
 ///     /images/label               N int32 (-1 = unknown)
 ///     /runs/NAME                  attrs arch, weights, weights_sha256, num_classes, embed_dim,
@@ -75,17 +77,12 @@ public final class Cache {
     public func importance(_ run: String, measure: String) throws -> [Float] {
         if measure.hasPrefix("head:") {
             guard let h = Int(measure.dropFirst(5)) else { throw CacheError(path, "bad measure '\(measure)'") }
-            let a = try file.openDataset("/runs/\(run)/attention/last").read(as: Float.self)
-            let (n, heads, t) = (a.shape[0], a.shape[1], a.shape[2])
+            let d = try file.openDataset("/runs/\(run)/attention/last")
+            let shape = try d.shape
+            let (n, heads, t) = (shape[0], shape[1], shape[2])
             guard (0..<heads).contains(h) else { throw CacheError(path, "run '\(run)' has heads 0..<\(heads), asked head \(h)") }
-            var out: [Float] = []
-            out.reserveCapacity(n * (t - 1))
-            for i in 0..<n {
-                let row = a.values[((i * heads + h) * t + 1)..<((i * heads + h) * t + t)]
-                let s = row.reduce(0, +)
-                out += row.map { s > 0 ? $0 / s : 0 }
-            }
-            return out
+            let rows = try d.read(as: Float.self, start: [0, h, 0], count: [n, 1, t]).values  // head h only: N x T
+            return (0..<n).flatMap { i in Importance.patchScores(Array(rows[(i * t)..<((i + 1) * t)]), prefixTokens: 1) }
         }
         let dataset = "/runs/\(run)/importance/\(measure)"
         guard try file.contains(dataset) else {
@@ -102,6 +99,11 @@ public struct RunInfo: Equatable, Sendable {
     /// R for a run on images sent at R x R pixels (the low-resolution baseline), else nil.
     public let lowResolution: Int?
     public var numPatches: Int { (imageSize / patchSize) * (imageSize / patchSize) }
+    /// The run's architecture as a configuration (for FLOPs, shapes and parameter counts).
+    public var config: ViTConfig {
+        ViTConfig(imageSize: imageSize, patchSize: patchSize, embedDim: embedDim, depth: depth,
+                  numHeads: numHeads, numClasses: numClasses)
+    }
 }
 
 /// A cache problem, in one line naming the file.

@@ -53,7 +53,8 @@ public struct LatencyModel: Equatable, Sendable {
 public struct Evaluation: Equatable, Sendable {
     public var accuracy, edgeAccuracy, serverAccuracy: Double
     public var sentFraction: Double
-    /// Mean patches per sent image (0 when nothing is sent).
+    /// Mean patches per sent image (0 when nothing is sent); for a low-resolution
+    /// server run, the fractional patch-equivalent P (R/S)^2 of the bytes it is sent.
     public var patchesPerSent: Double
     /// sentFraction x patchesPerSent / P.
     public var commCost: Double
@@ -80,6 +81,7 @@ public final class Evaluator {
     private var servers: [String: VisionTransformer] = [:]
     private var predictions: [String: [Int32]] = [:]
     private var gateScores: [String: [Double]] = [:]
+    private var logits: [String: [Float]] = [:]
 
     public init(cache: Cache) { self.cache = cache }
 
@@ -89,7 +91,7 @@ public final class Evaluator {
     public func predictions(_ run: String) throws -> [Int32] {
         if let p = predictions[run] { return p }
         let info = try cache.run(run)
-        let logits = try cache.logits(run)
+        let logits = try runLogits(run)
         let c = info.numClasses
         let p = (0..<count).map { i -> Int32 in
             var best = 0
@@ -100,6 +102,14 @@ public final class Evaluator {
         return p
     }
 
+    /// A run's N x C logits, read from the cache once.
+    func runLogits(_ run: String) throws -> [Float] {
+        if let l = logits[run] { return l }
+        let l = try cache.logits(run)
+        logits[run] = l
+        return l
+    }
+
     /// The gate's uncertainty score per image of the edge run (larger = less
     /// confident), or nil for `Gate.none`.
     public func gateScores(_ edge: String, _ gate: Gate, temperature: Double = 1) throws -> [Double]? {
@@ -107,7 +117,7 @@ public final class Evaluator {
         let key = "\(edge)|\(gate.with(threshold: 0))|\(temperature)"
         if let s = gateScores[key] { return s }
         let c = try cache.run(edge).numClasses
-        let logits = try cache.logits(edge)
+        let logits = try runLogits(edge)
         let s = (0..<count).map { i in
             gate.score(Uncertainty.probabilities(logits[(i * c)..<((i + 1) * c)], temperature: temperature))!
         }
@@ -173,8 +183,7 @@ public final class Evaluator {
 
         let ordering = setting.ordering
         let memoKey = MemoTable.key(server: setting.server, ordering: ordering)
-        let config = ViTConfig(imageSize: server.imageSize, patchSize: server.patchSize, embedDim: server.embedDim,
-                               depth: server.depth, numHeads: server.numHeads, numClasses: server.numClasses)
+        let config = server.config
         // Per k: server FLOPs (eq. 9 on prefix + k tokens), uplink time, server time.
         let fullFLOPs = config.encoderFLOPs(tokens: config.numTokens)
         let flopsByK = (0...p).map { config.encoderFLOPs(tokens: config.prefixTokens + $0) }
@@ -240,6 +249,8 @@ public final class Evaluator {
     /// running the server on exactly those patches, and stores them.
     func fill(_ key: String, server: String, ordering: PatchOrdering, pairs: [(Int, Int)], patches p: Int) throws {
         var memo = try loadMemo(key, server: server, patches: p)
+        memos[key] = nil  // held here alone while filling (no copy per chunk), put back on any exit
+        defer { memos[key] = memo }
         var missing = Array(Set(pairs.filter { memo[$0.0 * (p + 1) + $0.1] < 0 }.map { Pair(image: $0.0, k: $0.1) }))
         guard !missing.isEmpty else { return }
         missing.sort { ($0.image, $0.k) < ($1.image, $1.k) }
@@ -281,7 +292,6 @@ public final class Evaluator {
                 try dataset.write(Array(memo[(i * (p + 1))..<((i + 1) * (p + 1))]), rows: i..<(i + 1))
             }
             try cache.file.flush()
-            memos[key] = memo
         }
     }
 

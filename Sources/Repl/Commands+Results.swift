@@ -102,8 +102,7 @@ func modelsTable(_ s: Session) throws -> ResultTable {
     let labelled = max(1, labels.filter { $0 >= 0 }.count)
     for name in try cache.runNames() {
         let r = try cache.run(name)
-        let c = ViTConfig(imageSize: r.imageSize, patchSize: r.patchSize, embedDim: r.embedDim, depth: r.depth,
-                          numHeads: r.numHeads, numClasses: r.numClasses)
+        let c = r.config
         let d = c.embedDim, hidden = c.mlpHidden
         let perBlock = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * hidden + hidden) + (hidden * d + d)
         let params = c.patchDim * d + d + c.prefixTokens * d + c.numTokens * d + c.depth * perBlock + 2 * d + d * c.numClasses + c.numClasses
@@ -116,23 +115,24 @@ func modelsTable(_ s: Session) throws -> ResultTable {
 }
 
 func latencyTable(_ s: Session, _ rates: [Double]) throws -> ResultTable {
-    let (_, e) = try s.requireCache()
+    let (cache, e) = try s.requireCache()
     let setting = try s.checkedSetting()
+    let side = try cache.run(setting.server).imageSize
     var t = ResultTable(columns: ["uplink_mbps", "latency_ms", "edge_ms", "uplink_ms", "server_ms", "full_image_ms"])
     let saved = e.latency.uplinkMbps
     defer { e.latency.uplinkMbps = saved }
     for rate in rates {
         e.latency.uplinkMbps = rate
         let r = try e.evaluate(setting)
-        // Sending the whole 224x224x3 image instead, and running the server on it.
-        let full = 150_528.0 * 8 / (rate * 1e6) * 1e3 + e.latency.serverMs
+        // Sending the whole S x S x 3 image instead (150,528 bytes at 224), and running the server on it.
+        let full = Double(side * side * 3) * 8 / (rate * 1e6) * 1e3 + e.latency.serverMs
         t.rows.append([rate, r.latencyMs, r.edgeMs, r.uplinkMs, r.serverMs, full].map(ResultTable.cell))
     }
     return t
 }
 
 func plot(_ s: Session, _ a: [String]) throws -> String {
-    guard a.count >= 2 else { throw ReplError("usage: plot sweep|pareto|hist MEASURE|latency FILE.svg") }
+    guard a.count >= 2 else { throw ReplError("usage: plot sweep|pareto|hist MEASURE...|latency|lines X Y TABLE... FILE.svg") }
     let file = a.last!
     guard file.hasSuffix(".svg") else { throw ReplError("plot: the output must be an .svg file, got '\(file)'") }
     let svg: String
@@ -153,7 +153,8 @@ func plot(_ s: Session, _ a: [String]) throws -> String {
         let (cache, _) = try s.requireCache()
         let measures = Array(a[1..<(a.count - 1)])
         let samples = try measures.map { m in (m, try cache.importance(s.setting.encoder, measure: m).map(Double.init)) }
-        svg = SVGChart.histogram(title: s.title ?? "Patch scores (\(s.setting.encoder))", xLabel: "score", samples: samples)
+        svg = SVGChart.histogram(title: s.title ?? "Patch scores (\(s.setting.encoder))", xLabel: "score", samples: samples,
+                                 range: histogramRange(samples.map { $0.1.max() ?? 0 }.max() ?? 1))
     case "lines":
         guard a.count >= 5 else { throw ReplError("usage: plot lines X Y TABLE... [@MARKS] FILE.svg") }
         let (xc, yc) = (a[1], a[2])
@@ -168,11 +169,10 @@ func plot(_ s: Session, _ a: [String]) throws -> String {
             }
             let points = t.rows.map { (Double($0[xi]) ?? .nan, Double($0[yi]) ?? .nan) }.sorted { $0.0 < $1.0 }
             let scatter = key.hasSuffix(":points")
-            let table = scatter ? String(key.dropLast(7)) : key
             if name.hasPrefix("@") {
                 marks += t.rows.map { Marker(label: "\(key) \($0[0]) \($0[1])", x: Double($0[xi]) ?? .nan, y: Double($0[yi]) ?? .nan) }
             } else {
-                series.append(Series(name: table, x: points.map(\.0), y: points.map(\.1), markers: scatter || t.rows.count < 30, line: !scatter))
+                series.append(Series(name: base, x: points.map(\.0), y: points.map(\.1), markers: scatter || t.rows.count < 30, line: !scatter))
             }
         }
         svg = SVGChart.lines(title: s.title ?? "\(yc) vs \(xc)", xLabel: xc.replacingOccurrences(of: "_", with: " "),
@@ -185,7 +185,7 @@ func plot(_ s: Session, _ a: [String]) throws -> String {
         }
         svg = SVGChart.stackedBars(title: s.title ?? "Latency per image", yLabel: "ms", categories: t.rows.map { "\($0[0]) Mbit/s" }, parts: parts)
     default:
-        throw ReplError("plot '\(a[0])': expected sweep, pareto, hist or latency")
+        throw ReplError("plot '\(a[0])': expected sweep, pareto, hist, latency or lines")
     }
     s.title = nil
     return "wrote \(try s.write(svg, to: file))"
@@ -233,12 +233,16 @@ extension AttentionOverlay {
     }
 }
 
+/// The bins' span for patch scores whose largest value is `hi`: [0, hi], shared by
+/// `histogram` (the CSV) and `plot hist` (the SVG), so that both show the same bins.
+func histogramRange(_ hi: Double) -> ClosedRange<Double> { 0...max(hi, 1e-12) }
+
 /// Normalised histograms (densities) of importance measures of the encoder run, on shared bins.
 func histogramTable(_ s: Session, _ measures: [String], bins: Int = 40) throws -> ResultTable {
     let (cache, _) = try s.requireCache()
     let samples = try measures.map { try cache.importance(s.setting.encoder, measure: $0) }
-    let hi = Double(samples.flatMap { $0 }.max() ?? 1)
-    let w = max(hi, 1e-12) / Double(bins)
+    let range = histogramRange(Double(samples.flatMap { $0 }.max() ?? 1))
+    let w = range.upperBound / Double(bins)
     var t = ResultTable(columns: ["bin_start", "bin_end"] + measures.map { "density_\($0)" })
     let densities = samples.map { v -> [Double] in
         var c = [Double](repeating: 0, count: bins)

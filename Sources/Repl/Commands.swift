@@ -184,6 +184,9 @@ public func parseValues(_ text: String) throws -> [Double] {
     return v.map { $0! }
 }
 
+/// The names `set` takes (also offered by tab completion).
+let settingNames = ["edge", "server", "encoder", "measure", "rule", "gate", "seed", "temperature", "uplink", "out", "title"]
+
 func set(_ s: Session, _ name: String, _ value: String) throws {
     switch name {
     case "edge": s.setting.edge = value
@@ -212,8 +215,7 @@ func set(_ s: Session, _ name: String, _ value: String) throws {
         s.evaluator?.latency.uplinkMbps = v
     case "out": s.outputDirectory = value
     default:
-        let known = ["edge", "server", "encoder", "measure", "rule", "gate", "seed", "temperature", "uplink", "out"]
-        let guess = known.min { editDistance($0, name) < editDistance($1, name) }.flatMap { editDistance($0, name) <= 2 ? "; did you mean '\($0)'?" : nil } ?? ""
+        let guess = settingNames.min { editDistance($0, name) < editDistance($1, name) }.flatMap { editDistance($0, name) <= 2 ? "; did you mean '\($0)'?" : nil } ?? ""
         throw ReplError("unknown setting '\(name)'\(guess)")
     }
 }

@@ -46,8 +46,7 @@ extension Session {
     /// Completion candidates: command names, setting names, run names, file names are left to the user.
     public func completions(for prefix: String) -> [String] {
         var words = Command.all.map(\.name)
-        words += ["settings", "edge", "server", "encoder", "measure", "rule", "gate", "seed", "temperature", "uplink", "out",
-                  "mean", "rollout", "textbook", "patches", "transmit", "sweep", "pareto", "hist", "latency"]
+        words += settingNames + ["settings", "mean", "rollout", "textbook", "patches", "transmit", "sweep", "pareto", "hist", "latency", "lines"]
         if let runs = try? cache?.runNames() { words += runs }
         return Array(Set(words.filter { $0.hasPrefix(prefix) })).sorted()
     }

@@ -32,7 +32,7 @@ struct ReplCommand: ParsableCommand {
         } catch is QuitSignal {
             return false
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            reportError("\(error)")
         }
         fflush(stdout)
         return true
