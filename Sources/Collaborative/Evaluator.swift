@@ -203,9 +203,8 @@ public final class Evaluator {
         var results: [Evaluation] = []
         var serverCorrect = [Bool](repeating: false, count: count)
         if lowResolution == nil {  // every missing server answer of the grid, in one pass over the images
-            let sent = (0..<count).filter { mayBeSent[$0] }
-            try fill(memoKey, server: setting.server, ordering: ordering,
-                     pairs: keptByRule.flatMap { k in sent.map { ($0, Int(k[$0])) } }, patches: p)
+            let missing = try missingPairs(memoKey, server: setting.server, kept: keptByRule, sent: mayBeSent, patches: p)
+            if !missing.isEmpty { try fill(memoKey, server: setting.server, ordering: ordering, pairs: missing, patches: p) }
         }
         for k in keptByRule {
             if lowResolution != nil {
@@ -243,6 +242,17 @@ public final class Evaluator {
             }
         }
         return results
+    }
+
+    /// The (image, k) pairs of `kept` (k per image, one array per rule parameter)
+    /// among the images that may be sent whose server answer the memo lacks.
+    func missingPairs(_ key: String, server: String, kept: [[Int32]], sent: [Bool], patches p: Int) throws -> [(Int, Int)] {
+        let memo = try loadMemo(key, server: server, patches: p)
+        var pairs: [(Int, Int)] = []
+        for k in kept {
+            for i in 0..<count where sent[i] && memo[i * (p + 1) + Int(k[i])] < 0 { pairs.append((i, Int(k[i]))) }
+        }
+        return pairs
     }
 
     /// Computes the memo entries among `pairs` (image, k) that are missing,
