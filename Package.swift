@@ -39,19 +39,20 @@ let package = Package(
         .target(name: "CImagingCodecs", dependencies: ["CJPEG", "CPNG"]),
 
         // MARK: Library modules
+        .target(name: "Safety"),
         .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
         .target(name: "Attention", dependencies: ["Tensors"]),
         .target(name: "Entropy"),
         .target(name: "ViT", dependencies: ["Tensors", "Attention"]),
         .target(name: "Imaging", dependencies: ["CImagingCodecs", "CPNG"]),
         .target(name: "HDF5IO", dependencies: ["CHDF5"]),
-        .target(name: "Collaborative", dependencies: ["Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),
-        .target(name: "Figures", dependencies: ["Imaging"]),
-        .target(name: "Repl", dependencies: ["Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "CEditLine"]),
+        .target(name: "Collaborative", dependencies: ["Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),
+        .target(name: "Figures", dependencies: ["Imaging", "Safety"]),
+        .target(name: "Repl", dependencies: ["Safety", "Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "CEditLine"]),
 
         // MARK: The command-line tool (thin: parses arguments, calls the modules)
         .executableTarget(name: "semcom", dependencies: [
-            "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO", "Collaborative", "Repl",
+            "Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO", "Collaborative", "Repl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -60,6 +61,7 @@ let package = Package(
                           path: "Benchmarks/SweepBenchmark"),
 
         // MARK: Tests, one target per module
+        .testTarget(name: "SafetyTests", dependencies: ["Safety"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "AttentionTests", dependencies: ["Attention"]),
         .testTarget(name: "EntropyTests", dependencies: ["Entropy"]),

@@ -1,0 +1,140 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file problem, in one line naming the file.
+public struct FileSafetyError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ path: String, _ reason: String) { description = "\(path): \(reason)" }
+}
+
+/// Writing files so that a reader, a crash or a power loss never sees a
+/// half-written one: the bytes go to a temporary file in the destination's
+/// folder (`.NAME.PID.tmp`), which is flushed to disk (fsync) and renamed
+/// over the destination; the folder is then flushed so that the rename
+/// survives a power loss. A destination that is a symbolic link is written
+/// through: its target is replaced, the link is kept.
+public enum AtomicWrite {
+    /// Writes `data` to `path` atomically, creating the folder if needed.
+    public static func write(_ data: Data, to path: String) throws {
+        let target = resolvedDestination(path)
+        let temp = try temporaryPath(for: target)
+        do {
+            try writeAndSync(data, to: temp)
+            try publish(temp, as: target)
+        } catch {
+            unlink(temp)
+            throw error
+        }
+    }
+
+    /// `write` of UTF-8 text.
+    public static func write(_ text: String, to path: String) throws {
+        try write(Data(text.utf8), to: path)
+    }
+
+    /// Where writing `path` lands: `path` itself, or the final target of the
+    /// symbolic link(s) it names (relative link targets are resolved against
+    /// the link's folder).
+    public static func resolvedDestination(_ path: String) -> String {
+        var current = path
+        for _ in 0..<40 {  // the kernel's own limit on link chains
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return current }
+            current = target.hasPrefix("/") ? target
+                : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(target).path
+        }
+        return current
+    }
+
+    /// A fresh temporary name beside `path` (its folder is created if missing).
+    public static func temporaryPath(for path: String) throws -> String {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent()
+        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+            throw FileSafetyError(path, "cannot create its folder \(dir.path)")
+        }
+        return dir.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp").path
+    }
+
+    /// Renames the complete, synced file `temp` over `path` and flushes the folder.
+    public static func publish(_ temp: String, as path: String) throws {
+        guard rename(temp, path) == 0 else { throw FileSafetyError(path, "cannot replace (\(String(cString: strerror(errno))))") }
+        syncDirectory(of: path)
+    }
+
+    /// Flushes a file's data to disk.
+    public static func sync(_ path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw FileSafetyError(path, "cannot open to flush (\(String(cString: strerror(errno))))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw FileSafetyError(path, "cannot flush to disk (\(String(cString: strerror(errno))))") }
+    }
+
+    /// Flushes the folder holding `path`, so that a rename into it is durable.
+    public static func syncDirectory(of path: String) {
+        let fd = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    /// Copies `source` to a new file `destination`, synced to disk.
+    public static func copy(_ source: String, to destination: String) throws {
+        let input = open(source, O_RDONLY)
+        guard input >= 0 else { throw FileSafetyError(source, "cannot read (\(String(cString: strerror(errno))))") }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard output >= 0 else { throw FileSafetyError(destination, "cannot create (\(String(cString: strerror(errno))))") }
+        defer { close(output) }
+        try copyByReading(input, output, destination)
+        guard fsync(output) == 0 else { throw FileSafetyError(destination, "cannot flush to disk") }
+    }
+
+    private static func copyByReading(_ input: Int32, _ output: Int32, _ destination: String) throws {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw FileSafetyError(destination, "read failed while copying") }
+            if n == 0 { return }
+            var written = 0
+            while written < n {
+                let w = buffer.withUnsafeBytes { Glibc.write(output, $0.baseAddress! + written, n - written) }
+                if w < 0 && errno == EINTR { continue }
+                guard w > 0 else { throw FileSafetyError(destination, "cannot write (\(String(cString: strerror(errno))))") }
+                written += w
+            }
+        }
+    }
+
+    private static func writeAndSync(_ data: Data, to temp: String) throws {
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else { throw FileSafetyError(temp, "cannot create (\(String(cString: strerror(errno))))") }
+        defer { close(fd) }
+        try data.withUnsafeBytes { raw in
+            var written = 0
+            while written < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw FileSafetyError(temp, "cannot write (\(String(cString: strerror(errno))))") }
+                written += n
+            }
+        }
+        guard fsync(fd) == 0 else { throw FileSafetyError(temp, "cannot flush to disk") }
+    }
+}
+
+/// The identity of a file on disk (device and inode), to tell whether two
+/// paths name the same file (through links, `..` or symbolic links).
+public struct FileIdentity: Equatable, Hashable, Sendable {
+    let device: UInt64, inode: UInt64
+
+    /// The file `path` names (following symbolic links), or nil when there is none.
+    public init?(_ path: String) {
+        var s = stat()
+        guard stat(path, &s) == 0 else { return nil }
+        device = UInt64(s.st_dev)
+        inode = UInt64(s.st_ino)
+    }
+}
