@@ -29,6 +29,19 @@ public struct ViTOutput: Sendable {
     }
 }
 
+extension ViTOutput {
+    /// Index in the batch of the first image whose logits, class-token attention, or rollouts (when present) hold a NaN or an infinity; nil when all are finite.
+    public func firstNonFiniteImage() -> Int? {
+        var first: Int?
+        for t in [logits, classAttention, rollout, textbookRollout].compactMap({ $0 }) where t.count > 0 {
+            guard let flat = t.firstNonFiniteIndex else { continue }
+            let image = flat / (t.count / t.shape[0])
+            first = min(first ?? image, image)
+        }
+        return first
+    }
+}
+
 /// A plain ViT (DeiT) on the CPU: BLAS for every matrix product, SIMD for
 /// the rest. Not safe to run from two threads at once (it reuses buffers).
 public final class VisionTransformer {
