@@ -22,8 +22,12 @@ struct CacheCommand: ParsableCommand {
         @Option(name: .customLong("model"), help: "NAME=ARCH:WEIGHTS (ARCH a preset or auto), or NAME=ARCH:WEIGHTS@R for a run on images sent at R x R pixels (the low-resolution baseline); repeat for each model.")
         var models: [String]
 
-        @Option(help: "Use only the first N images.")
+        @Option(help: "Use only the first N images (N >= 1).")
         var limit: Int?
+
+        func validate() throws {
+            if let limit, limit < 1 { throw ValidationError("--limit \(limit): expected a positive number of images") }
+        }
 
         @Option(help: "Build shard i of n (i/n, 0-based; contiguous rows aligned to --batch) for `cache merge`.")
         var shard: String?
