@@ -14,6 +14,8 @@ public struct WeightsError: Error, CustomStringConvertible {
 /// 2. sanitise: join HF's separate query/key/value into timm's `qkv`;
 /// 3. verify strictly: every expected tensor present with its shape, no
 ///    unexpected tensor left over.
+/// Before all three, a tensor holding a NaN or an infinity is refused under
+/// its name in the file (one vectorised pass over the floats).
 extension ViTWeights {
     /// Reads weights in the timm layout (`blocks.0.attn.qkv.weight`, as in
     /// `timm/deit_*_patch16_224.fb_in1k`) or the transformers layout
@@ -27,7 +29,14 @@ extension ViTWeights {
         let file = try SafeTensors(path: path)
         func fail(_ r: String) -> WeightsError { WeightsError(path: path, reason: r) }
         var tensors: [String: Tensor] = [:]
-        for name in file.names { tensors[name] = file.tensor(name) }
+        for name in file.names {
+            let t = file.tensor(name)!
+            if let i = t.firstNonFiniteIndex {
+                let bad = t.scalars.lazy.filter { !$0.isFinite }.count
+                throw fail("tensor '\(name)' holds \(bad) non-finite value(s) of \(t.count) (first \(t.scalars[i]) at flat index \(i))")
+            }
+            tensors[name] = t
+        }
         tensors = try timmLayout(tensors, fail: fail)
 
         func shape(_ key: String) throws -> [Int] {

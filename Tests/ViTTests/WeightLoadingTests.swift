@@ -100,6 +100,22 @@ final class WeightLoadingTests: XCTestCase {
         assertLoadFails(try rewritten { $0["blocks.0.attn.extra"] = Tensor(zeros: [2]) }, mentioning: ["unexpected", "blocks.0.attn.extra"])
     }
 
+    func testNonFiniteWeightsAreRefusedByName() throws {
+        assertLoadFails(try rewritten { $0["blocks.1.mlp.fc2.weight"]!.scalars[7] = .nan },
+                        mentioning: ["blocks.1.mlp.fc2.weight", "non-finite", "1 non-finite value(s) of 9216", "nan at flat index 7"])
+        assertLoadFails(try rewritten { $0["pos_embed"]!.scalars[3] = -.infinity; $0["pos_embed"]!.scalars[9] = .infinity },
+                        mentioning: ["'pos_embed'", "2 non-finite value(s)", "-inf at flat index 3"])
+        // The transformers layout is checked under the file's own names, before renaming.
+        let hf = try SafeTensors(path: fixture.path("model_hf.safetensors"))
+        var tensors: [String: Tensor] = [:]
+        for n in hf.names { tensors[n] = hf.tensor(n) }
+        let query = try XCTUnwrap(hf.names.first { $0.hasSuffix("layer.2.attention.attention.query.bias") })
+        tensors[query]!.scalars[0] = .infinity
+        let path = tmp.appendingPathComponent("hf.safetensors").path
+        try SafeTensors.write(tensors, to: path)
+        assertLoadFails(path, mentioning: ["'\(query)'", "inf at flat index 0"])
+    }
+
     func testArchitectureMismatch() throws {
         XCTAssertThrowsError(try VisionTransformer(weightsPath: fixture.path("model.safetensors"), expected: .deitTiny)) { error in
             XCTAssertTrue("\(error)".contains("embed dim 48 (expected 192)"), "\(error)")
