@@ -40,11 +40,11 @@ let package = Package(
 
         // MARK: Library modules
         .target(name: "Safety"),
-        .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "Safety"], swiftSettings: kernelFlags),
         .target(name: "Attention", dependencies: ["Tensors"]),
         .target(name: "Entropy"),
         .target(name: "ViT", dependencies: ["Tensors", "Attention"]),
-        .target(name: "Imaging", dependencies: ["CImagingCodecs", "CPNG"]),
+        .target(name: "Imaging", dependencies: ["CImagingCodecs", "CPNG", "Safety"]),
         .target(name: "HDF5IO", dependencies: ["CHDF5"]),
         .target(name: "Collaborative", dependencies: ["Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),
         .target(name: "Figures", dependencies: ["Imaging", "Safety"]),
@@ -57,7 +57,7 @@ let package = Package(
         ]),
 
         // MARK: Benchmarks (build with -c release)
-        .executableTarget(name: "sweep-benchmark", dependencies: ["Collaborative", "Tensors", "ViT", "HDF5IO", "Entropy", "Attention"],
+        .executableTarget(name: "sweep-benchmark", dependencies: ["Collaborative", "Tensors", "ViT", "HDF5IO", "Entropy", "Attention", "Imaging"],
                           path: "Benchmarks/SweepBenchmark"),
 
         // MARK: Tests, one target per module

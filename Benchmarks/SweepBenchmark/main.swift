@@ -9,6 +9,7 @@ import Entropy
 import Attention
 import Foundation
 import HDF5IO
+import Imaging
 import Tensors
 import ViT
 
@@ -32,17 +33,12 @@ var rng = SplitMix64(seed: 42)
 
 let build = try seconds {
     let f = try HDF5File.create(path)
-    try f.setAttribute("format", to: Cache.format)
-    try f.setAttribute("format_version", to: Cache.formatVersion)
-    try f.setAttribute("semcom_version", to: semcomLibraryVersion)
-    try f.setAttribute("image_size", to: Int64(224))
-    try f.setAttribute("crop_pct", to: 0.875)
-    try f.setAttribute("batch", to: Int64(16))
     let labels = (0..<images).map { _ in Int32.random(in: 0..<Int32(classes), using: &rng) }
-    try f.createDataset("/images/path", values: (0..<images).map { "synthetic/\($0).JPEG" })
-    try f.createDataset("/images/label", values: labels)
+    let list = ImageList(paths: (0..<images).map { "/synthetic/\($0).JPEG" }, labels: labels)
+    try CacheLayout.create(in: f, images: list, preprocessing: Preprocessing(size: 224, cropPct: 0.875), batch: 16,
+                           statuses: Array(repeating: .read, count: images))
     for (name, config, sharpness) in [("edge", ViTConfig.deitTiny, Float(4)), ("server", ViTConfig.deitBase, 6)] {
-        try CacheBuilder.createRun(in: f, model: ModelSpec(name: name, arch: "synthetic", weights: "none"), sha256: "none",
+        try CacheLayout.createRun(in: f, model: ModelSpec(name: name, arch: "synthetic", weights: "none"), sha256: "none",
                                    config: config, images: images, completed: images)
         // Logits: the label gets a random boost, so accuracy and confidence vary.
         var logits = [Float](repeating: 0, count: images * classes)

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5IO
+import Safety
 import ViT
 
 extension Cache {
@@ -8,6 +9,11 @@ extension Cache {
     /// datasets concatenated in shard order, the same attributes; memo tables
     /// present in every shard are concatenated too.
     public static func merge(shards paths: [String], into out: String) throws {
+        guard !paths.isEmpty else { throw CacheError(out, "no shards to merge") }
+        for p in paths where FileIdentity(p) != nil && FileIdentity(p) == FileIdentity(out) {
+            throw CacheError(out, "is one of the shards being merged; write the merged cache elsewhere")
+        }
+        guard !FileManager.default.fileExists(atPath: out) else { throw CacheError(out, "exists already; remove it or choose another --out") }
         let shards = try paths.map { try Cache(path: $0) }
         var ordered: [Int: Cache] = [:]
         var count = -1
@@ -41,21 +47,19 @@ extension Cache {
         }
         let images = ImageList(paths: parts.flatMap(\.images.paths), labels: parts.flatMap(\.images.labels))
         let n = images.count
-        let f = try HDF5File.create(out, mode: .failIfExists)
-        try f.setAttribute("format", to: Cache.format)
-        try f.setAttribute("format_version", to: Cache.formatVersion)
+        let writer = try CacheWriter(path: out, creating: true)
+        let f = writer.file
+        try CacheLayout.create(in: f, images: images, preprocessing: try first.preprocessing,
+                               batch: Int(try first.file.attribute("batch", as: Int64.self)),
+                               statuses: parts.flatMap(\.status),
+                               reasons: try parts.flatMap { try $0.file.openDataset(CacheLayout.errors).read(as: String.self).values },
+                               pins: try parts.flatMap { try $0.pins() })
         try f.setAttribute("semcom_version", to: try first.file.attribute("semcom_version", as: String.self))
-        try f.setAttribute("image_size", to: try first.file.attribute("image_size", as: Int64.self))
-        try f.setAttribute("crop_pct", to: try first.file.attribute("crop_pct", as: Double.self))
-        try f.setAttribute("batch", to: try first.file.attribute("batch", as: Int64.self))
-        try f.createDataset("/images/path", values: images.paths, chunks: [max(1, min(n, 4096))])
-        try f.createDataset("/images/label", values: images.labels)
         for r in runs {
             let info = try first.run(r)
-            let config = info.config
             let model = ModelSpec(name: r, arch: info.arch, weights: info.weights, lowResolution: info.lowResolution)
-            try CacheBuilder.createRun(in: f, model: model, sha256: info.weightsSHA256, config: config, images: n, completed: n)
-            for d in ["logits", "importance/mean", "importance/rollout", "importance/textbook", "attention/last"] {
+            try CacheLayout.createRun(in: f, model: model, sha256: info.weightsSHA256, config: info.config, images: n, completed: n)
+            for d in CacheLayout.runDatasets {
                 let target = try f.openDataset("/runs/\(r)/\(d)")
                 var row = 0
                 for s in parts {
@@ -75,7 +79,7 @@ extension Cache {
                 row += s.images.count
             }
         }
-        try f.flush()
+        try writer.commit()
     }
 
     private static func sameAttribute(_ a: HDF5File, _ b: HDF5File, _ name: String) throws -> Bool {

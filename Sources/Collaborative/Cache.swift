@@ -1,18 +1,24 @@
 import Foundation
 import Attention
 import HDF5IO
+import Imaging
 import ViT
 
 /// The cache file: every model run once over a list of images, plus the
-/// server's memoised predictions on patch prefixes. Schema (format version 1):
+/// server's memoised predictions on patch prefixes. Schema (format version 2):
 ///
 ///     /                           attrs format="semcom-cache", format_version, semcom_version,
-///                                 image_size, crop_pct, batch (shards also shard_index, shard_count)
-///     /images/path                N strings
+///                                 image_size, crop_pct, batch, images_root (absolute folder the
+///                                 image paths are relative to); shards also shard_index, shard_count
+///     /images/path                N strings, relative to images_root
 ///     /images/label               N int32 (-1 = unknown)
+///     /images/status              N int8: 0 not read yet, 1 read, 2 unreadable (skipped everywhere)
+///     /images/error               N strings: why an unreadable image could not be used ("" otherwise)
+///     /images/bytes               N int64: the file's size when first read (-1 = not read yet)
+///     /images/sha256              N x 32 uint8: SHA-256 of the file's bytes when first read
 ///     /runs/NAME                  attrs arch, weights, weights_sha256, num_classes, embed_dim,
-///                                 depth, num_heads, patch_size, completed (rows written),
-///                                 low_resolution (only on low-resolution runs: side R in pixels)
+///                                 depth, num_heads, patch_size, completed (rows 0..<completed are
+///                                 done), low_resolution (only on low-resolution runs: side R in px)
 ///     /runs/NAME/logits           N x C float32
 ///     /runs/NAME/importance/mean      N x P float32  (last-layer class attention, head mean)
 ///     /runs/NAME/importance/rollout   N x P float32  (the authors' rollout)
@@ -21,28 +27,106 @@ import ViT
 ///     /memo/SERVER/ORDERING       N x (P+1) int16: the server's class on the first k patches
 ///                                 of ORDERING (column k), -1 = not computed yet
 ///
-/// ORDERING is `RUN:MEASURE` (e.g. `tiny:mean`) or `random:SEED`.
+/// ORDERING is `RUN:MEASURE` (e.g. `tiny:mean`) or `random:SEED`. Rows of an
+/// unreadable image hold zeros and are never evaluated. The file is only
+/// ever replaced whole (`CacheWriter`), so a `Cache` reads one consistent
+/// version of it; `reopen()` moves to the newest.
 public final class Cache {
     public static let format = "semcom-cache"
-    public static let formatVersion: Int64 = 1
+    public static let formatVersion: Int64 = 2
 
     public let path: String
-    public let file: HDF5File
-    public let images: ImageList
+    /// The file, open read-only (changes go through `CacheWriter`).
+    public private(set) var file: HDF5File
+    /// The images, with absolute paths (images_root joined with the stored paths).
+    public private(set) var images: ImageList
+    /// The folder the stored image paths are relative to.
+    public private(set) var imagesRoot: String
+    /// Per row: whether its image was read.
+    public private(set) var status: [ImageStatus]
 
-    /// Opens an existing cache (read-write when `writable`).
-    public init(path: String, writable: Bool = false) throws {
+    /// Opens an existing cache for reading.
+    public init(path: String) throws {
         self.path = path
-        file = try HDF5File.open(path, mode: writable ? .readWrite : .readOnly)
+        (file, images, imagesRoot, status) = try Self.read(path, file: HDF5File.open(path, mode: .readOnly))
+    }
+
+    /// A view of a file being written (`CacheWriter.file`), named by the published path.
+    init(path: String, file: HDF5File) throws {
+        self.path = path
+        (file: self.file, images, imagesRoot, status) = try Self.read(path, file: file)
+    }
+
+    /// Re-reads the newest published version of the file (after a `CacheWriter` commit).
+    public func reopen() throws {
+        (file, images, imagesRoot, status) = try Self.read(path, file: HDF5File.open(path, mode: .readOnly))
+    }
+
+    private static func read(_ path: String, file: HDF5File) throws -> (HDF5File, ImageList, String, [ImageStatus]) {
         guard (try? file.attribute("format", as: String.self)) == Cache.format else {
             throw CacheError(path, "not a semcom cache (no format=\(Cache.format) attribute)")
         }
         let version = try file.attribute("format_version", as: Int64.self)
         guard version == Cache.formatVersion else {
-            throw CacheError(path, "cache format version \(version), this semcom reads \(Cache.formatVersion): rebuild it")
+            throw CacheError(path, "cache format version \(version), this semcom reads \(Cache.formatVersion): rebuild it with semcom cache build")
         }
-        images = ImageList(paths: try file.openDataset("/images/path").read(as: String.self).values,
-                           labels: try file.openDataset("/images/label").read(as: Int32.self).values)
+        let root = try file.attribute("images_root", as: String.self)
+        let relative = try file.openDataset(CacheLayout.paths).read(as: String.self).values
+        let labels = try file.openDataset(CacheLayout.labels).read(as: Int32.self).values
+        let status = try file.openDataset(CacheLayout.status).read(as: Int8.self).values.map { ImageStatus(rawValue: $0) ?? .unreadable }
+        guard labels.count == relative.count, status.count == relative.count else {
+            throw CacheError(path, "image datasets disagree in length (\(relative.count) paths, \(labels.count) labels, \(status.count) statuses)")
+        }
+        let list = ImageList(paths: relative.map { CacheLayout.join(root, $0) }, labels: labels)
+        return (file, list, root, status)
+    }
+
+    /// The preprocessing the runs were made with.
+    public var preprocessing: Preprocessing {
+        get throws {
+            Preprocessing(size: Int(try file.attribute("image_size", as: Int64.self)),
+                          cropPct: try file.attribute("crop_pct", as: Double.self))
+        }
+    }
+
+    /// Per row, the recorded identity of its image (`ImagePin.none` when not read yet).
+    public func pins() throws -> [ImagePin] {
+        let bytes = try file.openDataset(CacheLayout.bytes).read(as: Int64.self).values
+        let digests = try file.openDataset(CacheLayout.sha256).read(as: UInt8.self).values
+        guard bytes.count == images.count, digests.count == 32 * images.count else {
+            throw CacheError(path, "image pins disagree in length with the image list")
+        }
+        return (0..<images.count).map { ImagePin(bytes: bytes[$0], sha256: Array(digests[(32 * $0)..<(32 * $0 + 32)])) }
+    }
+
+    /// The unreadable images: row, path and reason.
+    public func unreadable() throws -> [(row: Int, path: String, reason: String)] {
+        let rows = status.indices.filter { status[$0] == .unreadable }
+        guard !rows.isEmpty else { return [] }
+        let reasons = try file.openDataset(CacheLayout.errors).read(as: String.self).values
+        return rows.map { ($0, images.paths[$0], reasons[$0]) }
+    }
+
+    /// The rows an evaluation over `runs` uses: those complete in every run
+    /// whose image was read. Rows not yet built in some run are an error naming
+    /// the run and its progress, unless `partial`, when only the completed rows are used.
+    public func usableRows(runs: [String], partial: Bool) throws -> RowSelection {
+        let n = images.count
+        var complete = n
+        for name in Set(runs).sorted() {
+            let done = try run(name).completed
+            if done < n && !partial {
+                throw CacheError(path, "run '\(name)' is incomplete: \(thousands(done)) of \(thousands(n)) images; finish it with the same semcom cache build, or use the completed rows only (--partial; in the REPL, set partial on)")
+            }
+            complete = min(complete, done)
+        }
+        let rows = (0..<complete).filter { status[$0] == .read }
+        let unreadable = (0..<complete).filter { status[$0] == .unreadable }.count
+        guard !rows.isEmpty else {
+            throw CacheError(path, complete == 0 ? "no complete rows in run(s) \(Set(runs).sorted().joined(separator: ", ")): build them with semcom cache build"
+                                                 : "none of the \(complete) completed images could be read (see semcom cache info)")
+        }
+        return RowSelection(rows: rows, total: n, completed: complete, unreadable: unreadable)
     }
 
     /// Names of the model runs.
@@ -63,7 +147,7 @@ public final class Cache {
                        numClasses: try int("num_classes"), embedDim: try int("embed_dim"), depth: try int("depth"),
                        numHeads: try int("num_heads"), patchSize: try int("patch_size"),
                        imageSize: Int(try file.attribute("image_size", as: Int64.self)),
-                       completed: try int("completed"),
+                       completed: min(images.count, max(0, try int("completed"))),
                        lowResolution: try g.hasAttribute("low_resolution") ? try int("low_resolution") : nil)
     }
 
@@ -106,8 +190,38 @@ public struct RunInfo: Equatable, Sendable {
     }
 }
 
+/// Whether a row's image was read (`/images/status`).
+public enum ImageStatus: Int8, Sendable {
+    case notRead = 0, read = 1, unreadable = 2
+}
+
+/// The rows an evaluation uses (`Cache.usableRows`).
+public struct RowSelection: Equatable, Sendable {
+    /// Row indices, ascending: complete in every run and readable.
+    public let rows: [Int]
+    /// Rows in the cache.
+    public let total: Int
+    /// Rows complete in every run asked for (rows 0..<completed).
+    public let completed: Int
+    /// Unreadable images among the completed rows (skipped).
+    public let unreadable: Int
+    /// Whether rows not yet built were left out (the user asked for a partial evaluation).
+    public var isPartial: Bool { completed < total }
+}
+
 /// A cache problem, in one line naming the file.
 public struct CacheError: Error, CustomStringConvertible {
     public let description: String
     public init(_ path: String, _ reason: String) { description = "\(path): \(reason)" }
+}
+
+/// `16384` as `16,384`.
+public func thousands(_ n: Int) -> String {
+    let digits = String(n.magnitude)
+    var out = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return (n < 0 ? "-" : "") + out
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HDF5IO
 import Imaging
+import Safety
 import Tensors
 import ViT
 
@@ -37,8 +38,10 @@ public struct ModelSpec: Equatable, Sendable {
 }
 
 /// Builds (or resumes) a cache: runs every model once over the images, in
-/// batches, writing each batch as it completes so an interrupted build
-/// resumes where it stopped.
+/// batches. Writes go through a `CacheWriter`: the published file is replaced
+/// whole at checkpoints, so an interrupted build (Ctrl-C, SIGTERM, SIGKILL,
+/// power loss) leaves the last checkpoint intact, and the same command run
+/// again resumes from it and ends with the same datasets, bit for bit.
 public struct CacheBuilder {
     public var images: ImageList
     public var models: [ModelSpec]
@@ -48,6 +51,10 @@ public struct CacheBuilder {
     public var progress: (Int, Int) -> Void = { _, _ in }
     /// Shard `index` of `count`, recorded in the file for `merge`.
     public var shard: (index: Int, count: Int)?
+    /// Stop at the first unreadable image instead of recording it and going on.
+    public var strict = false
+    /// Seconds between checkpoints (nil: adaptive, see `CacheWriter`).
+    public var checkpointInterval: TimeInterval?
     /// Stops after this many rows, as an interrupted build would (for tests).
     var stopAfterRows: Int?
 
@@ -56,51 +63,116 @@ public struct CacheBuilder {
         self.models = models
     }
 
+    /// What a build did.
+    public struct Report: Equatable, Sendable {
+        /// Rows complete in every run, of `total`.
+        public var completed, total: Int
+        /// Unreadable images recorded in the cache so far (skipped by every evaluation).
+        public var unreadable: Int
+        /// Seconds spent publishing checkpoints (the cost of crash safety).
+        public var publishingSeconds: Double
+    }
+
     /// Writes or completes the cache at `path`. An existing file must hold
     /// the same images, preprocessing, batch size and weights (a stale file
     /// is refused). Images are batched from row 0 in steps of `batch`, so a
     /// resumed or batch-aligned sharded build equals a plain one bit for bit.
-    public func build(_ path: String) throws {
+    ///
+    /// SIGINT or SIGTERM (`Interruption`) stops it after the batch in hand,
+    /// with the work so far published: it throws `Interrupted` saying how to resume.
+    @discardableResult
+    public func build(_ path: String) throws -> Report {
+        guard images.count > 0 else { throw CacheError(path, "no images to build a cache from") }
+        guard batch > 0 else { throw CacheError(path, "batch size must be positive") }
         let nets = try models.map { m -> VisionTransformer in
             let expected = m.arch == "auto" ? nil : ViTConfig.named(m.arch)
             if m.arch != "auto" && expected == nil { throw CacheError(path, "model '\(m.name)': unknown architecture '\(m.arch)'") }
             return try VisionTransformer(weightsPath: m.weights, expected: expected)
         }
-        for (m, net) in zip(models, nets) where net.config.imageSize != preprocessing.size {
-            throw CacheError(path, "model '\(m.name)' takes \(net.config.imageSize) px images, preprocessing gives \(preprocessing.size)")
-        }
-        for m in models where (m.lowResolution ?? 0) >= preprocessing.size {
-            throw CacheError(path, "model '\(m.name)': low resolution @\(m.lowResolution!) must be under the image size \(preprocessing.size)")
+        for (m, net) in zip(models, nets) {
+            guard net.config.imageSize == preprocessing.size else {
+                throw CacheError(path, "model '\(m.name)' takes \(net.config.imageSize) px images, preprocessing gives \(preprocessing.size)")
+            }
+            if let r = m.lowResolution, r >= preprocessing.size {
+                throw CacheError(path, "model '\(m.name)': low resolution @\(r) must be under the image size \(preprocessing.size)")
+            }
+            if let row = images.labels.firstIndex(where: { $0 >= net.config.numClasses }) {
+                throw CacheError(path, "row \(row) (\(images.paths[row])): label \(images.labels[row]) is out of range for model '\(m.name)' (\(net.config.numClasses) classes, labels 0..<\(net.config.numClasses); unknown is an empty label)")
+            }
         }
         let hashes = try models.map { try sha256Hex(ofFile: $0.weights) }
-        let file = FileManager.default.fileExists(atPath: path)
-            ? try openForResume(path, hashes: hashes, nets: nets) : try create(path, nets: nets, hashes: hashes)
-        let groups = try models.map { try file.openGroup("/runs/\($0.name)") }
+        let exists = FileManager.default.fileExists(atPath: path)
+        let writer = try CacheWriter(path: path, creating: !exists)
+        writer.checkpointInterval = checkpointInterval
+        if exists {
+            try prepareResume(writer, hashes: hashes, nets: nets)
+        } else {
+            try create(writer.file, nets: nets, hashes: hashes)
+        }
         let n = images.count
-        var done = try groups.map { Int(try $0.attribute("completed", as: Int64.self)) }
+        var done = try models.map { Int(try writer.file.openGroup("/runs/\($0.name)").attribute("completed", as: Int64.self)) }
+        var status = try writer.file.openDataset(CacheLayout.status).read(as: Int8.self).values.map { ImageStatus(rawValue: $0) ?? .unreadable }
+        var pins = try Cache(path: path, file: writer.file).pins()
         var start = done.min() ?? n
         progress(start, n)
-        while start < min(n, stopAfterRows ?? n) {
-            let rows = start..<min(n, start + batch)
-            let pending = nets.indices.filter { done[$0] < rows.upperBound }
-            let inputs = try loadBatch(rows, resolutions: Set(pending.map { models[$0].lowResolution }))
-            for j in pending {
-                let net = nets[j]
-                let out = net.forward(inputs[models[j].lowResolution]!, rollout: true)
-                try write(out, net.config, rows: rows, group: groups[j])
-                done[j] = rows.upperBound
-                try groups[j].setAttribute("completed", to: Int64(done[j]))
-            }
-            try file.flush()
-            start = rows.upperBound
-            progress(start, n)
+        func report() -> Report {
+            Report(completed: done.min() ?? n, total: n,
+                   unreadable: status.filter { $0 == .unreadable }.count, publishingSeconds: writer.publishingSeconds)
         }
+        do {
+            while start < min(n, stopAfterRows ?? n) {
+                try Interruption.check()
+                let rows = start..<min(n, start + batch)
+                let pending = nets.indices.filter { done[$0] < rows.upperBound }
+                let (inputs, outcomes) = try loadBatch(rows, resolutions: Set(pending.map { models[$0].lowResolution }),
+                                                       status: Array(status[rows]), pins: Array(pins[rows]))
+                if strict, let bad = outcomes.indices.first(where: { outcomes[$0].status == .unreadable && status[rows.lowerBound + $0] != .unreadable }) {
+                    throw CacheError(path, "row \(rows.lowerBound + bad): \(outcomes[bad].error!) (--strict stops at the first unreadable image)")
+                }
+                for j in pending {
+                    let net = nets[j]
+                    let out = net.forward(inputs[models[j].lowResolution]!, rollout: true)
+                    if let bad = out.firstNonFiniteImage() {
+                        let row = rows.lowerBound + bad
+                        throw CacheError(path, "row \(row) (\(images.paths[row])): model '\(models[j].name)' gave a non-finite logit or attention value; nothing of this batch was stored")
+                    }
+                    try write(out, net.config, rows: rows, unreadable: outcomes.map { $0.status == .unreadable }, group: writer.file.openGroup("/runs/\(models[j].name)"))
+                }
+                try CacheLayout.writeImageRows(writer.file, first: rows.lowerBound, outcomes)
+                for (i, o) in outcomes.enumerated() {
+                    status[rows.lowerBound + i] = o.status
+                    pins[rows.lowerBound + i] = o.pin
+                }
+                for j in pending {
+                    done[j] = rows.upperBound
+                    try writer.file.openGroup("/runs/\(models[j].name)").setAttribute("completed", to: Int64(done[j]))
+                }
+                start = rows.upperBound
+                try writer.checkpointIfDue()
+                progress(start, n)
+            }
+            try writer.commit()
+        } catch var stop as Interrupted {
+            try writer.commit()
+            stop.detail = "\(path) holds \(thousands(done.min() ?? n)) of \(thousands(n)) images; run the same command again to resume"
+            throw stop
+        } catch {
+            // Batches already written are kept: an unreadable weights file, a
+            // non-finite output or a full disk loses only the batch in hand.
+            try? writer.commit()
+            throw error
+        }
+        return report()
     }
 
     /// Network inputs for a batch of rows at each of `resolutions` (nil = full;
-    /// `Preprocessing.lowResolution`), B x 3 x S x S each. Every image is decoded
-    /// and cropped once, in parallel.
-    func loadBatch(_ rows: Range<Int>, resolutions: Set<Int?> = [nil]) throws -> [Int?: Tensor] {
+    /// `Preprocessing.lowResolution`), B x 3 x S x S each, and what reading each
+    /// image found. Every image is read, checked against its pin (when it has
+    /// one) and cropped once, in parallel. An unreadable image (or one already
+    /// recorded as unreadable) is recorded and given an all-zero input, so that
+    /// the batch keeps its shape; a changed image is an error.
+    func loadBatch(_ rows: Range<Int>, resolutions: Set<Int?> = [nil], status: [ImageStatus]? = nil,
+                   pins: [ImagePin]? = nil) throws -> ([Int?: Tensor], [ImageOutcome]) {
         let s = preprocessing.size, per = 3 * s * s
         let variants = Array(resolutions)
         let pres = variants.map { r -> Preprocessing in
@@ -109,38 +181,55 @@ public struct CacheBuilder {
             return p
         }
         var x = [Float](repeating: 0, count: variants.count * rows.count * per)  // variant-major
-        var failure: Error?
-        let paths = images.paths, batch = rows.count
+        let paths = images.paths, batch = rows.count, pre = preprocessing
+        var outcomes = [ImageOutcome?](repeating: nil, count: batch)
+        var changed = [Error?](repeating: nil, count: batch)
         x.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
-            var errors = [Error?](repeating: nil, count: batch)
-            errors.withUnsafeMutableBufferPointer { errs in
-                parallelFor(batch, costPerItem: 1 << 20) { range in
-                    for i in range {
-                        do {
-                            let crop = try preprocessing.croppedImage(contentsOf: paths[rows.lowerBound + i])
-                            for (v, p) in pres.enumerated() {
-                                (base + (v * batch + i) * per).update(from: p.networkInput(cropped: crop), count: per)
+            outcomes.withUnsafeMutableBufferPointer { results in
+                changed.withUnsafeMutableBufferPointer { errs in
+                    parallelFor(batch, costPerItem: 1 << 20) { range in
+                        for i in range {
+                            let pin = pins?[i] ?? .none
+                            if status?[i] == .unreadable {
+                                results[i] = ImageOutcome(status: .unreadable, error: nil, pin: pin)
+                                continue
                             }
-                        } catch { errs[i] = error }
+                            do {
+                                let (crop, found) = try ImageFiles.load(paths[rows.lowerBound + i], preprocessing: pre, expected: pin)
+                                for (v, p) in pres.enumerated() {
+                                    (base + (v * batch + i) * per).update(from: p.networkInput(cropped: crop), count: per)
+                                }
+                                results[i] = ImageOutcome(status: .read, error: nil, pin: found)
+                            } catch let error as DatasetError where pin != .none {
+                                errs[i] = error  // the file changed since it was pinned
+                            } catch {
+                                results[i] = ImageOutcome(status: .unreadable, error: "\(error)", pin: pin)
+                            }
+                        }
                     }
                 }
             }
-            failure = errors.compactMap { $0 }.first
         }
-        if let failure { throw failure }
+        if let error = changed.compactMap({ $0 }).first { throw error }
+        // An image recorded as unreadable keeps its recorded reason.
+        let final = outcomes.map { $0! }
         var out: [Int?: Tensor] = [:]
         for (v, r) in variants.enumerated() {
             out[r] = Tensor(shape: [batch, 3, s, s], scalars: Array(x[(v * batch * per)..<((v + 1) * batch * per)]))
         }
-        return out
+        return (out, final)
     }
 
-    func write(_ out: ViTOutput, _ c: ViTConfig, rows: Range<Int>, group g: HDF5Group) throws {
-        try g.openDataset("logits").write(out.logits.scalars, rows: rows)
-        try g.openDataset("importance/mean").write(out.meanImportance(prefixTokens: c.prefixTokens).scalars, rows: rows)
-        try g.openDataset("importance/rollout").write(out.rollout!.scalars, rows: rows)
-        try g.openDataset("importance/textbook").write(out.textbookRollout!.scalars, rows: rows)
+    /// Stores a batch's outputs; rows of unreadable images get zeros.
+    func write(_ out: ViTOutput, _ c: ViTConfig, rows: Range<Int>, unreadable: [Bool], group g: HDF5Group) throws {
+        func masked(_ values: [Float]) -> [Float] {
+            guard unreadable.contains(true) else { return values }
+            let width = values.count / rows.count
+            var v = values
+            for (i, bad) in unreadable.enumerated() where bad { v.replaceSubrange((i * width)..<((i + 1) * width), with: repeatElement(0, count: width)) }
+            return v
+        }
         // Last layer's class-token rows: B x H x T out of B x L x H x T.
         let (l, h, t) = (c.depth, c.numHeads, c.numTokens)
         var last: [Float] = []
@@ -149,60 +238,32 @@ public struct CacheBuilder {
             let start = (i * l + l - 1) * h * t
             last += out.classAttention.scalars[start..<(start + h * t)]
         }
-        try g.openDataset("attention/last").write(last, rows: rows)
+        let values = [out.logits.scalars, out.meanImportance(prefixTokens: c.prefixTokens).scalars,
+                      out.rollout!.scalars, out.textbookRollout!.scalars, last]
+        for (name, v) in zip(CacheLayout.runDatasets, values) {
+            try g.openDataset(name).write(masked(v), rows: rows)
+        }
     }
 
-    func create(_ path: String, nets: [VisionTransformer], hashes: [String]) throws -> HDF5File {
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let f = try HDF5File.create(path, mode: .failIfExists)
-        let n = images.count
-        try f.setAttribute("format", to: Cache.format)
-        try f.setAttribute("format_version", to: Cache.formatVersion)
-        try f.setAttribute("semcom_version", to: semcomLibraryVersion)
-        try f.setAttribute("image_size", to: Int64(preprocessing.size))
-        try f.setAttribute("crop_pct", to: preprocessing.cropPct)
-        try f.setAttribute("batch", to: Int64(batch))
+    func create(_ f: HDF5File, nets: [VisionTransformer], hashes: [String]) throws {
+        try CacheLayout.create(in: f, images: images, preprocessing: preprocessing, batch: batch)
         if let shard {
             try f.setAttribute("shard_index", to: Int64(shard.index))
             try f.setAttribute("shard_count", to: Int64(shard.count))
         }
-        try f.createDataset("/images/path", values: images.paths, chunks: [max(1, min(n, 4096))])
-        try f.createDataset("/images/label", values: images.labels)
         for ((m, net), hash) in zip(zip(models, nets), hashes) {
-            try Self.createRun(in: f, model: m, sha256: hash, config: net.config, images: n)
+            try CacheLayout.createRun(in: f, model: m, sha256: hash, config: net.config, images: images.count)
         }
-        try f.flush()
-        return f
     }
 
-    /// Creates a run's group, attributes and (empty, chunked, compressed) datasets.
-    public static func createRun(in f: HDF5File, model m: ModelSpec, sha256: String,
-                                 config c: ViTConfig, images n: Int, completed: Int = 0) throws {
-        let g = try f.requireGroup("/runs/\(m.name)")
-        try g.setAttribute("arch", to: m.arch)
-        try g.setAttribute("weights", to: m.weights)
-        try g.setAttribute("weights_sha256", to: sha256)
-        if let r = m.lowResolution { try g.setAttribute("low_resolution", to: Int64(r)) }
-        for (k, v) in [("num_classes", c.numClasses), ("embed_dim", c.embedDim), ("depth", c.depth),
-                       ("num_heads", c.numHeads), ("patch_size", c.patchSize), ("completed", completed)] {
-            try g.setAttribute(k, to: Int64(v))
-        }
-        func make(_ name: String, _ shape: [Int]) throws {
-            try g.createDataset(name, of: Float.self, shape: shape,
-                                chunks: [max(1, min(n, 64))] + shape.dropFirst(), deflate: 4, shuffle: true)
-        }
-        try make("logits", [n, c.numClasses])
-        for measure in ["mean", "rollout", "textbook"] { try make("importance/\(measure)", [n, c.numPatches]) }
-        try make("attention/last", [n, c.numHeads, c.numTokens])
-    }
-
-    func openForResume(_ path: String, hashes: [String], nets: [VisionTransformer]) throws -> HDF5File {
-        let cache = try Cache(path: path, writable: true)
+    /// Checks that the cache being resumed was made from the same inputs, and adds new runs.
+    func prepareResume(_ writer: CacheWriter, hashes: [String], nets: [VisionTransformer]) throws {
+        let path = writer.path
+        let cache = try Cache(path: path, file: writer.file)
         guard cache.images == images else {
             throw CacheError(path, "exists with a different image list (\(cache.images.count) images); remove it or use another --out")
         }
-        let f = cache.file
+        let f = writer.file
         guard try f.attribute("image_size", as: Int64.self) == Int64(preprocessing.size),
               try f.attribute("crop_pct", as: Double.self) == preprocessing.cropPct else {
             throw CacheError(path, "exists with other preprocessing (image_size, crop_pct); remove it or use another --out")
@@ -214,7 +275,7 @@ public struct CacheBuilder {
         let existing = try cache.runNames()
         for ((m, hash), net) in zip(zip(models, hashes), nets) {
             guard existing.contains(m.name) else {  // a model added to an existing cache
-                try Self.createRun(in: f, model: m, sha256: hash, config: net.config, images: images.count)
+                try CacheLayout.createRun(in: f, model: m, sha256: hash, config: net.config, images: images.count)
                 continue
             }
             let info = try cache.run(m.name)
@@ -225,7 +286,6 @@ public struct CacheBuilder {
                 throw CacheError(path, "run '\(m.name)' was made at another input resolution; remove it or use another --out")
             }
         }
-        return f
     }
 }
 

@@ -3,6 +3,7 @@ import Entropy
 import Foundation
 import HDF5IO
 import Imaging
+import Safety
 import Tensors
 import ViT
 
@@ -48,8 +49,8 @@ public struct LatencyModel: Equatable, Sendable {
     public init() {}
 }
 
-/// What `evaluate` reports. Fractions are in [0, 1]; accuracies are over
-/// the images with a known label (NaN when there are none).
+/// What `evaluate` reports. Fractions are in [0, 1] of the images evaluated;
+/// accuracies are over those with a known label (NaN when there are none).
 public struct Evaluation: Equatable, Sendable {
     public var accuracy, edgeAccuracy, serverAccuracy: Double
     public var sentFraction: Double
@@ -62,8 +63,15 @@ public struct Evaluation: Equatable, Sendable {
     public var serverGFLOPs: Double
     /// Mean latency per image and its parts, in ms.
     public var latencyMs, edgeMs, uplinkMs, serverMs: Double
+    /// Images evaluated: complete in every run used, and readable.
     public var images: Int
     public var labelled: Int
+    /// Images in the cache.
+    public var totalImages: Int
+    /// Unreadable images among the completed rows (left out).
+    public var unreadableImages: Int
+    /// Whether rows not yet built were left out (asked for with `allowPartial`).
+    public var partial: Bool
 }
 
 /// Algorithm 1 over a cache, with the server's answers memoised per
@@ -75,6 +83,10 @@ public final class Evaluator {
     public var batch = 16
     /// Called while filling the memo with (done, total) server runs.
     public var progress: (Int, Int) -> Void = { _, _ in }
+    /// Evaluate the rows built so far when a run is incomplete, instead of refusing.
+    public var allowPartial = false
+    /// Seconds between checkpoints of a memo fill (nil: adaptive, see `CacheWriter`).
+    public var checkpointInterval: TimeInterval?
 
     private var orderings: [PatchOrdering: SortedScores] = [:]
     private var memos: [String: [Int16]] = [:]
@@ -161,21 +173,25 @@ public final class Evaluator {
     public func sweep(_ setting: Setting, ruleParameters: [Double]?, gateThresholds: [Double]?) throws -> [Evaluation] {
         let server = try cache.run(setting.server)
         let p = server.numPatches
+        let runs = [setting.edge, setting.server] + (setting.rule.isRandom ? [] : [setting.encoder])
+        let selection = try cache.usableRows(runs: runs, partial: allowPartial)
+        let rows = selection.rows, n = rows.count
         let labels = cache.images.labels
         let edgePred = try predictions(setting.edge)
         let serverPred = try predictions(setting.server)
-        let labelled = labels.filter { $0 >= 0 }.count
-        let edgeCorrect = (0..<count).map { labels[$0] >= 0 && edgePred[$0] == labels[$0] }
-        let edgeAccuracy = Double(edgeCorrect.filter { $0 }.count) / Double(labelled)
-        let serverAccuracy = Double((0..<count).filter { labels[$0] >= 0 && serverPred[$0] == labels[$0] }.count) / Double(labelled)
+        let labelled = rows.filter { labels[$0] >= 0 }.count
+        var edgeCorrect = [Bool](repeating: false, count: count)
+        for i in rows { edgeCorrect[i] = labels[i] >= 0 && edgePred[i] == labels[i] }
+        let edgeAccuracy = Double(rows.filter { edgeCorrect[$0] }.count) / Double(labelled)
+        let serverAccuracy = Double(rows.filter { labels[$0] >= 0 && serverPred[$0] == labels[$0] }.count) / Double(labelled)
 
         // Images sorted by gate score, least confident first: each threshold sends a prefix.
         let scores = try gateScores(setting.edge, setting.gate, temperature: setting.temperature)
-        let byScore = scores.map { s in (0..<count).sorted { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) } } ?? Array(0..<count)
+        let byScore = scores.map { s in rows.sorted { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) } } ?? rows
         let thresholds = (gateThresholds ?? [setting.gate.scoreThresholdValue]).map { setting.gate.with(threshold: $0).scoreThreshold }
         func sentCount(_ t: Double) -> Int {
-            guard let s = scores else { return count }
-            var lo = 0, hi = count  // first position whose score < t
+            guard let s = scores else { return n }
+            var lo = 0, hi = n  // first position whose score < t
             while lo < hi { let mid = (lo + hi) / 2; if s[byScore[mid]] >= t { lo = mid + 1 } else { hi = mid } }
             return lo
         }
@@ -208,10 +224,10 @@ public final class Evaluator {
         }
         for k in keptByRule {
             if lowResolution != nil {
-                for i in 0..<count { serverCorrect[i] = labels[i] >= 0 && serverPred[i] == labels[i] }
+                for i in rows { serverCorrect[i] = labels[i] >= 0 && serverPred[i] == labels[i] }
             } else {
                 memos[memoKey]!.withUnsafeBufferPointer { memo in
-                    for i in 0..<count where mayBeSent[i] {  // index order: the memo rows are read sequentially
+                    for i in rows where mayBeSent[i] {  // index order: the memo rows are read sequentially
                         serverCorrect[i] = labels[i] >= 0 && Int32(memo[i * (p + 1) + Int(k[i])]) == labels[i]
                     }
                 }
@@ -228,17 +244,18 @@ public final class Evaluator {
             }
             for t in thresholds {
                 let m = sentCount(t)
-                let n = Double(count)
+                let images = Double(n)
                 let perSent = m > 0 ? patches[m] / Double(m) : 0
-                let up = uplink[m] / n, sv = serverTime[m] / n
+                let up = uplink[m] / images, sv = serverTime[m] / images
                 results.append(Evaluation(
                     accuracy: (edgeAccuracy * Double(labelled) + gain[m]) / Double(labelled),
                     edgeAccuracy: edgeAccuracy, serverAccuracy: serverAccuracy,
-                    sentFraction: Double(m) / n, patchesPerSent: perSent,
-                    commCost: Double(m) / n * perSent / Double(p),
-                    serverGFLOPs: flops[m] / n / 1e9,
+                    sentFraction: Double(m) / images, patchesPerSent: perSent,
+                    commCost: Double(m) / images * perSent / Double(p),
+                    serverGFLOPs: flops[m] / images / 1e9,
                     latencyMs: latency.edgeMs + up + sv, edgeMs: latency.edgeMs, uplinkMs: up, serverMs: sv,
-                    images: count, labelled: labelled))
+                    images: n, labelled: labelled, totalImages: selection.total,
+                    unreadableImages: selection.unreadable, partial: selection.isPartial))
             }
         }
         return results
@@ -257,70 +274,111 @@ public final class Evaluator {
 
     /// Computes the memo entries among `pairs` (image, k) that are missing,
     /// running the server on exactly those patches, and stores them.
+    ///
+    /// The answers go into the cache through a `CacheWriter`, which starts
+    /// from the newest published file: answers stored meanwhile by another
+    /// process are taken, not recomputed. Checkpoints publish the answers so
+    /// far; SIGINT or SIGTERM (`Interruption`) stops after the chunk in hand,
+    /// keeping every answer computed, and throws `Interrupted`.
     func fill(_ key: String, server: String, ordering: PatchOrdering, pairs: [(Int, Int)], patches p: Int) throws {
         var memo = try loadMemo(key, server: server, patches: p)
         memos[key] = nil  // held here alone while filling (no copy per chunk), put back on any exit
         defer { memos[key] = memo }
+        let writer = try CacheWriter(path: cache.path)
+        writer.checkpointInterval = checkpointInterval
+        let latest = try Cache(path: cache.path, file: writer.file)
+        guard latest.images == cache.images, try latest.run(server).weightsSHA256 == cache.run(server).weightsSHA256 else {
+            writer.abandon()
+            throw CacheError(cache.path, "was rebuilt by another process since it was opened; open it again")
+        }
+        if try writer.file.contains(key) {
+            let stored = try writer.file.openDataset(key).read(as: Int16.self).values
+            for j in memo.indices where memo[j] < 0 && stored[j] >= 0 { memo[j] = stored[j] }
+        } else {
+            try MemoTable.create(in: writer.file, key: key, images: count, columns: p + 1)
+        }
         var missing = Array(Set(pairs.filter { memo[$0.0 * (p + 1) + $0.1] < 0 }.map { Pair(image: $0.0, k: $0.1) }))
-        guard !missing.isEmpty else { return }
         missing.sort { ($0.image, $0.k) < ($1.image, $1.k) }
         let net = try serverModel(server)
         let info = try cache.run(server)
-        let pre = Preprocessing(size: info.imageSize, cropPct: try cache.file.attribute("crop_pct", as: Double.self))
+        let pre = try cache.preprocessing
+        let pins = try cache.pins()
         let order = try sorted(ordering, patches: p)
-        let dataset = try cache.file.openDataset(key)
         var done = 0
         progress(0, missing.count)
         // Decode a chunk of images once, then run each k among them in batches.
         let byImage = Dictionary(grouping: missing, by: \.image)
         let imageIDs = byImage.keys.sorted()
-        for chunkStart in stride(from: 0, to: imageIDs.count, by: 64) {
-            let chunk = Array(imageIDs[chunkStart..<min(imageIDs.count, chunkStart + 64)])
-            var inputs: [Int: [Float]] = [:]
-            for i in chunk {
-                do { inputs[i] = try pre.networkInput(contentsOf: cache.images.paths[i]) }
-                catch { throw CacheError(cache.path, "cannot compute server answers: \(error)") }
-            }
-            let byK = Dictionary(grouping: chunk.flatMap { byImage[$0]! }, by: \.k)
-            for (k, group) in byK.sorted(by: { $0.key < $1.key }) {
-                for start in stride(from: 0, to: group.count, by: batch) {
-                    let part = Array(group[start..<min(group.count, start + batch)])
-                    let x = Tensor(shape: [part.count, 3, info.imageSize, info.imageSize], scalars: part.flatMap { inputs[$0.image]! })
-                    let keep = part.map { Array(order.order[($0.image * p)..<($0.image * p + k)]).map(Int.init) }
-                    let logits = net.forward(x, keep: keep).logits
-                    let c = info.numClasses
-                    for (j, pair) in part.enumerated() {
-                        let row = logits.scalars[(j * c)..<((j + 1) * c)]
-                        memo[pair.image * (p + 1) + k] = Int16(row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - j * c)
-                    }
-                    done += part.count
-                    progress(done, missing.count)
+        do {
+            for chunkStart in stride(from: 0, to: imageIDs.count, by: 64) {
+                try Interruption.check()
+                let chunk = Array(imageIDs[chunkStart..<min(imageIDs.count, chunkStart + 64)])
+                var inputs: [Int: [Float]] = [:]
+                for i in chunk {
+                    do { inputs[i] = pre.networkInput(cropped: try ImageFiles.load(cache.images.paths[i], preprocessing: pre, expected: pins[i]).0) }
+                    catch { throw CacheError(cache.path, "cannot compute server answers: \(error)") }
                 }
+                let byK = Dictionary(grouping: chunk.flatMap { byImage[$0]! }, by: \.k)
+                for (k, group) in byK.sorted(by: { $0.key < $1.key }) {
+                    for start in stride(from: 0, to: group.count, by: batch) {
+                        let part = Array(group[start..<min(group.count, start + batch)])
+                        let x = Tensor(shape: [part.count, 3, info.imageSize, info.imageSize], scalars: part.flatMap { inputs[$0.image]! })
+                        let keep = part.map { Array(order.order[($0.image * p)..<($0.image * p + k)]).map(Int.init) }
+                        let logits = net.forward(x, keep: keep).logits
+                        let c = info.numClasses
+                        for (j, pair) in part.enumerated() {
+                            let row = logits.scalars[(j * c)..<((j + 1) * c)]
+                            guard row.allSatisfy(\.isFinite) else {
+                                throw CacheError(cache.path, "row \(pair.image) (\(cache.images.paths[pair.image])): server '\(server)' gave a non-finite logit on \(k) patches")
+                            }
+                            memo[pair.image * (p + 1) + k] = Int16(row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - j * c)
+                        }
+                        done += part.count
+                        progress(done, missing.count)
+                    }
+                }
+                // Store the rows this chunk touched.
+                for i in chunk {
+                    try writer.file.openDataset(key).write(Array(memo[(i * (p + 1))..<((i + 1) * (p + 1))]), rows: i..<(i + 1))
+                }
+                try writer.checkpointIfDue()
             }
-            // Store the rows this chunk touched.
-            for i in chunk {
-                try dataset.write(Array(memo[(i * (p + 1))..<((i + 1) * (p + 1))]), rows: i..<(i + 1))
-            }
-            try cache.file.flush()
+            try writer.commit()
+        } catch {
+            // Every chunk stored so far is kept: publish it, then report.
+            try? writer.commit()
+            try? reopenCache()
+            throw error
+        }
+        try reopenCache()
+    }
+
+    /// Moves to the newest published cache; what was derived from runs that
+    /// have grown since (a build running meanwhile) is dropped.
+    func reopenCache() throws {
+        func progress() throws -> [Int] { try cache.runNames().map { try cache.run($0).completed } }
+        let before = try progress()
+        try cache.reopen()
+        if try progress() != before {
+            predictions = [:]
+            logits = [:]
+            gateScores = [:]
+            orderings = [:]
         }
     }
 
     private struct Pair: Hashable { let image: Int, k: Int }
 
-    /// The memo table in memory, created (with column P from the server's full run) when missing.
+    /// The memo table in memory: the stored one, or all -1 when there is none
+    /// yet; column P holds the server's full-image answer on every complete row
+    /// (all patches, in any order, are the whole image).
     func loadMemo(_ key: String, server: String, patches p: Int) throws -> [Int16] {
         if let m = memos[key] { return m }
-        var memo: [Int16]
-        if try cache.file.contains(key) {
-            memo = try cache.file.openDataset(key).read(as: Int16.self).values
-        } else {
-            memo = [Int16](repeating: -1, count: count * (p + 1))
-            // All patches in any order is the server's full-image answer.
-            for (i, c) in try predictions(server).enumerated() { memo[i * (p + 1) + p] = Int16(c) }
-            guard cache.file.isWritable else { throw CacheError(cache.path, "opened read-only; cannot store server answers") }
-            try MemoTable.create(in: cache.file, key: key, images: count, columns: p + 1).write(memo)
-            try cache.file.flush()
-        }
+        var memo = try cache.file.contains(key) ? try cache.file.openDataset(key).read(as: Int16.self).values
+                                                : [Int16](repeating: -1, count: count * (p + 1))
+        guard memo.count == count * (p + 1) else { throw CacheError(cache.path, "memo table \(key) has \(memo.count) entries, expected \(count) x \(p + 1)") }
+        let predictions = try predictions(server)
+        for i in 0..<min(count, try cache.run(server).completed) where cache.status[i] == .read { memo[i * (p + 1) + p] = Int16(predictions[i]) }
         memos[key] = memo
         return memo
     }

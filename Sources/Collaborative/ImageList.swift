@@ -5,7 +5,7 @@ import ViT
 public struct ImageList: Equatable, Sendable {
     /// Image paths, in row order.
     public var paths: [String]
-    /// Class index per image, -1 when unknown.
+    /// Class index per image (>= 0), -1 when unknown.
     public var labels: [Int32]
 
     public init(paths: [String], labels: [Int32]) {
@@ -18,19 +18,28 @@ public struct ImageList: Equatable, Sendable {
 
     static let imageExtensions: Set<String> = ["jpeg", "jpg", "png"]
 
-    /// Reads a list from `source`:
-    /// - a `.csv` file of `path,label` rows (optional header; label a class
-    ///   index or an ImageNet wnid, empty or -1 for unknown; relative paths are
-    ///   relative to the CSV's folder);
+    /// Reads a list from `source` (a relative source is resolved against the
+    /// current directory; every returned path is absolute and standardised,
+    /// so a cache built from it does not depend on the working directory):
+    /// - a `.csv` file of `path,label` rows (optional `path,label` header;
+    ///   relative paths are relative to the CSV's folder). A label is a class
+    ///   index (0 ..< 2^31) or an ImageNet wnid; an unknown label is spelled
+    ///   one way only: an empty label field, or no label column. A negative or
+    ///   out-of-range label is an error naming the file and line;
     /// - an ImageFolder tree `root/<class>/*.{JPEG,jpg,png}`: classes in
     ///   sorted folder order (torchvision's), except that folders named by
     ///   ImageNet wnids get their ImageNet index (the same order on the full
-    ///   1000-class tree, and still right on a subset of classes);
+    ///   1000-class tree, and still right on a subset of classes). A class
+    ///   folder may be empty (it keeps its index) but must not hold subfolders;
     /// - a flat folder of images whose names start with a wnid
-    ///   (`n01440764_tench.JPEG`): the wnid's ImageNet index, else -1.
-    /// Files are sorted by name within a class.
+    ///   (`n01440764_tench.JPEG`): the wnid's ImageNet index, else unknown (-1).
+    /// Files are sorted by name within a class; other files (not JPEG or PNG)
+    /// and hidden entries are ignored. A folder holding both image files and
+    /// subfolders is refused (neither layout would read all of it), and so is
+    /// a source that yields no image at all.
     public static func load(_ source: String, classNames: ClassNames = .imageNet) throws -> ImageList {
         let fm = FileManager.default
+        let source = absolute(source, relativeTo: fm.currentDirectoryPath)
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: source, isDirectory: &isDir) else {
             throw DatasetError(source, "no such file or folder")
@@ -41,22 +50,40 @@ public struct ImageList: Equatable, Sendable {
         }
         let entries = try listing(source)
         let subfolders = entries.filter { isDirectory(source + "/" + $0) }
+        let files = entries.filter { isImage($0) && !isDirectory(source + "/" + $0) }
         if !subfolders.isEmpty {
+            guard files.isEmpty else {
+                throw DatasetError(source, "holds both image files (\(files.count), e.g. '\(files[0])') and subfolders (\(subfolders.count), e.g. '\(subfolders[0])'): use class subfolders only (an ImageFolder tree) or images only (a flat folder)")
+            }
             let allWnids = subfolders.allSatisfy { classNames.index(ofWnid: $0) != nil }
             var list = ImageList(paths: [], labels: [])
             for (position, folder) in subfolders.enumerated() {
                 let label = allWnids ? classNames.index(ofWnid: folder)! : position
-                for file in try listing(source + "/" + folder) where isImage(file) {
-                    list.paths.append(source + "/" + folder + "/" + file)
+                let dir = source + "/" + folder
+                let inner = try listing(dir)
+                if let nested = inner.first(where: { isDirectory(dir + "/" + $0) }) {
+                    throw DatasetError(dir, "class folder holds a subfolder '\(nested)': expected image files only (one level of class folders)")
+                }
+                for file in inner where isImage(file) {
+                    list.paths.append(dir + "/" + file)
                     list.labels.append(Int32(label))
                 }
             }
+            guard list.count > 0 else {
+                throw DatasetError(source, "no JPEG or PNG images in its \(subfolders.count) class folder(s)")
+            }
             return list
         }
-        let files = entries.filter(isImage)
         guard !files.isEmpty else { throw DatasetError(source, "no JPEG or PNG images in this folder") }
         return ImageList(paths: files.map { source + "/" + $0 },
                          labels: files.map { Int32(classNames.index(ofWnid: String($0.prefix { $0 != "_" && $0 != "." })) ?? -1) })
+    }
+
+    /// `path` made absolute against `base` when relative, then standardised
+    /// (`.` and `..` components and repeated or trailing slashes removed).
+    static func absolute(_ path: String, relativeTo base: String) -> String {
+        let full = path.hasPrefix("/") ? path : base + "/" + path
+        return URL(fileURLWithPath: full).standardizedFileURL.path
     }
 
     static func loadCSV(_ path: String, classNames: ClassNames) throws -> ImageList {
@@ -72,13 +99,21 @@ public struct ImageList: Equatable, Sendable {
                 throw DatasetError(path, "line \(n + 1): expected 'path,label', got '\(line)'")
             }
             let labelText = fields.count == 2 ? fields[1] : ""
-            let label: Int
+            let label: Int32
             if labelText.isEmpty { label = -1 }
-            else if let i = Int(labelText) { label = i }
-            else if let i = classNames.index(ofWnid: labelText) { label = i }
+            else if labelText.allSatisfy({ $0.isASCII && $0.isNumber }) || (labelText.first.map { "+-".contains($0) } ?? false) {
+                guard let i = Int32(labelText) else {
+                    throw DatasetError(path, "line \(n + 1): label \(labelText) is not a class index in 0...\(Int32.max)")
+                }
+                guard i >= 0 else {
+                    throw DatasetError(path, "line \(n + 1): label \(labelText) is negative (leave the label empty for an unknown class)")
+                }
+                label = i
+            }
+            else if let i = classNames.index(ofWnid: labelText) { label = Int32(i) }
             else { throw DatasetError(path, "line \(n + 1): label '\(labelText)' is neither a class index nor a known wnid") }
-            list.paths.append(file.hasPrefix("/") ? file : base + "/" + file)
-            list.labels.append(Int32(label))
+            list.paths.append(absolute(file, relativeTo: base))
+            list.labels.append(label)
         }
         guard list.count > 0 else { throw DatasetError(path, "no image rows") }
         return list

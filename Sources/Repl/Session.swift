@@ -3,6 +3,7 @@ import Collaborative
 import Entropy
 import Figures
 import Foundation
+import Safety
 import ViT
 
 /// A REPL or script error: one line saying what was wrong.
@@ -30,6 +31,12 @@ public final class Session {
     public var title: String?
     /// Progress of server computations (done, total).
     public var progress: (Int, Int) -> Void = { _, _ in }
+    /// Files being read besides the cache, such as the script being run:
+    /// whoever runs a script adds it here, so that no output replaces it.
+    public var inputFiles: [String] = []
+
+    /// The files no output of this session may replace: the open cache and `inputFiles`.
+    public var inputs: [String] { (cache.map { [$0.path] } ?? []) + inputFiles }
 
     public init() {}
 
@@ -87,7 +94,7 @@ public final class Session {
     /// Opens a cache and picks default runs.
     public func open(_ path: String) throws {
         let c: Cache
-        do { c = try Cache(path: path, writable: FileManager.default.isWritableFile(atPath: path)) } catch { throw ReplError("\(error)") }
+        do { c = try Cache(path: path) } catch { throw ReplError("\(error)") }
         let e = Evaluator(cache: c)
         e.progress = { [weak self] in self?.progress($0, $1) }
         e.latency.uplinkMbps = uplinkMbps
@@ -108,19 +115,20 @@ public final class Session {
         return t.text
     }
 
-    /// A path under the output directory (absolute paths are kept).
-    func outputPath(_ name: String) throws -> String {
+    /// Where output `name` goes: under the output directory (absolute paths
+    /// are kept), refused by `checkOutput` when it is one of `inputs` or an
+    /// existing file of another kind than `kind`.
+    func outputPath(_ name: String, kind: FileKind) throws -> String {
         let path = name.hasPrefix("/") ? name : outputDirectory + "/" + name
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
-        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            throw ReplError("\(path): cannot create its folder")
-        }
+        try checkOutput(path, kind: kind, inputs: inputs)
         return path
     }
 
-    func write(_ text: String, to name: String) throws -> String {
-        let path = try outputPath(name)
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else { throw ReplError("\(path): cannot write") }
+    /// Writes `text`, of `kind`, to output `name` (see `outputPath`) with
+    /// `AtomicWrite`: whole or not at all. Returns the path written.
+    func write(_ text: String, to name: String, kind: FileKind) throws -> String {
+        let path = try outputPath(name, kind: kind)
+        try AtomicWrite.write(text, to: path)
         return path
     }
 }

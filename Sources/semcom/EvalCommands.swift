@@ -4,6 +4,7 @@ import Collaborative
 import Entropy
 import Foundation
 import Repl
+import Safety
 import Tensors
 
 /// Options naming an operating point of Algorithm 1 over a cache.
@@ -60,10 +61,10 @@ struct SettingOptions: ParsableArguments {
         return session
     }
 
-    /// An evaluator over the cache (opened read-write so missing server answers are stored).
+    /// An evaluator over the cache (read-only; missing server answers are stored through a `CacheWriter`).
     func evaluator() throws -> Evaluator {
         Threads.set(threads)
-        let e = Evaluator(cache: try Cache(path: cache, writable: true))
+        let e = Evaluator(cache: try Cache(path: cache))
         e.latency.uplinkMbps = uplink
         e.progress = ProgressMeter(label: "server").callback
         return e
@@ -123,6 +124,7 @@ struct Sweep: ParsableCommand {
     var out: String
 
     func run() throws {
+        try checkOutput(out, kind: .text, inputs: [options.cache])
         let setting = try options.setting()
         let rules = try ruleRange.map { try parseRange($0, "--rule-range") } ?? [setting.rule.parameter]
         let gates = try gateRange.map { try parseRange($0, "--gate-range") } ?? [setting.gate.scoreThresholdValue]
@@ -136,8 +138,7 @@ struct Sweep: ParsableCommand {
                                  r.commCost, r.serverGFLOPs, r.latencyMs, front[n] ? 1 : 0]
             csv += fields.map { "\($0)" }.joined(separator: ",") + "\n"
         }
-        try createParentDirectory(of: out)
-        guard FileManager.default.createFile(atPath: out, contents: Data(csv.utf8)) else { throw CLIError("\(out): cannot write") }
+        try AtomicWrite.write(csv, to: out)
         print("wrote \(out): \(results.count) points, \(front.filter { $0 }.count) on the Pareto front")
     }
 }
@@ -164,11 +165,9 @@ struct Table: ParsableCommand {
     var out: String?
 
     func run() throws {
+        if let out { try checkOutput(out, kind: .text, inputs: [options.cache]) }
         let table = try options.session().paperTable(which, values: try values.map { try parseRange($0, "--values") })
         print(table.text)
-        if let out {
-            try createParentDirectory(of: out)
-            guard FileManager.default.createFile(atPath: out, contents: Data(table.csv.utf8)) else { throw CLIError("\(out): cannot write") }
-        }
+        if let out { try AtomicWrite.write(table.csv, to: out) }
     }
 }

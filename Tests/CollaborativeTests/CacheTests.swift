@@ -54,7 +54,7 @@ final class CacheTests: XCTestCase {
 
     func testEvaluateEqualsADirectRunOfAlgorithm1() throws {
         let path = try build("c.h5")
-        let evaluator = Evaluator(cache: try Cache(path: path, writable: true))
+        let evaluator = Evaluator(cache: try Cache(path: path))
         let edge = try VisionTransformer(weightsPath: models[0].weights)
         let server = try VisionTransformer(weightsPath: models[1].weights)
         let pre = Preprocessing()
@@ -133,7 +133,7 @@ final class CacheTests: XCTestCase {
 
     func testSweepMatchesPointwiseEvaluation() throws {
         let path = try build("c.h5")
-        let evaluator = Evaluator(cache: try Cache(path: path, writable: true))
+        let evaluator = Evaluator(cache: try Cache(path: path))
         let base = Setting(edge: "edge", server: "server", rule: .sum(0.5), gate: .minEntropy(1))
         let deltas = [0.2, 0.5, 0.8, 1.0], etas = [0.0, 2.0, 3.0, 10.0]
         let grid = try evaluator.sweep(base, ruleParameters: deltas, gateThresholds: etas)
@@ -162,7 +162,11 @@ final class CacheTests: XCTestCase {
                 case .float32: out[p] = "\(try d.read(as: Float.self))"
                 case .int32: out[p] = "\(try d.read(as: Int32.self))"
                 case .int16: out[p] = "\(try d.read(as: Int16.self))"
-                default: out[p] = "\(try d.read(as: String.self))"
+                case .int64: out[p] = "\(try d.read(as: Int64.self))"
+                case .int8: out[p] = "\(try d.read(as: Int8.self))"
+                case .uint8: out[p] = "\(try d.read(as: UInt8.self))"
+                case .string: out[p] = "\(try d.read(as: String.self))"
+                default: XCTFail("\(p): element type not compared")
                 }
             }
         }

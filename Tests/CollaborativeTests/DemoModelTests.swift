@@ -73,7 +73,7 @@ final class DemoModelTests: XCTestCase {
         let path = tmp.appendingPathComponent("cache.h5").path
         try builder.build(path)
 
-        let evaluator = Evaluator(cache: try Cache(path: path, writable: true))
+        let evaluator = Evaluator(cache: try Cache(path: path))
         let setting = Setting(edge: "edge", server: "server", rule: .sum(0.97), gate: .minEntropy(eta))
         XCTAssertEqual(try evaluator.predictions("edge").map(Int.init), slice.map { $0.edgePred })
         XCTAssertEqual(try evaluator.predictions("server").map(Int.init), slice.map { $0.serverPred })

@@ -58,7 +58,7 @@ final class ExperimentTests: XCTestCase {
 
         // Table II and Fig. 8's operating point against a direct evaluation.
         // (Writable, as the sessions opened it: HDF5 refuses one file open in two modes in a process.)
-        let evaluator = Evaluator(cache: try Cache(path: cachePath, writable: true))
+        let evaluator = Evaluator(cache: try Cache(path: cachePath))
         let rows = try String(contentsOfFile: out + "/table2.csv", encoding: .utf8).split(separator: "\n").dropFirst()
         XCTAssertEqual(rows.count, 10)
         for row in rows {
