@@ -52,6 +52,69 @@ final class DatasetTests: XCTestCase {
         }
     }
 
+    func assertLoadFails(_ source: String, mentioning words: [String], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try ImageList.load(source), file: file, line: line) { error in
+            let message = "\(error)"
+            XCTAssertTrue(error is DatasetError, "typed error: \(type(of: error))", file: file, line: line)
+            XCTAssertFalse(message.contains("\n"), "one line: \(message)", file: file, line: line)
+            for w in words { XCTAssertTrue(message.contains(w), "'\(message)' should mention '\(w)'", file: file, line: line) }
+        }
+    }
+
+    func testSourcesWithoutImagesAreErrors() throws {
+        let empty = tmp.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        assertLoadFails(empty.path, mentioning: [empty.path, "no JPEG or PNG"])
+        // Class folders that are all empty (or hold only other files).
+        try FileManager.default.createDirectory(at: tmp.appendingPathComponent("tree/cat"), withIntermediateDirectories: true)
+        try touch("tree/dog/notes.txt")
+        assertLoadFails(tmp.appendingPathComponent("tree").path, mentioning: [tmp.appendingPathComponent("tree").path, "2 class folder(s)"])
+        // One non-empty class is enough; an empty class keeps its index.
+        try touch("tree/emu/e.jpg")
+        XCTAssertEqual(try ImageList.load(tmp.appendingPathComponent("tree").path).labels, [2])
+        for (name, text) in [("blank.csv", ""), ("header.csv", "path,label\n"), ("comments.csv", "# nothing\n\n")] {
+            let csv = tmp.appendingPathComponent(name).path
+            try text.write(toFile: csv, atomically: false, encoding: .utf8)
+            assertLoadFails(csv, mentioning: [csv, "no image rows"])
+        }
+    }
+
+    func testFolderMixingImagesAndSubfoldersIsRefused() throws {
+        try touch("mixed/n01440764_a.JPEG"); try touch("mixed/b.png")
+        try FileManager.default.createDirectory(at: tmp.appendingPathComponent("mixed/extra"), withIntermediateDirectories: true)
+        let mixed = tmp.appendingPathComponent("mixed").path
+        assertLoadFails(mixed, mentioning: [mixed, "both image files", "'b.png'", "'extra'"])
+        // A class folder holding a subfolder would be half-read too.
+        try touch("deep/cat/a.jpg"); try touch("deep/cat/more/b.jpg")
+        assertLoadFails(tmp.appendingPathComponent("deep").path, mentioning: [tmp.appendingPathComponent("deep/cat").path, "'more'"])
+    }
+
+    func testPathsAreAbsoluteAndStandardised() throws {
+        try touch("tree/ant/2.jpg"); try touch("flat/x.jpg")
+        try "../flat/x.jpg,1\n./sub/../y.png,\n//abs//z.jpg,2\n".write(toFile: tmp.appendingPathComponent("tree/list.csv").path,
+                                                                     atomically: false, encoding: .utf8)
+        let fm = FileManager.default
+        let previous = fm.currentDirectoryPath
+        XCTAssertTrue(fm.changeCurrentDirectoryPath(tmp.appendingPathComponent("flat").path))
+        defer { fm.changeCurrentDirectoryPath(previous) }
+        let root = URL(fileURLWithPath: tmp.path).standardizedFileURL.path
+        XCTAssertEqual(try ImageList.load("../tree/").paths, [root + "/tree/ant/2.jpg"])
+        XCTAssertEqual(try ImageList.load(".").paths, [root + "/flat/x.jpg"])
+        XCTAssertEqual(try ImageList.load("./../tree/list.csv").paths, [root + "/flat/x.jpg", root + "/tree/y.png", "/abs/z.jpg"])
+        assertLoadFails("nowhere", mentioning: [root + "/flat/nowhere", "no such file"])
+    }
+
+    func testCSVLabels() throws {
+        let path = tmp.appendingPathComponent("labels.csv").path
+        try "a.jpg\nb.jpg,\nc.jpg,0\nd.jpg,+7\ne.jpg,2147483647\n".write(toFile: path, atomically: false, encoding: .utf8)
+        XCTAssertEqual(try ImageList.load(path).labels, [-1, -1, 0, 7, Int32.max])
+        for (row, label) in [("-1", "negative"), ("-5", "negative"), ("2147483648", "0...2147483647"),
+                             ("99999999999999999999999", "0...2147483647"), ("-99999999999999999999", "0...2147483647")] {
+            try "path,label\nok.jpg,1\nbad.jpg,\(row)\n".write(toFile: path, atomically: false, encoding: .utf8)
+            assertLoadFails(path, mentioning: [path, "line 3", "label \(row)", label])
+        }
+    }
+
     func testShardsCoverTheListInOrderOnBatchBoundaries() {
         for (n, count, alignment) in [(10, 3, 4), (100, 7, 16), (5, 8, 1), (50_000, 16, 16)] {
             let ranges = (0..<count).map { ImageList.shardRange($0, of: count, total: n, alignment: alignment) }
