@@ -150,11 +150,11 @@ func plot(_ s: Session, _ a: [String]) throws -> String {
         svg = SVGChart.lines(title: s.title ?? "Accuracy vs communication", xLabel: "communication cost", yLabel: "accuracy", series: series)
     case "hist":
         guard a.count >= 3 else { throw ReplError("usage: plot hist MEASURE... FILE.svg") }
-        let (cache, _) = try s.requireCache()
         let measures = Array(a[1..<(a.count - 1)])
-        let samples = try measures.map { m in (m, try cache.importance(s.setting.encoder, measure: m).map(Double.init)) }
+        let scores = try histogramSamples(s, measures)
+        let samples = zip(measures, scores).map { ($0, $1.map(Double.init)) }
         svg = SVGChart.histogram(title: s.title ?? "Patch scores (\(s.setting.encoder))", xLabel: "score", samples: samples,
-                                 range: histogramRange(samples.map { $0.1.max() ?? 0 }.max() ?? 1))
+                                 range: histogramRange(scores))
     case "lines":
         guard a.count >= 5 else { throw ReplError("usage: plot lines X Y TABLE... [@MARKS] FILE.svg") }
         let (xc, yc) = (a[1], a[2])
@@ -233,24 +233,42 @@ extension AttentionOverlay {
     }
 }
 
-/// The bins' span for patch scores whose largest value is `hi`: [0, hi], shared by
-/// `histogram` (the CSV) and `plot hist` (the SVG), so that both show the same bins.
-func histogramRange(_ hi: Double) -> ClosedRange<Double> { 0...max(hi, 1e-12) }
+/// The encoder run's scores for each measure, all finite: a NaN or an
+/// infinity is an error naming the run and the measure (no histogram of them means anything).
+func histogramSamples(_ s: Session, _ measures: [String]) throws -> [[Float]] {
+    let (cache, _) = try s.requireCache()
+    let run = s.setting.encoder
+    return try measures.map { m in
+        let v = try cache.importance(run, measure: m)
+        let bad = v.lazy.filter { !$0.isFinite }.count
+        if bad > 0 { throw ReplError("run '\(run)' measure '\(m)' holds non-finite scores (\(bad) of \(v.count))") }
+        return v
+    }
+}
+
+/// The bins' span for finite patch scores: [min(0, lowest), highest] (at least
+/// 1e-12 wide), shared by `histogram` (the CSV) and `plot hist` (the SVG), so
+/// that both show the same bins.
+func histogramRange(_ samples: [[Float]]) -> ClosedRange<Double> {
+    let lo = min(0, Double(samples.compactMap { $0.min() }.min() ?? 0))
+    let hi = Double(samples.compactMap { $0.max() }.max() ?? 1)
+    return lo...max(hi, lo + 1e-12)
+}
 
 /// Normalised histograms (densities) of importance measures of the encoder run, on shared bins.
 func histogramTable(_ s: Session, _ measures: [String], bins: Int = 40) throws -> ResultTable {
-    let (cache, _) = try s.requireCache()
-    let samples = try measures.map { try cache.importance(s.setting.encoder, measure: $0) }
-    let range = histogramRange(Double(samples.flatMap { $0 }.max() ?? 1))
-    let w = range.upperBound / Double(bins)
+    let samples = try histogramSamples(s, measures)
+    let range = histogramRange(samples)
+    let w = (range.upperBound - range.lowerBound) / Double(bins)
     var t = ResultTable(columns: ["bin_start", "bin_end"] + measures.map { "density_\($0)" })
     let densities = samples.map { v -> [Double] in
         var c = [Double](repeating: 0, count: bins)
-        for x in v { c[min(bins - 1, Int(Double(x) / w))] += 1 }
+        for x in v { c[max(0, min(bins - 1, Int((Double(x) - range.lowerBound) / w)))] += 1 }
         return c.map { $0 / Double(max(1, v.count)) / w }
     }
     for b in 0..<bins {
-        t.rows.append(([Double(b) * w, Double(b + 1) * w] + densities.map { $0[b] }).map { String(format: "%.6g", $0) })
+        let start = range.lowerBound + Double(b) * w
+        t.rows.append(([start, start + w] + densities.map { $0[b] }).map { String(format: "%.6g", $0) })
     }
     return t
 }
