@@ -188,7 +188,7 @@ func plot(_ s: Session, _ a: [String]) throws -> String {
         throw ReplError("plot '\(a[0])': expected sweep, pareto, hist, latency or lines")
     }
     s.title = nil
-    return "wrote \(try s.write(svg, to: file))"
+    return "wrote \(try s.write(svg, to: file, kind: .svg))"
 }
 
 func image(_ s: Session, _ a: [String]) throws -> String {
@@ -213,7 +213,7 @@ func image(_ s: Session, _ a: [String]) throws -> String {
     let k = try e.keptPatches(setting.rule, ordering: setting.ordering, patches: p)[i]
     lines.append("rule \(setting.rule): \(k) of \(p) patches")
     if a.count == 2 {
-        let path = try s.outputPath(a[1])
+        let path = try s.outputPath(a[1], kind: .png)
         try AttentionOverlay.write(cache: cache, image: i, run: setting.encoder, measure: setting.measure,
                                    kept: try e.keptOrder(setting, image: i, patches: p).prefix(k).map { $0 }, to: path)
         lines.append("wrote \(path)")

@@ -136,7 +136,7 @@ struct Command {
         Command(name: "export", usage: "export FILE.csv", help: "Write the last result as CSV.") { s, a in
             guard a.count == 1 else { throw ReplError("usage: export FILE.csv") }
             guard let t = s.last else { throw ReplError("nothing to export yet") }
-            return "wrote \(try s.write(t.csv, to: a[0]))"
+            return "wrote \(try s.write(t.csv, to: a[0], kind: .text))"
         },
         Command(name: "help", usage: "help [COMMAND]", help: "List commands, or describe one.") { _, a in
             if let name = a.first {

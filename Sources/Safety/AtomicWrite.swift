@@ -21,7 +21,7 @@ public enum AtomicWrite {
         let target = resolvedDestination(path)
         let temp = try temporaryPath(for: target)
         do {
-            try writeAndSync(data, to: temp)
+            try writeAndSync(data, to: temp, for: target)
             try publish(temp, as: target)
         } catch {
             unlink(temp)
@@ -108,20 +108,21 @@ public enum AtomicWrite {
         }
     }
 
-    private static func writeAndSync(_ data: Data, to temp: String) throws {
+    /// Writes `data` to the new file `temp` and flushes it; errors name `destination`.
+    private static func writeAndSync(_ data: Data, to temp: String, for destination: String) throws {
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw FileSafetyError(temp, "cannot create (\(String(cString: strerror(errno))))") }
+        guard fd >= 0 else { throw FileSafetyError(destination, "cannot create a temporary file beside it (\(String(cString: strerror(errno))))") }
         defer { close(fd) }
         try data.withUnsafeBytes { raw in
             var written = 0
             while written < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw FileSafetyError(temp, "cannot write (\(String(cString: strerror(errno))))") }
+                guard n > 0 else { throw FileSafetyError(destination, "cannot write (\(String(cString: strerror(errno))))") }
                 written += n
             }
         }
-        guard fsync(fd) == 0 else { throw FileSafetyError(temp, "cannot flush to disk") }
+        guard fsync(fd) == 0 else { throw FileSafetyError(destination, "cannot flush to disk") }
     }
 }
 

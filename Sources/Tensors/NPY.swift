@@ -1,4 +1,5 @@
 import Foundation
+import Safety
 
 /// Reading and writing NumPy `.npy` files (format versions 1-3, C order,
 /// little-endian), the interchange format of `semcom preprocess` and `--keep`.
@@ -103,14 +104,14 @@ public enum NPY {
         return String(rest)
     }
 
-    /// Writes a float32 `.npy`.
+    /// Writes a float32 `.npy`, atomically (`AtomicWrite`: whole or not at all).
     public static func write(_ tensor: Tensor, to path: String) throws {
         var body = Data(capacity: tensor.count * 4)
         tensor.scalars.withUnsafeBytes { body.append(contentsOf: $0) }
         try write(descr: "<f4", shape: tensor.shape, body: body, to: path)
     }
 
-    /// Writes an int64 `.npy`.
+    /// Writes an int64 `.npy`, atomically.
     public static func write(int64 values: [Int], shape: [Int], to path: String) throws {
         precondition(values.count == shape.reduce(1, *))
         var body = Data(capacity: values.count * 8)
@@ -128,9 +129,7 @@ public enum NPY {
         data.append(contentsOf: [UInt8(n & 0xff), UInt8(n >> 8)])
         data.append(contentsOf: Swift.Array(header.utf8))
         data.append(body)
-        guard FileManager.default.createFile(atPath: path, contents: data) else {
-            throw FormatError(path: path, reason: "cannot write file")
-        }
+        try AtomicWrite.write(data, to: path)
     }
 }
 

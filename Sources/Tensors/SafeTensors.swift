@@ -1,4 +1,5 @@
 import Foundation
+import Safety
 
 /// A `.safetensors` file: an 8-byte little-endian header length, a JSON
 /// header mapping tensor names to dtype, shape and byte range, then the
@@ -97,7 +98,8 @@ public struct SafeTensors: Sendable {
         return Tensor(shape: e.shape, scalars: out)
     }
 
-    /// Writes F32 tensors as a `.safetensors` file (names sorted, data in that order).
+    /// Writes F32 tensors as a `.safetensors` file (names sorted, data in that order),
+    /// atomically (`AtomicWrite`: whole or not at all).
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -113,8 +115,6 @@ public struct SafeTensors: Sendable {
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(json)
         out.append(body)
-        guard FileManager.default.createFile(atPath: path, contents: out) else {
-            throw FormatError(path: path, reason: "cannot write file")
-        }
+        try AtomicWrite.write(out, to: path)
     }
 }

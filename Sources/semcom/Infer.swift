@@ -3,6 +3,7 @@ import Collaborative
 import Entropy
 import Foundation
 import HDF5IO
+import Safety
 import Tensors
 import ViT
 
@@ -45,6 +46,9 @@ struct Infer: ParsableCommand {
     }
 
     func run() throws {
+        if let out {
+            try checkOutput(out, kind: .hdf5, inputs: [weights] + [inputs, keep].compactMap { $0 } + images)
+        }
         Threads.set(model.threads)
         let net = try model.load(weights)
         let c = net.config
@@ -65,6 +69,7 @@ struct Infer: ParsableCommand {
         let writer = try out.map { try ResultsWriter(path: $0, config: c, images: names, tokens: tokens,
                                                     importance: kept == nil, rollout: rollout,
                                                     attributes: provenance()) }
+        defer { writer?.discard() }
         let classNames = ClassNames.forClassCount(c.numClasses)
         for start in stride(from: 0, to: n, by: batch) {
             let rows = start..<min(n, start + batch)
@@ -80,7 +85,10 @@ struct Infer: ParsableCommand {
             }
             try writer?.write(result, rows: rows, prefixTokens: c.prefixTokens)
         }
-        if let out { print("wrote \(out)") }
+        if let out {
+            try writer?.finish()
+            print("wrote \(out)")
+        }
         if names.count < images.count { throw CLIError("\(images.count - names.count) of \(images.count) images failed") }
     }
 
@@ -102,24 +110,37 @@ func readKeep(_ path: String, images n: Int, patches: Int) throws -> [[Int]] {
     throw CLIError("\(path): index \(bad) is not a patch index in 0..<\(patches)")
 }
 
-/// Writes inference outputs to HDF5 batch by batch, so rows already
-/// computed are on disk even if a later image fails.
-struct ResultsWriter {
+/// Writes inference outputs to HDF5 batch by batch, into a temporary file
+/// beside the destination that `finish()` renames into place once every row
+/// is written: the destination holds a complete result or its earlier
+/// content, never a partial file. A symbolic link destination is written through.
+final class ResultsWriter {
     let file: HDF5File
+    let temporary: String, destination: String
+    private var published = false
     let logits: HDF5Dataset, attention: HDF5Dataset
     let mean: HDF5Dataset?, rollout: HDF5Dataset?
 
     init(path: String, config c: ViTConfig, images: [String], tokens: Int, importance: Bool, rollout: Bool,
          attributes: [String: String]) throws {
         let n = images.count
-        try createParentDirectory(of: path)
-        file = try HDF5File.create(path)
-        for (k, v) in attributes { try file.setAttribute(k, to: v) }
-        try file.createDataset("/images/path", values: images)
-        logits = try file.createDataset("/logits", of: Float.self, shape: [n, c.numClasses])
-        attention = try file.createDataset("/attention/cls", of: Float.self, shape: [n, c.depth, c.numHeads, tokens])
-        mean = importance ? try file.createDataset("/importance/mean", of: Float.self, shape: [n, c.numPatches]) : nil
-        self.rollout = rollout ? try file.createDataset("/importance/rollout", of: Float.self, shape: [n, c.numPatches]) : nil
+        destination = AtomicWrite.resolvedDestination(path)
+        temporary = try AtomicWrite.temporaryPath(for: destination)
+        guard let f = try? HDF5File.create(temporary, mode: .failIfExists) else {
+            throw FileSafetyError(destination, "cannot create a temporary file beside it")
+        }
+        do {
+            for (k, v) in attributes { try f.setAttribute(k, to: v) }
+            try f.createDataset("/images/path", values: images)
+            logits = try f.createDataset("/logits", of: Float.self, shape: [n, c.numClasses])
+            attention = try f.createDataset("/attention/cls", of: Float.self, shape: [n, c.depth, c.numHeads, tokens])
+            mean = importance ? try f.createDataset("/importance/mean", of: Float.self, shape: [n, c.numPatches]) : nil
+            self.rollout = rollout ? try f.createDataset("/importance/rollout", of: Float.self, shape: [n, c.numPatches]) : nil
+            file = f
+        } catch {
+            unlink(temporary)
+            throw error
+        }
     }
 
     func write(_ r: ViTOutput, rows: Range<Int>, prefixTokens: Int) throws {
@@ -127,6 +148,20 @@ struct ResultsWriter {
         try attention.write(r.classAttention.scalars, rows: rows)
         try mean?.write(r.meanImportance(prefixTokens: prefixTokens).scalars, rows: rows)
         if let rollout, let values = r.rollout { try rollout.write(values.scalars, rows: rows) }
-        try file.flush()
+    }
+
+    /// Closes the file, flushes it to disk and renames it over the destination.
+    func finish() throws {
+        file.close()
+        try AtomicWrite.sync(temporary)
+        try AtomicWrite.publish(temporary, as: destination)
+        published = true
+    }
+
+    /// Removes the temporary file unless `finish()` published it.
+    func discard() {
+        guard !published else { return }
+        file.close()
+        unlink(temporary)
     }
 }

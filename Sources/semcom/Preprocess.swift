@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import Safety
 import Tensors
 
 /// Preprocessing options (timm/torchvision evaluation transform).
@@ -56,9 +57,9 @@ struct Preprocess: ParsableCommand {
     var images: [String]
 
     func run() throws {
+        try checkOutput(out, kind: .npy, inputs: images)
         Threads.set(threads)
         let (x, good) = image.load(images)
-        try createParentDirectory(of: out)
         try NPY.write(x, to: out)
         print("wrote \(out): \(x.shape)")
         if good.count < images.count {
