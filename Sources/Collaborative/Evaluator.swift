@@ -72,6 +72,16 @@ public struct Evaluation: Equatable, Sendable {
     public var unreadableImages: Int
     /// Whether rows not yet built were left out (asked for with `allowPartial`).
     public var partial: Bool
+
+    /// One line saying which images the numbers are over, when not every image
+    /// of the cache: a partial evaluation, unreadable images left out; else nil.
+    public var coverage: String? {
+        guard partial || unreadableImages > 0 else { return nil }
+        var parts = ["over \(thousands(images)) of \(thousands(totalImages)) images"]
+        if partial { parts.append("completed rows only (partial: some runs are not built to the end)") }
+        if unreadableImages > 0 { parts.append("\(unreadableImages) unreadable image(s) left out") }
+        return parts.joined(separator: "; ")
+    }
 }
 
 /// Algorithm 1 over a cache, with the server's answers memoised per

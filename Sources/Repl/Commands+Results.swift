@@ -12,7 +12,8 @@ import Imaging
 func describe(_ s: Session) throws -> String {
     let (cache, _) = try s.requireCache()
     let labelled = cache.images.labels.filter { $0 >= 0 }.count
-    var lines = ["\(cache.path): \(cache.images.count) images (\(labelled) labelled)"]
+    let unreadable = cache.status.filter { $0 == .unreadable }.count
+    var lines = ["\(cache.path): \(cache.images.count) images (\(labelled) labelled\(unreadable > 0 ? ", \(unreadable) unreadable, left out of every evaluation" : ""))"]
     var runs = ResultTable(columns: ["run", "arch", "classes", "D", "depth", "heads", "input", "completed"])
     for name in try cache.runNames() {
         let r = try cache.run(name)
@@ -44,6 +45,7 @@ func evaluationTable(_ points: [(Setting, Evaluation)], pareto: Bool = false) ->
                       [r.accuracy, r.edgeAccuracy, r.serverAccuracy, r.sentFraction, r.patchesPerSent, r.commCost,
                        r.serverGFLOPs, r.latencyMs].map(ResultTable.cell) + (pareto ? [front[n] ? "1" : "0"] : []))
     }
+    t.notes = Array(Set(points.compactMap(\.1.coverage))).sorted()
     return t
 }
 
@@ -81,14 +83,18 @@ func paperTable(_ s: Session, _ which: String, _ values: [Double]?) throws -> Re
         setting.rule = .sum(deltas[0])
         setting.gate = .none
         let r = try e.sweep(setting, ruleParameters: deltas, gateThresholds: nil)
-        return ResultTable(columns: ["delta", "patches_per_image", "comm_cost", "accuracy"],
-                           rows: zip(deltas, r).map { [$0, $1.patchesPerSent, $1.commCost, $1.accuracy].map(ResultTable.cell) })
+        var t = ResultTable(columns: ["delta", "patches_per_image", "comm_cost", "accuracy"],
+                            rows: zip(deltas, r).map { [$0, $1.patchesPerSent, $1.commCost, $1.accuracy].map(ResultTable.cell) })
+        t.notes = r.first?.coverage.map { [$0] } ?? []
+        return t
     case "transmit":
         let etas = values ?? [1, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1]
         setting.gate = .minEntropy(etas[0])
         let r = try e.sweep(setting, ruleParameters: nil, gateThresholds: etas)
-        return ResultTable(columns: ["eta", "sent_fraction", "comm_cost", "accuracy"],
-                           rows: zip(etas, r).map { [$0, $1.sentFraction, $1.commCost, $1.accuracy].map(ResultTable.cell) })
+        var t = ResultTable(columns: ["eta", "sent_fraction", "comm_cost", "accuracy"],
+                            rows: zip(etas, r).map { [$0, $1.sentFraction, $1.commCost, $1.accuracy].map(ResultTable.cell) })
+        t.notes = r.first?.coverage.map { [$0] } ?? []
+        return t
     default:
         throw ReplError("table '\(which)': expected patches or transmit")
     }
@@ -99,15 +105,19 @@ func modelsTable(_ s: Session) throws -> ResultTable {
     let (cache, e) = try s.requireCache()
     var t = ResultTable(columns: ["run", "arch", "params_M", "memory_MB", "gflops", "accuracy"])
     let labels = cache.images.labels
-    let labelled = max(1, labels.filter { $0 >= 0 }.count)
     for name in try cache.runNames() {
+        let selection = try cache.usableRows(runs: [name], partial: s.partial)
+        let labelled = max(1, selection.rows.filter { labels[$0] >= 0 }.count)
         let r = try cache.run(name)
         let c = r.config
         let d = c.embedDim, hidden = c.mlpHidden
         let perBlock = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * hidden + hidden) + (hidden * d + d)
         let params = c.patchDim * d + d + c.prefixTokens * d + c.numTokens * d + c.depth * perBlock + 2 * d + d * c.numClasses + c.numClasses
         let predictions = try e.predictions(name)
-        let correct = labels.indices.filter { labels[$0] >= 0 && predictions[$0] == labels[$0] }.count
+        let correct = selection.rows.filter { labels[$0] >= 0 && predictions[$0] == labels[$0] }.count
+        if selection.isPartial || selection.unreadable > 0 {
+            t.notes.append("\(name): accuracy over \(thousands(selection.rows.count)) of \(thousands(selection.total)) images\(selection.isPartial ? " (partial)" : "")\(selection.unreadable > 0 ? ", \(selection.unreadable) unreadable left out" : "")")
+        }
         t.rows.append([name, r.arch] + [Double(params) / 1e6, Double(params) * 4 / 1_048_576,
                                         c.encoderFLOPs(tokens: c.numTokens) / 1e9, Double(correct) / Double(labelled)].map(ResultTable.cell))
     }
@@ -127,6 +137,7 @@ func latencyTable(_ s: Session, _ rates: [Double]) throws -> ResultTable {
         // Sending the whole S x S x 3 image instead (150,528 bytes at 224), and running the server on it.
         let full = Double(side * side * 3) * 8 / (rate * 1e6) * 1e3 + e.latency.serverMs
         t.rows.append([rate, r.latencyMs, r.edgeMs, r.uplinkMs, r.serverMs, full].map(ResultTable.cell))
+        t.notes = r.coverage.map { [$0] } ?? []
     }
     return t
 }

@@ -49,8 +49,8 @@ struct Command {
             if s.variables[a[0]] == nil { s.variables[a[0]] = a[1...].joined(separator: " ") }
             return ""
         },
-        Command(name: "set", usage: "set edge|server|encoder|measure|rule|gate|seed|temperature|uplink|out|title VALUE",
-                help: "Change a setting: runs by name; measure mean|rollout|textbook|head:I; rule sum:D|threshold:T|topk:K|random:K; gate min:H|shannon:H|margin:M|renyi:A:H|none; title of the next plot.") { s, a in
+        Command(name: "set", usage: "set edge|server|encoder|measure|rule|gate|seed|temperature|uplink|partial|out|title VALUE",
+                help: "Change a setting: runs by name; measure mean|rollout|textbook|head:I; rule sum:D|threshold:T|topk:K|random:K; gate min:H|shannon:H|margin:M|renyi:A:H|none; partial on|off (evaluate the rows built so far of incomplete runs); title of the next plot.") { s, a in
             if a.first == "title" && a.count >= 2 { s.title = a.dropFirst().joined(separator: " "); return "" }
             guard a.count == 2 else { throw ReplError("usage: set NAME VALUE") }
             try set(s, a[0], a[1])
@@ -67,7 +67,7 @@ struct Command {
             return ResultTable(columns: ["setting", "value"], rows: [
                 ["cache", s.cache?.path ?? "(none)"], ["edge", t.edge], ["server", t.server], ["encoder", t.encoder],
                 ["measure", t.measure], ["rule", "\(t.rule)"], ["gate", "\(t.gate)"], ["seed", "\(t.seed)"],
-                ["temperature", "\(t.temperature)"], ["uplink", "\(s.uplinkMbps) Mbit/s"], ["out", s.outputDirectory],
+                ["temperature", "\(t.temperature)"], ["uplink", "\(s.uplinkMbps) Mbit/s"], ["partial", s.partial ? "on" : "off"], ["out", s.outputDirectory],
             ]).text
         },
         Command(name: "eval", usage: "eval", help: "Algorithm 1 at the current settings.") { s, _ in
@@ -185,7 +185,7 @@ public func parseValues(_ text: String) throws -> [Double] {
 }
 
 /// The names `set` takes (also offered by tab completion).
-let settingNames = ["edge", "server", "encoder", "measure", "rule", "gate", "seed", "temperature", "uplink", "out", "title"]
+let settingNames = ["edge", "server", "encoder", "measure", "rule", "gate", "seed", "temperature", "uplink", "partial", "out", "title"]
 
 func set(_ s: Session, _ name: String, _ value: String) throws {
     switch name {
@@ -213,6 +213,9 @@ func set(_ s: Session, _ name: String, _ value: String) throws {
         guard let v = Double(value), v > 0 else { throw ReplError("uplink '\(value)': expected a positive rate in Mbit/s") }
         s.uplinkMbps = v
         s.evaluator?.latency.uplinkMbps = v
+    case "partial":
+        guard let on = ["on": true, "off": false][value] else { throw ReplError("partial '\(value)': expected on (evaluate the rows built so far of incomplete runs) or off") }
+        s.partial = on
     case "out": s.outputDirectory = value
     default:
         let guess = settingNames.min { editDistance($0, name) < editDistance($1, name) }.flatMap { editDistance($0, name) <= 2 ? "; did you mean '\($0)'?" : nil } ?? ""

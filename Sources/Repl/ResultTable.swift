@@ -4,6 +4,8 @@ import Foundation
 public struct ResultTable: Equatable, Sendable {
     public var columns: [String]
     public var rows: [[String]]
+    /// Lines printed under the table (e.g. that the numbers are over part of the images).
+    public var notes: [String] = []
 
     public init(columns: [String], rows: [[String]] = []) {
         self.columns = columns
@@ -23,7 +25,7 @@ public struct ResultTable: Equatable, Sendable {
             zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces)
         }
-        return ([line(columns)] + rows.map(line)).joined(separator: "\n")
+        return ([line(columns)] + rows.map(line) + notes.map { "(\($0))" }).joined(separator: "\n")
     }
 
     /// CSV with a header row.

@@ -21,6 +21,8 @@ public final class Session {
     var evaluator: Evaluator?
     public var setting = Setting(edge: "", server: "")
     public var uplinkMbps = 8.0
+    /// Evaluate the rows built so far of incomplete runs (`set partial on`) instead of refusing.
+    public var partial = false { didSet { evaluator?.allowPartial = partial } }
     /// Where `export`, `plot` and `image` write relative paths.
     public var outputDirectory = "."
     public var variables: [String: String] = [:]
@@ -98,6 +100,7 @@ public final class Session {
         let e = Evaluator(cache: c)
         e.progress = { [weak self] in self?.progress($0, $1) }
         e.latency.uplinkMbps = uplinkMbps
+        e.allowPartial = partial
         cache = c
         evaluator = e
         // Sensible defaults: the smallest run is the edge, the largest the server

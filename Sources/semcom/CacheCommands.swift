@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collaborative
 import Foundation
+import Safety
 import Tensors
 
 /// `semcom cache`: run each model once over a dataset.
@@ -27,6 +28,7 @@ struct CacheCommand: ParsableCommand {
 
         func validate() throws {
             if let limit, limit < 1 { throw ValidationError("--limit \(limit): expected a positive number of images") }
+            if let c = checkpointEvery, !(c >= 0 && c.isFinite) { throw ValidationError("--checkpoint-every \(c): expected seconds >= 0") }
         }
 
         @Option(help: "Build shard i of n (i/n, 0-based; contiguous rows aligned to --batch) for `cache merge`.")
@@ -39,6 +41,12 @@ struct CacheCommand: ParsableCommand {
 
         @Option(help: "Threads.")
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+        @Flag(help: "Stop at the first image that cannot be read (default: record it in the cache, skip it everywhere, go on).")
+        var strict = false
+
+        @Option(help: "Seconds between checkpoints (default: adaptive, so that publishing costs about 2 % of the build).")
+        var checkpointEvery: Double?
 
         func run() throws {
             Threads.set(threads)
@@ -60,9 +68,60 @@ struct CacheCommand: ParsableCommand {
             }
             builder.preprocessing = image.preprocessing
             builder.batch = batch
+            builder.strict = strict
+            builder.checkpointInterval = checkpointEvery
             builder.progress = ProgressMeter(label: "cache").callback
-            try builder.build(out)
+            let report = try interruptible("stopping after the batch in hand") { try builder.build(out) }
             print("wrote \(out): \(builder.images.count) images, runs \(specs.map(\.name).joined(separator: ", "))")
+            if report.unreadable > 0 {
+                print("\(report.unreadable) image(s) could not be read and are skipped by every evaluation (semcom cache info \(out) lists them)")
+            }
+        }
+    }
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Runs and their progress, images, memo fill per table, and any problems found.")
+
+        @Argument(help: "Cache file.")
+        var cache: String
+
+        func run() throws {
+            let info = try CacheInfo(Cache(path: cache))
+            print("cache        \(info.path) (format \(info.formatVersion))")
+            print("images       \(thousands(info.images)) (\(thousands(info.labelled)) labelled), under \(info.imagesRoot)")
+            print("unreadable   \(info.unreadable.count)")
+            for u in info.unreadable.prefix(10) { print("  row \(u.row): \(u.path): \(u.reason)") }
+            if info.unreadable.count > 10 { print("  ... and \(info.unreadable.count - 10) more") }
+            print("runs")
+            for r in info.runs {
+                let i = r.info
+                let low = i.lowResolution.map { ", images at \($0) px" } ?? ""
+                print("  \(i.name): \(i.arch), \(i.numClasses) classes, \(i.numPatches) patches\(low); \(thousands(i.completed)) of \(thousands(info.images)) images\(i.completed == info.images ? " (complete)" : "")")
+            }
+            print("memo")
+            if info.memos.isEmpty { print("  (none yet)") }
+            for m in info.memos {
+                print("  \(m.key): \(thousands(m.stored)) of \(thousands(m.rows * m.columns)) answers stored (\(m.rows) images x \(m.columns) k)")
+            }
+            print("problems")
+            if info.problems.isEmpty { print("  none") }
+            for p in info.problems { print("  \(p)") }
+        }
+    }
+
+    struct Relocate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Point a cache at its images after the images folder moved (each image must be there with its recorded size).")
+
+        @Argument(help: "Cache file.")
+        var cache: String
+
+        @Option(help: "The images folder's new place (the folder `semcom cache info` shows as the images root).")
+        var imagesRoot: String
+
+        func run() throws {
+            let n = try Cache.relocate(cache, imagesRoot: imagesRoot)
+            print("\(cache): \(n) images now under \(URL(fileURLWithPath: imagesRoot).standardizedFileURL.path)")
         }
     }
 
@@ -76,9 +135,25 @@ struct CacheCommand: ParsableCommand {
         var shards: [String]
 
         func run() throws {
-            try Cache.merge(shards: shards, into: out)
+            try interruptible("stopping") { try Cache.merge(shards: shards, into: out) }
             print("wrote \(out)")
         }
+    }
+}
+
+/// Runs `body` with SIGINT and SIGTERM turned into a stop at the next safe
+/// point (`Interruption`): the stop's message (what was saved, how to resume)
+/// goes to stderr and the process exits 130 (SIGINT) or 143 (SIGTERM). A second
+/// signal exits at once; the files on disk stay whole either way.
+func interruptible<T>(_ stopping: String, _ body: () throws -> T) throws -> T {
+    Interruption.install { s in
+        FileHandle.standardError.write(Data("\n\(s == SIGTERM ? "SIGTERM" : "SIGINT"): \(stopping) (again to stop at once; the cache keeps its last checkpoint)\n".utf8))
+    }
+    do {
+        return try body()
+    } catch let stop as Interrupted {
+        reportError("\(stop)")
+        throw ExitCode(128 + stop.signal)
     }
 }
 

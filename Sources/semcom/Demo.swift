@@ -49,7 +49,7 @@ struct Demo: ParsableCommand {
         builder.preprocessing.cropPct = cropPct ?? (bundled ? 1 : 0.875)
         builder.progress = ProgressMeter(label: "cache").callback
         print("== cache: edge, server and the server at \(lowResolution.map { "\($0.lowResolution!)" }.joined(separator: ", ")) px, over \(builder.images.count) images -> \(cachePath)")
-        try builder.build(cachePath)
+        try interruptible("stopping after the batch in hand") { try builder.build(cachePath) }
 
         let session = makeSession(threads: threads)
         session.outputDirectory = out

@@ -42,6 +42,9 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Threads for computing missing server answers.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Flag(help: "When a run is not built to the end, evaluate the rows built so far (the output says so) instead of refusing.")
+    var partial = false
+
     func setting() throws -> Setting {
         guard let r = SelectionRule(parsing: rule) else { throw CLIError("--rule '\(rule)': expected sum:D, threshold:T, topk:K or random:K") }
         guard let g = Gate(parsing: gate) else { throw CLIError("--gate '\(gate)': expected min:H, shannon:H, margin:M, renyi:ALPHA:H or none") }
@@ -58,6 +61,7 @@ struct SettingOptions: ParsableArguments {
         try session.open(cache)
         session.setting = try setting()
         _ = try session.execute("set uplink \(uplink)")
+        session.partial = partial
         return session
     }
 
@@ -66,6 +70,7 @@ struct SettingOptions: ParsableArguments {
         Threads.set(threads)
         let e = Evaluator(cache: try Cache(path: cache))
         e.latency.uplinkMbps = uplink
+        e.allowPartial = partial
         e.progress = ProgressMeter(label: "server").callback
         return e
     }
@@ -81,13 +86,16 @@ struct Eval: ParsableCommand {
     var json = false
 
     func run() throws {
-        let r = try options.evaluator().evaluate(try options.setting())
+        let r = try interruptible("stopping after the server answers in hand (they are kept)") {
+            try options.evaluator().evaluate(try options.setting())
+        }
         if json {
             let object: [String: Any] = [
                 "accuracy": r.accuracy, "edge_accuracy": r.edgeAccuracy, "server_accuracy": r.serverAccuracy,
                 "sent_fraction": r.sentFraction, "patches_per_sent": r.patchesPerSent, "comm_cost": r.commCost,
                 "server_gflops": r.serverGFLOPs, "latency_ms": r.latencyMs, "edge_ms": r.edgeMs, "uplink_ms": r.uplinkMs,
                 "server_ms": r.serverMs, "images": r.images, "labelled": r.labelled,
+                "total_images": r.totalImages, "unreadable_images": r.unreadableImages, "partial": r.partial,
             ].mapValues { ($0 as? Double).map { $0.isNaN ? NSNull() : $0 as Any } ?? $0 }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -95,6 +103,7 @@ struct Eval: ParsableCommand {
         }
         let pct = { (x: Double) in String(format: "%.2f %%", 100 * x) }
         print("images                \(r.images) (\(r.labelled) labelled)")
+        if let note = r.coverage { print("                       (\(note))") }
         print("collaborative accuracy \(pct(r.accuracy))")
         print("edge-only accuracy     \(pct(r.edgeAccuracy))")
         print("server-only accuracy   \(pct(r.serverAccuracy))")
@@ -128,18 +137,21 @@ struct Sweep: ParsableCommand {
         let setting = try options.setting()
         let rules = try ruleRange.map { try parseRange($0, "--rule-range") } ?? [setting.rule.parameter]
         let gates = try gateRange.map { try parseRange($0, "--gate-range") } ?? [setting.gate.scoreThresholdValue]
-        let results = try options.evaluator().sweep(setting, ruleParameters: rules, gateThresholds: gates)
+        let results = try interruptible("stopping after the server answers in hand (they are kept)") {
+            try options.evaluator().sweep(setting, ruleParameters: rules, gateThresholds: gates)
+        }
         let front = paretoFront(cost: results.map(\.commCost), accuracy: results.map(\.accuracy))
-        var csv = "rule,rule_param,gate,gate_threshold,accuracy,edge_accuracy,server_accuracy,sent_fraction,patches_per_sent,comm_cost,server_gflops,latency_ms,pareto\n"
+        var csv = "rule,rule_param,gate,gate_threshold,accuracy,edge_accuracy,server_accuracy,sent_fraction,patches_per_sent,comm_cost,server_gflops,latency_ms,images,total_images,pareto\n"
         for (n, r) in results.enumerated() {
             let (i, j) = n.quotientAndRemainder(dividingBy: gates.count)
             let fields: [Any] = [setting.rule.with(parameter: rules[i]), rules[i], setting.gate.with(threshold: gates[j]), gates[j],
                                  r.accuracy, r.edgeAccuracy, r.serverAccuracy, r.sentFraction, r.patchesPerSent,
-                                 r.commCost, r.serverGFLOPs, r.latencyMs, front[n] ? 1 : 0]
+                                 r.commCost, r.serverGFLOPs, r.latencyMs, r.images, r.totalImages, front[n] ? 1 : 0]
             csv += fields.map { "\($0)" }.joined(separator: ",") + "\n"
         }
         try AtomicWrite.write(csv, to: out)
         print("wrote \(out): \(results.count) points, \(front.filter { $0 }.count) on the Pareto front")
+        if let note = results.first?.coverage { print("(\(note))") }
     }
 }
 
@@ -166,7 +178,9 @@ struct Table: ParsableCommand {
 
     func run() throws {
         if let out { try checkOutput(out, kind: .text, inputs: [options.cache]) }
-        let table = try options.session().paperTable(which, values: try values.map { try parseRange($0, "--values") })
+        let table = try interruptible("stopping after the server answers in hand (they are kept)") {
+            try options.session().paperTable(which, values: try values.map { try parseRange($0, "--values") })
+        }
         print(table.text)
         if let out { try AtomicWrite.write(table.csv, to: out) }
     }
