@@ -76,7 +76,11 @@ struct Infer: ParsableCommand {
             let xb = Tensor(shape: [rows.count] + x.shape.dropFirst(),
                             scalars: Array(x.scalars[(rows.lowerBound * x.count / n)..<(rows.upperBound * x.count / n)]))
             let result = net.forward(xb, keep: kept.map { Array($0[rows]) }, rollout: rollout)
+            let bad = result.firstNonFiniteImage()
             for (i, row) in rows.enumerated() {
+                if i == bad {
+                    throw CLIError("\(names[row]): the model's output (logits, attention or rollout) holds NaN or infinity")
+                }
                 print(names[row])
                 let p = Uncertainty.probabilities(result.logits.scalars[(i * c.numClasses)..<((i + 1) * c.numClasses)]).map(Float.init)
                 for (k, prob) in topK(p[...], top) {
