@@ -47,13 +47,3 @@ struct ModelOptions: ParsableArguments {
         try VisionTransformer(weightsPath: path, expected: try expectedConfig(), heads: heads)
     }
 }
-
-/// Creates the folder an output file goes into, if missing.
-func createParentDirectory(of path: String) throws {
-    let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
-    do {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    } catch {
-        throw CLIError("\(path): cannot create its folder \(dir.path)")
-    }
-}
