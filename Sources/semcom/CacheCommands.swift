@@ -7,8 +7,8 @@ import Tensors
 /// `semcom cache`: run each model once over a dataset.
 struct CacheCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cache", abstract: "Build, resume and merge the HDF5 cache of model outputs.",
-        subcommands: [Build.self, Merge.self])
+        commandName: "cache", abstract: "Build, resume, inspect and merge the HDF5 cache of model outputs.",
+        subcommands: [Build.self, Info.self, Merge.self, Relocate.self])
 
     struct Build: ParsableCommand {
         static let configuration = CommandConfiguration(
