@@ -6,6 +6,8 @@
 
 SWIFT ?= swift
 DEB_PACKAGES = pkg-config libopenblas-dev libhdf5-dev libjpeg62-turbo-dev libpng-dev libedit-dev
+# make test also installs Debian's h5py and numpy: the tests read caches with /usr/bin/python3.
+TEST_PACKAGES = python3-h5py python3-numpy
 FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16
 
 .PHONY: all deps install build release test demo figures clean
@@ -29,6 +31,7 @@ release: deps
 	$(SWIFT) build -c release
 
 test: deps
+	@$(MAKE) --no-print-directory install PACKAGES="$(TEST_PACKAGES)"
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 

@@ -99,7 +99,7 @@ public final class Cache {
         return (0..<images.count).map { ImagePin(bytes: bytes[$0], sha256: Array(digests[(32 * $0)..<(32 * $0 + 32)])) }
     }
 
-    /// The unreadable images: row, path and reason.
+    /// The unreadable images: row, path and reason (a one-line message naming the file).
     public func unreadable() throws -> [(row: Int, path: String, reason: String)] {
         let rows = status.indices.filter { status[$0] == .unreadable }
         guard !rows.isEmpty else { return [] }

@@ -59,7 +59,7 @@ public struct CacheInfo: Sendable {
             return Memo(key: key, stored: values.filter { $0 >= 0 }.count, rows: shape[0], columns: shape[1])
         }
         if !unreadable.isEmpty {
-            problems.append("\(unreadable.count) unreadable image(s), skipped by every evaluation; first: \(unreadable[0].path): \(unreadable[0].reason)")
+            problems.append("\(unreadable.count) unreadable image(s), skipped by every evaluation; first: row \(unreadable[0].row): \(unreadable[0].reason)")
         }
         var isFolder: ObjCBool = false
         if !(FileManager.default.fileExists(atPath: imagesRoot, isDirectory: &isFolder) && isFolder.boolValue) {

@@ -49,6 +49,8 @@ public final class CacheWriter {
     public private(set) var publishingSeconds: TimeInterval = 0
 
     private var lockDescriptor: Int32
+    /// Permission bits the published file gets (those of the file it replaces).
+    private let mode: mode_t
     private var lastCheckpoint = Date()
     private var lastCost: TimeInterval = 0
     private var finished = false
@@ -57,6 +59,13 @@ public final class CacheWriter {
     /// with `creating`, a new empty file instead (an existing cache is then an error).
     public init(path: String, creating: Bool = false) throws {
         self.path = path
+        var info = stat()
+        let exists = stat(path, &info) == 0
+        mode = exists ? info.st_mode & 0o7777 : 0o644
+        // Permission bits are the owner's word, even for root, whom the kernel would let write.
+        if exists && !creating && mode & 0o222 == 0 {
+            throw CacheError(path, "is read-only (no write permission): it can answer what it stores, but cannot store anything new")
+        }
         lockDescriptor = try Self.lock(path)
         do {
             Self.removeLeftovers(of: path)
@@ -92,6 +101,7 @@ public final class CacheWriter {
         let copy = try AtomicWrite.temporaryPath(for: path)
         do {
             try AtomicWrite.copy(workPath, to: copy)
+            chmod(copy, mode)
             try AtomicWrite.publish(copy, as: path)
         } catch {
             unlink(copy)
@@ -108,6 +118,7 @@ public final class CacheWriter {
         let start = Date()
         file.close()
         try AtomicWrite.sync(workPath)
+        chmod(workPath, mode)
         try AtomicWrite.publish(workPath, as: path)
         publishingSeconds += Date().timeIntervalSince(start)
         finished = true

@@ -169,3 +169,48 @@ func makeIntermediateLinkList(_ context: ErrorContext) throws -> hid_t {
     }
     return list
 }
+
+extension HDF5Group {
+    /// Every attribute and dataset under this group as text: `path@name` for
+    /// attributes, `path` for datasets (element type, shape and every value).
+    /// Two files hold the same data exactly when their inventories are equal
+    /// (floats are printed to the last bit); meant for tests and checks on small files.
+    public func inventory() throws -> [String: String] {
+        var out: [String: String] = [:]
+        func values(_ d: HDF5Dataset) throws -> String {
+            switch try d.elementType {
+            case .float32: return "\(try d.read(as: Float.self).values.map(\.bitPattern))"
+            case .float64: return "\(try d.read(as: Double.self).values.map(\.bitPattern))"
+            case .int8: return "\(try d.read(as: Int8.self).values)"
+            case .int16: return "\(try d.read(as: Int16.self).values)"
+            case .int32: return "\(try d.read(as: Int32.self).values)"
+            case .int64: return "\(try d.read(as: Int64.self).values)"
+            case .uint8: return "\(try d.read(as: UInt8.self).values)"
+            case .uint16: return "\(try d.read(as: UInt16.self).values)"
+            case .uint32: return "\(try d.read(as: UInt32.self).values)"
+            case .uint64: return "\(try d.read(as: UInt64.self).values)"
+            case .string: return "\(try d.read(as: String.self).values)"
+            case .other(let name): return "(\(name): not compared)"
+            }
+        }
+        func attribute(_ g: HDF5Object, _ name: String) throws -> String {
+            switch try g.attributeType(name) {
+            case .string: return try g.attribute(name, as: String.self)
+            case .float32, .float64: return "\(try g.attribute(name, as: Double.self).bitPattern)"
+            default: return "\(try g.attribute(name, as: Int64.self))"
+            }
+        }
+        func walk(_ g: HDF5Group, _ prefix: String) throws {
+            for name in try g.attributeNames() { out["\(prefix)@\(name)"] = try attribute(g, name) }
+            for m in try g.members() {
+                let p = prefix == "/" ? "/\(m)" : "\(prefix)/\(m)"
+                if try g.kind(of: m) == .group { try walk(try g.openGroup(m), p); continue }
+                let d = try g.openDataset(m)
+                for name in try d.attributeNames() { out["\(p)@\(name)"] = try attribute(d, name) }
+                out[p] = "\(try d.elementType) \(try d.shape) \(try values(d))"
+            }
+        }
+        try walk(self, path)
+        return out
+    }
+}

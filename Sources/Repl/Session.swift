@@ -23,6 +23,8 @@ public final class Session {
     public var uplinkMbps = 8.0
     /// Evaluate the rows built so far of incomplete runs (`set partial on`) instead of refusing.
     public var partial = false { didSet { evaluator?.allowPartial = partial } }
+    /// Seconds between checkpoints while computing server answers (nil: adaptive, see `CacheWriter`).
+    public var checkpointInterval: TimeInterval? { didSet { evaluator?.checkpointInterval = checkpointInterval } }
     /// Where `export`, `plot` and `image` write relative paths.
     public var outputDirectory = "."
     public var variables: [String: String] = [:]
@@ -101,6 +103,7 @@ public final class Session {
         e.progress = { [weak self] in self?.progress($0, $1) }
         e.latency.uplinkMbps = uplinkMbps
         e.allowPartial = partial
+        e.checkpointInterval = checkpointInterval
         cache = c
         evaluator = e
         // Sensible defaults: the smallest run is the edge, the largest the server

@@ -90,7 +90,7 @@ struct CacheCommand: ParsableCommand {
             print("cache        \(info.path) (format \(info.formatVersion))")
             print("images       \(thousands(info.images)) (\(thousands(info.labelled)) labelled), under \(info.imagesRoot)")
             print("unreadable   \(info.unreadable.count)")
-            for u in info.unreadable.prefix(10) { print("  row \(u.row): \(u.path): \(u.reason)") }
+            for u in info.unreadable.prefix(10) { print("  row \(u.row): \(u.reason)") }
             if info.unreadable.count > 10 { print("  ... and \(info.unreadable.count - 10) more") }
             print("runs")
             for r in info.runs {

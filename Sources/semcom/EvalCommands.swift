@@ -45,6 +45,13 @@ struct SettingOptions: ParsableArguments {
     @Flag(help: "When a run is not built to the end, evaluate the rows built so far (the output says so) instead of refusing.")
     var partial = false
 
+    @Option(help: "Seconds between checkpoints while computing server answers (default: adaptive, about 2 % of the time).")
+    var checkpointEvery: Double?
+
+    func validate() throws {
+        if let c = checkpointEvery, !(c >= 0 && c.isFinite) { throw ValidationError("--checkpoint-every \(c): expected seconds >= 0") }
+    }
+
     func setting() throws -> Setting {
         guard let r = SelectionRule(parsing: rule) else { throw CLIError("--rule '\(rule)': expected sum:D, threshold:T, topk:K or random:K") }
         guard let g = Gate(parsing: gate) else { throw CLIError("--gate '\(gate)': expected min:H, shannon:H, margin:M, renyi:ALPHA:H or none") }
@@ -62,6 +69,7 @@ struct SettingOptions: ParsableArguments {
         session.setting = try setting()
         _ = try session.execute("set uplink \(uplink)")
         session.partial = partial
+        session.checkpointInterval = checkpointEvery
         return session
     }
 
@@ -71,6 +79,7 @@ struct SettingOptions: ParsableArguments {
         let e = Evaluator(cache: try Cache(path: cache))
         e.latency.uplinkMbps = uplink
         e.allowPartial = partial
+        e.checkpointInterval = checkpointEvery
         e.progress = ProgressMeter(label: "server").callback
         return e
     }

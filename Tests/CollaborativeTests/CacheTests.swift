@@ -148,38 +148,8 @@ final class CacheTests: XCTestCase {
         }
     }
 
-    /// Every dataset and attribute of two caches, for equality checks.
-    func contents(_ path: String) throws -> [String: String] {
-        let f = try HDF5File.open(path)
-        var out: [String: String] = [:]
-        func walk(_ g: HDF5Group, _ prefix: String) throws {
-            for name in try g.attributeNames() { out["\(prefix)@\(name)"] = try attributeText(g, name) }
-            for m in try g.members() {
-                let p = prefix == "/" ? "/\(m)" : "\(prefix)/\(m)"
-                if try g.kind(of: m) == .group { try walk(try g.openGroup(m), p); continue }
-                let d = try g.openDataset(m)
-                switch try d.elementType {
-                case .float32: out[p] = "\(try d.read(as: Float.self))"
-                case .int32: out[p] = "\(try d.read(as: Int32.self))"
-                case .int16: out[p] = "\(try d.read(as: Int16.self))"
-                case .int64: out[p] = "\(try d.read(as: Int64.self))"
-                case .int8: out[p] = "\(try d.read(as: Int8.self))"
-                case .uint8: out[p] = "\(try d.read(as: UInt8.self))"
-                case .string: out[p] = "\(try d.read(as: String.self))"
-                default: XCTFail("\(p): element type not compared")
-                }
-            }
-        }
-        func attributeText(_ g: HDF5Group, _ name: String) throws -> String {
-            switch try g.attributeType(name) {
-            case .string: return try g.attribute(name, as: String.self)
-            case .float64: return "\(try g.attribute(name, as: Double.self))"
-            default: return "\(try g.attribute(name, as: Int64.self))"
-            }
-        }
-        try walk(f, "/")
-        return out
-    }
+    /// Every dataset and attribute of a cache, for equality checks.
+    func contents(_ path: String) throws -> [String: String] { try HDF5File.open(path).inventory() }
 
     func assertSameContents(_ a: [String: String], _ b: [String: String], file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(a.keys.sorted(), b.keys.sorted(), file: file, line: line)
@@ -220,5 +190,80 @@ final class CacheTests: XCTestCase {
         b = CacheBuilder(images: images, models: models)
         b.batch = 2
         XCTAssertThrowsError(try b.build(path)) { XCTAssertTrue("\($0)".contains("--batch 4"), "\($0)") }
+    }
+
+    // MARK: Progress, partial caches, non-finite outputs (issue 9)
+
+    func testAnIncompleteRunIsRefusedAndAPartialEvaluationStoresNoAnswerForUnbuiltRows() throws {
+        let path = try build("c.h5") { $0.stopAfterRows = 5 }  // two batches of 4: rows 0..<8
+        let setting = Setting(edge: "edge", server: "server", rule: .topK(20), gate: .none)
+        XCTAssertThrowsError(try Evaluator(cache: try Cache(path: path)).evaluate(setting)) {
+            XCTAssertTrue("\($0)".contains("\(path): run 'edge' is incomplete: 8 of 10 images"), "\($0)")
+        }
+        let partial = Evaluator(cache: try Cache(path: path))
+        partial.allowPartial = true
+        let r = try partial.evaluate(setting)
+        XCTAssertEqual(r.images, 8)
+        XCTAssertEqual(r.totalImages, 10)
+        XCTAssertTrue(r.partial)
+        XCTAssertEqual(r.coverage, "over 8 of 10 images; completed rows only (partial: some runs are not built to the end)")
+        let memo = try Cache(path: path).file.openDataset(MemoTable.key(server: "server", ordering: setting.ordering)).read(as: Int16.self).values
+        XCTAssertTrue(memo[(8 * 197)...].allSatisfy { $0 == -1 }, "rows 8 and 9 are not built: no server answer stored")
+        XCTAssertTrue((0..<8).allSatisfy { memo[$0 * 197 + 20] >= 0 })
+
+        // Finished, the cache answers as one built in one go, the stored answers included.
+        _ = try build("c.h5")
+        let finished = try Evaluator(cache: try Cache(path: path)).evaluate(setting)
+        let fresh = try Evaluator(cache: try Cache(path: try build("fresh.h5"))).evaluate(setting)
+        XCTAssertEqual(finished, fresh)
+        XCTAssertFalse(finished.partial)
+        XCTAssertNil(finished.coverage)
+    }
+
+    func testACacheWithNoCompleteRowIsAnError() throws {
+        let path = try build("c.h5") { $0.stopAfterRows = 0 }
+        let e = Evaluator(cache: try Cache(path: path))
+        e.allowPartial = true
+        XCTAssertThrowsError(try e.evaluate(Setting(edge: "edge", server: "server"))) {
+            XCTAssertTrue("\($0)".contains("no complete rows"), "\($0)")
+        }
+        var b = CacheBuilder(images: ImageList(paths: [], labels: []), models: models)
+        XCTAssertThrowsError(try b.build(tmp.appendingPathComponent("empty.h5").path)) {
+            XCTAssertTrue("\($0)".contains("no images"), "\($0)")
+        }
+        b.images = images
+        b.batch = 0
+        XCTAssertThrowsError(try b.build(tmp.appendingPathComponent("b0.h5").path))
+    }
+
+    func testANonFiniteOutputIsAnErrorNamingTheImageAndKeepsEarlierBatches() throws {
+        // Finite weights so large that the forward pass overflows.
+        let huge = tmp.appendingPathComponent("huge.safetensors").path
+        try SafeTensors.write(ViTWeights.random(serverConfig, seed: 3, std: 1e18).timmTensors(serverConfig),
+                              metadata: ["num_heads": "\(serverConfig.numHeads)"], to: huge)
+        models[1].weights = huge
+        XCTAssertThrowsError(try build("c.h5")) {
+            XCTAssertTrue("\($0)".contains("row 0 (\(images.paths[0])): model 'server' gave a non-finite"), "\($0)")
+        }
+        let cache = try Cache(path: tmp.appendingPathComponent("c.h5").path)
+        XCTAssertEqual(try cache.run("server").completed, 0)
+    }
+
+    func testImagePinsAreTheFilesSizeAndSHA256() throws {
+        let path = try build("c.h5")
+        let pins = try Cache(path: path).pins()
+        for (file, pin) in zip(images.paths, pins) {
+            let data = try Data(contentsOf: URL(fileURLWithPath: file))
+            XCTAssertEqual(pin.bytes, Int64(data.count))
+            let sum = Process()
+            sum.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+            sum.arguments = [file]
+            let out = Pipe()
+            sum.standardOutput = out
+            try sum.run()
+            sum.waitUntilExit()
+            let hex = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64)
+            XCTAssertEqual(pin.sha256.map { String(format: "%02x", $0) }.joined(), String(hex), file)
+        }
     }
 }

@@ -1,16 +1,17 @@
 // Interoperability with h5py: files written here read there, and back.
-// Skipped (XCTSkip) when `python3 -c "import h5py, numpy"` fails.
+// Skipped (XCTSkip) when `/usr/bin/python3 -c "import h5py, numpy"` fails (Debian's
+// python3, for which make test installs python3-h5py and python3-numpy).
 
 import Foundation
 import HDF5IO
 import XCTest
 
 final class H5pyInteropTests: HDF5TestCase {
-    /// Runs `python3 -c script args...`; returns the exit status and the merged stdout/stderr.
+    /// Runs `/usr/bin/python3 -c script args...`; returns the exit status and the merged stdout/stderr.
     static func python(_ script: String, _ arguments: [String] = []) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
+        process.arguments = ["/usr/bin/python3", "-c", script] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -25,7 +26,7 @@ final class H5pyInteropTests: HDF5TestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        try XCTSkipUnless(Self.h5pyAvailable, "h5py and numpy are not importable by python3")
+        try XCTSkipUnless(Self.h5pyAvailable, "h5py and numpy are not importable by /usr/bin/python3")
     }
 
     /// Runs a Python check script against `path`, failing the test with its output unless it prints OK.

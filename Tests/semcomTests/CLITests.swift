@@ -76,7 +76,7 @@ final class CLITests: XCTestCase {
         """
         let py = Process()
         py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        py.arguments = ["python3", "-c", script, out, fixture("tiny3", "logits.npy")]
+        py.arguments = [h5pyPython, "-c", script, out, fixture("tiny3", "logits.npy")]
         let pipe = Pipe()
         py.standardOutput = pipe
         try py.run(); py.waitUntilExit()

@@ -140,7 +140,7 @@ final class CacheCLITests: XCTestCase {
         """
         let py = Process()
         py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        py.arguments = ["python3", "-c", script, cache]
+        py.arguments = [h5pyPython, "-c", script, cache]
         let pipe = Pipe(), err = Pipe()
         py.standardOutput = pipe
         py.standardError = err

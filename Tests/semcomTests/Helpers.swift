@@ -3,11 +3,18 @@ import Foundation
 /// The repository root, found from this file's path.
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-/// Runs the built `semcom` with `arguments`; returns (exit status, stdout, stderr).
-func runSemcom(_ arguments: [String], input: String? = nil) throws -> (Int32, String, String) {
+/// The built `semcom` executable.
+var semcomExecutable: URL { Bundle.main.bundleURL.appendingPathComponent("semcom") }
+
+/// Runs the built `semcom` with `arguments` (in `directory`, with `environment`
+/// added to this process's); returns (exit status, stdout, stderr).
+func runSemcom(_ arguments: [String], input: String? = nil, directory: String? = nil,
+               environment: [String: String] = [:]) throws -> (Int32, String, String) {
     let process = Process()
-    process.executableURL = Bundle.main.bundleURL.appendingPathComponent("semcom")
+    process.executableURL = semcomExecutable
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe(), inPipe = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -28,11 +35,15 @@ func runSemcom(_ arguments: [String], input: String? = nil) throws -> (Int32, St
     return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: errData.data, as: UTF8.self))
 }
 
-/// True when `python3 -c "import h5py, numpy"` works (interop tests skip otherwise).
+/// Debian's python3, for which `make test` installs python3-h5py and python3-numpy
+/// (a python3 earlier on PATH, e.g. pyenv's, may lack them).
+let h5pyPython = "/usr/bin/python3"
+
+/// True when `h5pyPython -c "import h5py, numpy"` works (interop tests skip otherwise).
 func h5pyAvailable() throws -> Bool {
     let check = Process()
     check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    check.arguments = ["python3", "-c", "import h5py, numpy"]
+    check.arguments = [h5pyPython, "-c", "import h5py, numpy"]
     check.standardError = FileHandle.nullDevice
     try check.run()
     check.waitUntilExit()
