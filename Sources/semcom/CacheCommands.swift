@@ -72,7 +72,8 @@ struct CacheCommand: ParsableCommand {
             builder.checkpointInterval = checkpointEvery
             builder.progress = ProgressMeter(label: "cache").callback
             let report = try interruptible("stopping after the batch in hand") { try builder.build(out) }
-            print("wrote \(out): \(builder.images.count) images, runs \(specs.map(\.name).joined(separator: ", "))")
+            print("wrote \(out): \(builder.images.count) images, runs \(specs.map(\.name).joined(separator: ", "))"
+                  + String(format: " (%.2f s spent publishing checkpoints)", report.publishingSeconds))
             if report.unreadable > 0 {
                 print("\(report.unreadable) image(s) could not be read and are skipped by every evaluation (semcom cache info \(out) lists them)")
             }
