@@ -308,6 +308,10 @@ public final class Evaluator {
             try MemoTable.create(in: writer.file, key: key, images: count, columns: p + 1)
         }
         var missing = Array(Set(pairs.filter { memo[$0.0 * (p + 1) + $0.1] < 0 }.map { Pair(image: $0.0, k: $0.1) }))
+        guard !missing.isEmpty else {  // another process stored them meanwhile
+            writer.abandon()
+            return try reopenCache()
+        }
         missing.sort { ($0.image, $0.k) < ($1.image, $1.k) }
         let net = try serverModel(server)
         let info = try cache.run(server)
@@ -354,6 +358,11 @@ public final class Evaluator {
                 try writer.checkpointIfDue()
             }
             try writer.commit()
+        } catch var stop as Interrupted {
+            try writer.commit()
+            try? reopenCache()
+            stop.detail = "the \(done) server answers computed so far are stored in \(cache.path); run the command again to go on"
+            throw stop
         } catch {
             // Every chunk stored so far is kept: publish it, then report.
             try? writer.commit()
