@@ -6,8 +6,9 @@
 
 SWIFT ?= swift
 DEB_PACKAGES = pkg-config libopenblas-dev libhdf5-dev libjpeg62-turbo-dev libpng-dev libedit-dev
-# make test also installs Debian's h5py and numpy: the tests read caches with /usr/bin/python3.
-TEST_PACKAGES = python3-h5py python3-numpy
+# make test also installs Debian's h5py and numpy (the tests read caches with /usr/bin/python3)
+# and tmux (the REPL's Ctrl-C tests run it in a terminal).
+TEST_PACKAGES = python3-h5py python3-numpy tmux
 FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16
 
 .PHONY: all deps install build release test demo figures clean

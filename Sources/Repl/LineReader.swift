@@ -1,12 +1,39 @@
 import CEditLine
 import Foundation
+import Safety
 
 /// Reads command lines: on a terminal through libedit (line editing,
 /// history kept in a file across sessions, tab completion); from a pipe as
 /// plain lines with no prompt.
+///
+/// Ctrl-C at the prompt drops the line typed so far (`Input.interrupted`),
+/// like a shell; there it is a key, not a signal. In libedit's edit mode the
+/// terminal keeps ISIG, so ^C would raise SIGINT, and that is unreliable:
+/// libedit's handler (rl_catch_signals) puts the terminal back in cooked
+/// mode and sends the signal again to the process group, and `readline()`
+/// returns (NULL, as at the end of input) only if the read it interrupts is
+/// its own, while libdispatch (behind `Interruption`) may take the signal
+/// first through its signalfd and leave `readline()` waiting. The ^C key
+/// itself is bound to `ed-tty-sigint`, which does nothing. So before each
+/// line the edit mode drops ISIG (`setty -d -isig`) and the interrupt key is
+/// bound to a function that ends the line. While a command runs the
+/// terminal is in its own (cooked) mode, so Ctrl-C is SIGINT, for
+/// `Interruption`. A signal sent from elsewhere while at the prompt
+/// (kill -INT) may end `readline()` (EINTR): `.signal`.
 public final class LineReader {
     public let interactive: Bool
     let historyFile: String?
+
+    /// What `read` got.
+    public enum Input: Equatable {
+        case line(String)
+        /// Ctrl-C at the prompt: the line typed so far is dropped.
+        case interrupted
+        /// A signal sent to the process ended the wait (EINTR); the line typed so far is dropped.
+        case signal
+        /// Ctrl-D on an empty line, or the end of the piped input.
+        case end
+    }
 
     /// - Parameters:
     ///   - historyFile: where history is loaded from and saved to (terminal only).
@@ -22,23 +49,65 @@ public final class LineReader {
             guard Int(state) < LineReader.matches.count else { return nil }
             return strdup(LineReader.matches[Int(state)])
         }
+        _ = rl_initialize()
+        // The interrupt key (^C unless stty says otherwise) as a key of the edit mode.
+        var t = termios()
+        var key: Int32 = 3
+        if tcgetattr(STDIN_FILENO, &t) == 0 {
+            let c = withUnsafeBytes(of: &t.c_cc) { Int32($0[Int(VINTR)]) }
+            if c != 0 && c != 0xff { key = c }  // _POSIX_VDISABLE is 0 on Linux
+        }
+        _ = rl_add_defun("semcom-interrupt", { _, _ in
+            LineReader.interruptTyped = true
+            rl_done = 1  // ends readline(), which returns NULL
+            return 0
+        }, key)
+        LineReader.interruptKey = key < 32 ? "^" + String(UnicodeScalar(UInt8(key + 64))) : key == 127 ? "^?" : String(UnicodeScalar(UInt8(key)))
+        // Each readline() resets libedit's terminal modes and binds the
+        // terminal's keys again (tty_init), so this is done before each line.
+        rl_pre_input_hook = {
+            _ = rl_parse_and_bind("setty -d -isig")
+            _ = rl_parse_and_bind("bind \(LineReader.interruptKey) semcom-interrupt")
+            return 0
+        }
         if let historyFile { _ = read_history(historyFile) }
     }
 
     nonisolated(unsafe) static var completer: (String) -> [String] = { _ in [] }
     nonisolated(unsafe) static var matches: [String] = []
+    nonisolated(unsafe) static var interruptTyped = false
+    nonisolated(unsafe) static var interruptKey = "^C"
 
-    /// The next line, or nil at the end of input.
-    public func next(prompt: String) -> String? {
-        guard interactive else { return Swift.readLine() }
-        guard let raw = readline(prompt) else { return nil }
+    /// The next line, `.interrupted` (Ctrl-C at the prompt; "^C" and a new
+    /// line are printed, so the next prompt starts afresh), `.signal`, or `.end`.
+    public func read(prompt: String) -> Input {
+        guard interactive else { return Swift.readLine().map(Input.line) ?? .end }
+        LineReader.interruptTyped = false
+        errno = 0
+        guard let raw = readline(prompt) else {
+            let signalled = errno == EINTR
+            fputs(LineReader.interruptTyped ? "^C\n" : "\n", stdout)
+            fflush(stdout)
+            return LineReader.interruptTyped ? .interrupted : signalled ? .signal : .end
+        }
         defer { free(raw) }
         let line = String(cString: raw)
         if !line.trimmingCharacters(in: .whitespaces).isEmpty {
             _ = add_history(raw)
             if let historyFile { _ = write_history(historyFile) }
         }
-        return line
+        return .line(line)
+    }
+
+    /// The next line, or nil at the end of input; Ctrl-C at the prompt gives a fresh prompt.
+    public func next(prompt: String) -> String? {
+        while true {
+            switch read(prompt: prompt) {
+            case .line(let line): return line
+            case .interrupted, .signal: continue
+            case .end: return nil
+            }
+        }
     }
 }
 
@@ -52,7 +121,9 @@ extension Session {
     }
 
     /// Runs the lines of a script: `#` comments, variables; stops at the
-    /// first error with `file:line: message`.
+    /// first error with `file:line: message`. A signal (`Interruption`)
+    /// stops it at the next safe point of a command or between lines, with
+    /// `Interrupted` naming the line.
     public func runScript(_ path: String, output: (String) -> Void) throws {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ReplError("\(path): cannot read script") }
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -61,9 +132,12 @@ extension Session {
                 if !out.isEmpty { output(out) }
             } catch is QuitSignal {
                 return
+            } catch let stop as Interrupted {
+                throw Interrupted(signal: stop.signal, detail: "\(path):\(n + 1)" + (stop.detail.isEmpty ? "" : ": " + stop.detail))
             } catch {
                 throw ReplError("\(path):\(n + 1): \(error)")
             }
+            if let s = Interruption.pending { throw Interrupted(signal: s, detail: "after \(path):\(n + 1)") }
         }
     }
 }

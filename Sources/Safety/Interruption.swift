@@ -34,6 +34,22 @@ public enum Interruption {
             source.resume()
             sources.append(source)
         }
+        #if os(Linux)
+        // libdispatch installs its own handler for each signal, later, on its
+        // manager thread. Wait for it (a second at most), so that whoever sets
+        // a handler after this call (libedit, while reading a line) keeps it
+        // as the one to restore, rather than having it replaced.
+        let deadline = Date().addingTimeInterval(1)
+        for s in [SIGINT, SIGTERM] {
+            while Date() < deadline {
+                var action = sigaction()
+                sigaction(s, nil, &action)
+                let handler = action.__sigaction_handler.sa_handler.map { unsafeBitCast($0, to: Int.self) } ?? 0
+                if handler != unsafeBitCast(SIG_IGN, to: Int.self) { break }
+                usleep(1000)
+            }
+        }
+        #endif
     }
 
     /// Records `s` as if it had arrived (for tests and for callers that catch the signal themselves).

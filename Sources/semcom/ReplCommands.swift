@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Repl
+import Safety
 import Tensors
 
 /// `semcom repl`: the interactive command language over a cache.
@@ -17,25 +18,157 @@ struct ReplCommand: ParsableCommand {
         let session = makeSession(threads: threads)
         let history = ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.semcom_history" }
         let reader = LineReader(historyFile: history, completions: session.completions)
-        if let cache { report(session, "open \(cache)") }
-        while let line = reader.next(prompt: "semcom> ") {
-            if !report(session, line) { break }
+        let signals = ReplSignals(interactive: reader.interactive)
+        signals.install()
+        if let cache, !Self.report(session, "open \(cache)", signals) { return }
+        while true {
+            switch signals.waitingForInput({ reader.read(prompt: "semcom> ") }) {
+            case .line(let line):
+                if !Self.report(session, line, signals) { return }
+            case .interrupted:
+                signals.forget()  // Ctrl-C at the prompt: the line is dropped, a fresh prompt
+            case .signal:
+                signals.signalledAtPrompt()
+            case .end:
+                return
+            }
         }
     }
 
     /// Runs a line, printing its result or a one-line error; false on quit.
-    @discardableResult
-    func report(_ session: Session, _ line: String) -> Bool {
+    /// A command stopped by Ctrl-C (`Interrupted`, at a safe point) prints
+    /// one line and the REPL goes on; see `ReplSignals` for the rest.
+    static func report(_ session: Session, _ line: String, _ signals: ReplSignals) -> Bool {
+        signals.beforeCommand()
         do {
             let out = try session.execute(line)
             if !out.isEmpty { print(out) }
         } catch is QuitSignal {
             return false
+        } catch let stop as Interrupted {
+            signals.stopped(stop)
         } catch {
             reportError("\(error)")
         }
         fflush(stdout)
+        signals.afterCommand()
         return true
+    }
+}
+
+/// How `semcom repl` answers SIGINT and SIGTERM. `Interruption` records
+/// them, and a running command stops at its next safe point (keeping what
+/// it has computed) by throwing `Interrupted`. Then:
+/// - on a terminal, SIGINT (Ctrl-C) returns to the prompt with the session
+///   (settings, variables, saved tables) as it was, however often; only
+///   `quit` or Ctrl-D leave. At the prompt Ctrl-C is a key (`LineReader`).
+///   SIGTERM ends the REPL (exit 143): at the prompt at once, during a
+///   command at its next safe point, or at once when sent twice;
+/// - from a pipe, either signal ends the REPL (exit 128 + signal): while
+///   waiting for input at once, during a command at its next safe point (or
+///   when it ends, if it has none), or at once when sent twice.
+final class ReplSignals: @unchecked Sendable {
+    let interactive: Bool
+    private let lock = NSLock()
+    private var waiting = false
+    private var terminations = 0
+    private var ending = false
+    /// The terminal's settings, put back before exiting from a signal (libedit may hold it in raw mode).
+    private var terminal: termios?
+    /// Where the one line about a stopped command goes.
+    var note: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    init(interactive: Bool) {
+        self.interactive = interactive
+        if interactive {
+            var t = termios()
+            if tcgetattr(STDIN_FILENO, &t) == 0 { terminal = t }
+        }
+    }
+
+    /// Routes SIGINT and SIGTERM to `Interruption` and here.
+    func install() {
+        Interruption.install(exitOnSecond: !interactive) { [self] in received($0) }
+    }
+
+    /// On the signal queue, after `Interruption` has recorded the signal.
+    private func received(_ s: Int32) {
+        lock.lock()
+        if s == SIGTERM { terminations += 1 }
+        let idle = waiting, again = terminations > 1
+        lock.unlock()
+        if interactive {
+            if s == SIGTERM && (idle || again) { end(s, freshLine: idle) }
+        } else if idle {
+            end(s)
+        }
+    }
+
+    /// Runs `read` (waiting for the next line: no work in hand) so that a signal that should end the REPL ends it at once.
+    func waitingForInput<T>(_ read: () -> T) -> T {
+        lock.lock()
+        waiting = true
+        lock.unlock()
+        if let s = Interruption.pending, !interactive || s == SIGTERM { end(s) }
+        defer {
+            lock.lock()
+            waiting = false
+            lock.unlock()
+        }
+        return read()
+    }
+
+    /// A signal ended the wait for a line (before `received` may have run):
+    /// SIGTERM ends the REPL, SIGINT gives a fresh prompt.
+    func signalledAtPrompt() {
+        let deadline = Date().addingTimeInterval(0.5)
+        while Interruption.pending == nil && Date() < deadline { usleep(2000) }
+        if let s = Interruption.pending, s != SIGINT || !interactive { end(s) }
+        forget()
+    }
+
+    /// Before a line runs: on a terminal, a signal left over from the prompt
+    /// is forgotten; from a pipe, one that came with the line ends the REPL.
+    func beforeCommand() {
+        guard let s = Interruption.pending else { return }
+        if interactive && s == SIGINT { forget() } else { end(s) }
+    }
+
+    /// A command stopped at a safe point.
+    func stopped(_ stop: Interrupted) {
+        if interactive && stop.signal == SIGINT {
+            note("interrupted; " + (stop.detail.isEmpty ? "answers computed so far are kept" : stop.detail))
+            forget()
+        } else {
+            end(stop.signal, stop)
+        }
+    }
+
+    /// After a line ran: a signal that came during a command with no safe point.
+    func afterCommand() {
+        guard let s = Interruption.pending else { return }
+        if interactive && s == SIGINT { forget() } else { end(s) }
+    }
+
+    /// Clears the received signal.
+    func forget() {
+        lock.lock()
+        terminations = 0
+        lock.unlock()
+        Interruption.reset()
+    }
+
+    /// Ends the process: exit status 128 + signal (once, from whichever thread comes first).
+    private func end(_ s: Int32, _ stop: Interrupted? = nil, freshLine: Bool = false) -> Never {
+        lock.lock()
+        let first = !ending
+        ending = true
+        lock.unlock()
+        while !first { pause() }
+        if var t = terminal { tcsetattr(STDIN_FILENO, TCSADRAIN, &t) }
+        fflush(stdout)
+        note((freshLine ? "\n" : "") + (stop ?? Interrupted(signal: s)).description)
+        exit(128 + s)
     }
 }
 
@@ -65,9 +198,16 @@ struct RunScript: ParsableCommand {
             session.variables[String(v[..<eq])] = String(v[v.index(after: eq)...])
         }
         if let out { session.outputDirectory = out; session.variables["out"] = out }
+        // SIGINT/SIGTERM stop the script at the next safe point of a command or
+        // after the line in hand (exit 128 + signal); a second one at once.
+        Interruption.install(exitOnSecond: true)
         do {
             if let cache { _ = try session.execute("open \(cache)") }
             try session.runScript(script) { print($0) }
+        } catch let stop as Interrupted {
+            fflush(stdout)
+            FileHandle.standardError.write(Data("\(stop)\n".utf8))
+            throw ExitCode(128 + stop.signal)
         } catch {
             throw CLIError("\(error)")
         }
