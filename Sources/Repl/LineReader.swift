@@ -126,6 +126,8 @@ extension Session {
     /// `Interrupted` naming the line.
     public func runScript(_ path: String, output: (String) -> Void) throws {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ReplError("\(path): cannot read script") }
+        inputFiles.append(path)  // no output of the script may replace it
+        defer { inputFiles.removeLast() }
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             do {
                 let out = try execute(String(line))

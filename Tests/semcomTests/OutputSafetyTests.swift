@@ -187,4 +187,15 @@ final class OutputSafetyTests: XCTestCase {
         XCTAssertTrue(stdout.contains("wrote \(csv)"), "the session goes on: \(stdout)")
         XCTAssertEqual(try bytes(cache), before)
     }
+
+    func testAScriptNeverExportsOverItself() throws {
+        let cache = try cache()
+        let script = path("s.semcom")
+        let text = "models\nexport \(script)\n"
+        try text.write(toFile: script, atomically: true, encoding: .utf8)
+        let (status, _, stderr) = try runSemcom(["run", script, "--cache", cache])
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(stderr.contains("s.semcom:2: \(script): is an input of this command"), stderr)
+        XCTAssertEqual(try String(contentsOfFile: script, encoding: .utf8), text)
+    }
 }
