@@ -98,17 +98,6 @@ public final class LineReader {
         }
         return .line(line)
     }
-
-    /// The next line, or nil at the end of input; Ctrl-C at the prompt gives a fresh prompt.
-    public func next(prompt: String) -> String? {
-        while true {
-            switch read(prompt: prompt) {
-            case .line(let line): return line
-            case .interrupted, .signal: continue
-            case .end: return nil
-            }
-        }
-    }
 }
 
 extension Session {
