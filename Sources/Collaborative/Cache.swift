@@ -135,13 +135,15 @@ public final class Cache {
     }
 
     /// A run's recorded description, or an error naming the runs that exist.
+    /// Its attributes are checked against each other and against its datasets'
+    /// shapes (a damaged or hand-made file gives an error naming what disagrees).
     public func run(_ name: String) throws -> RunInfo {
         guard try file.contains("/runs/\(name)") else {
             throw CacheError(path, "no run '\(name)'; runs: \(try runNames().joined(separator: ", "))")
         }
         let g = try file.openGroup("/runs/\(name)")
         func int(_ k: String) throws -> Int { Int(try g.attribute(k, as: Int64.self)) }
-        return RunInfo(name: name, arch: try g.attribute("arch", as: String.self),
+        let info = RunInfo(name: name, arch: try g.attribute("arch", as: String.self),
                        weights: try g.attribute("weights", as: String.self),
                        weightsSHA256: try g.attribute("weights_sha256", as: String.self),
                        numClasses: try int("num_classes"), embedDim: try int("embed_dim"), depth: try int("depth"),
@@ -149,6 +151,29 @@ public final class Cache {
                        imageSize: Int(try file.attribute("image_size", as: Int64.self)),
                        completed: min(images.count, max(0, try int("completed"))),
                        lowResolution: try g.hasAttribute("low_resolution") ? try int("low_resolution") : nil)
+        try check(info)
+        return info
+    }
+
+    /// A run's sizes are positive and consistent, and its datasets have the shapes they imply.
+    private func check(_ r: RunInfo) throws {
+        func fail(_ what: String) -> CacheError { CacheError(path, "run '\(r.name)': \(what)") }
+        let limit = 1 << 20
+        for (key, v) in [("num_classes", r.numClasses), ("embed_dim", r.embedDim), ("depth", r.depth),
+                         ("num_heads", r.numHeads), ("patch_size", r.patchSize), ("image_size", r.imageSize)] where !(1...limit).contains(v) {
+            throw fail("\(key) is \(v), expected 1...\(limit)")
+        }
+        guard r.imageSize % r.patchSize == 0 else { throw fail("image_size \(r.imageSize) is not a multiple of patch_size \(r.patchSize)") }
+        guard r.embedDim % r.numHeads == 0 else { throw fail("embed_dim \(r.embedDim) is not a multiple of num_heads \(r.numHeads)") }
+        if let low = r.lowResolution, !(1..<r.imageSize).contains(low) { throw fail("low_resolution \(low) is not in 1..<\(r.imageSize)") }
+        let n = images.count, p = r.numPatches
+        let expected = [[n, r.numClasses], [n, p], [n, p], [n, p], [n, r.numHeads, 1 + p]]
+        for (dataset, shape) in zip(CacheLayout.runDatasets, expected) {
+            let key = "/runs/\(r.name)/\(dataset)"
+            guard try file.contains(key) else { throw fail("dataset \(dataset) is missing") }
+            let found = try file.openDataset(key).shape
+            guard found == shape else { throw fail("dataset \(dataset) has shape \(found), expected \(shape)") }
+        }
     }
 
     /// N x C logits of a run.

@@ -96,6 +96,9 @@ public struct CacheBuilder {
             if let r = m.lowResolution, r >= preprocessing.size {
                 throw CacheError(path, "model '\(m.name)': low resolution @\(r) must be under the image size \(preprocessing.size)")
             }
+            guard net.config.numClasses <= Int(Int16.max) else {
+                throw CacheError(path, "model '\(m.name)' has \(net.config.numClasses) classes; the cache's memo stores a class as int16 (at most \(Int16.max))")
+            }
             if let row = images.labels.firstIndex(where: { $0 >= net.config.numClasses }) {
                 throw CacheError(path, "row \(row) (\(images.paths[row])): label \(images.labels[row]) is out of range for model '\(m.name)' (\(net.config.numClasses) classes, labels 0..<\(net.config.numClasses); unknown is an empty label)")
             }

@@ -393,6 +393,9 @@ public final class Evaluator {
     /// (all patches, in any order, are the whole image).
     func loadMemo(_ key: String, server: String, patches p: Int) throws -> [Int16] {
         if let m = memos[key] { return m }
+        guard try cache.run(server).numClasses <= Int(Int16.max) else {
+            throw CacheError(cache.path, "run '\(server)' has \(try cache.run(server).numClasses) classes; the memo stores a class as int16 (at most \(Int16.max))")
+        }
         var memo = try cache.file.contains(key) ? try cache.file.openDataset(key).read(as: Int16.self).values
                                                 : [Int16](repeating: -1, count: count * (p + 1))
         guard memo.count == count * (p + 1) else { throw CacheError(cache.path, "memo table \(key) has \(memo.count) entries, expected \(count) x \(p + 1)") }

@@ -266,4 +266,32 @@ final class CacheTests: XCTestCase {
             XCTAssertEqual(pin.sha256.map { String(format: "%02x", $0) }.joined(), String(hex), file)
         }
     }
+
+    func testAttributesAndShapesThatDisagreeAreErrorsNamingThem() throws {
+        let plain = try build("c.h5")
+        for (attribute, value, message) in [("num_classes", Int64(0), "run 'edge': num_classes is 0"),
+                                            ("patch_size", 0, "run 'edge': patch_size is 0"),
+                                            ("patch_size", 15, "image_size 224 is not a multiple of patch_size 15"),
+                                            ("num_heads", 3, "embed_dim 32 is not a multiple of num_heads 3"),
+                                            ("num_classes", 11, "dataset logits has shape [10, 10], expected [10, 11]")] {
+            let damaged = tmp.appendingPathComponent("damaged-\(attribute)-\(value).h5").path
+            try FileManager.default.copyItem(atPath: plain, toPath: damaged)
+            let f = try HDF5File.open(damaged, mode: .readWrite)
+            try f.openGroup("/runs/edge").setAttribute(attribute, to: value)
+            f.close()
+            XCTAssertThrowsError(try Evaluator(cache: try Cache(path: damaged)).evaluate(Setting(edge: "edge", server: "server"))) {
+                XCTAssertTrue("\($0)".contains(damaged) && "\($0)".contains(message), "\($0)")
+            }
+        }
+    }
+
+    func testMoreClassesThanTheMemoHoldsAreRefusedAtBuild() throws {
+        let wide = ViTConfig(embedDim: 16, depth: 1, numHeads: 1, numClasses: 40_000)
+        let path = tmp.appendingPathComponent("wide.safetensors").path
+        try SafeTensors.write(ViTWeights.random(wide, seed: 4).timmTensors(wide), metadata: ["num_heads": "1"], to: path)
+        models[1].weights = path
+        XCTAssertThrowsError(try build("c.h5")) {
+            XCTAssertTrue("\($0)".contains("model 'server' has 40000 classes; the cache's memo stores a class as int16"), "\($0)")
+        }
+    }
 }
