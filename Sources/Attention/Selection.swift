@@ -69,16 +69,58 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Parses `topk:K`, `threshold:T`, `sum:D`, `random:K`.
+    /// Parses `topk:K`, `threshold:T`, `sum:D`, `random:K`; nil when `parse` throws.
     public init?(parsing text: String) {
-        let parts = text.split(separator: ":").map(String.init)
-        guard parts.count == 2, let x = Double(parts[1]) else { return nil }
-        switch parts[0] {
-        case "topk": guard x >= 0, x == x.rounded() else { return nil }; self = .topK(Int(x))
-        case "random": guard x >= 0, x == x.rounded() else { return nil }; self = .randomK(Int(x))
-        case "threshold": self = .threshold(x)
-        case "sum": self = .sum(x)
-        default: return nil
+        guard let rule = try? SelectionRule.parse(text) else { return nil }
+        self = rule
+    }
+
+    /// The largest k `topk:K` and `random:K` accept before a cache says how
+    /// many patches its runs have (`check(patches:)` then bounds k by P).
+    public static let maxK = 1_000_000
+
+    /// Parses `topk:K`, `threshold:T`, `sum:D`, `random:K`, each parameter in
+    /// its meaningful range (`checked(parameter:)`); the error names the text.
+    public static func parse(_ text: String) throws -> SelectionRule {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let kinds: [String: SelectionRule] = ["topk": .topK(1), "random": .randomK(1), "threshold": .threshold(0), "sum": .sum(0)]
+        guard parts.count == 2, let kind = kinds[parts[0]] else {
+            throw RuleError("rule '\(text)': expected sum:D, threshold:T, topk:K or random:K")
+        }
+        guard let x = Double(parts[1]) else { throw RuleError("rule '\(text)': '\(parts[1])' is not a number; \(kind.range)") }
+        do { return try kind.checked(parameter: x) } catch let e as RuleError { throw RuleError("rule '\(text)': \(e.description)") }
+    }
+
+    /// The rule's parameter's meaningful range, in words.
+    public var range: String {
+        switch self {
+        case .topK: return "topk:K takes a whole number of patches K in [1, P] (P: the run's patches, at most \(Self.maxK))"
+        case .randomK: return "random:K takes a whole number of patches K in [1, P] (P: the run's patches, at most \(Self.maxK))"
+        case .threshold: return "threshold:T takes a score threshold T in [0, 1]"
+        case .sum: return "sum:D takes an attention-sum delta D in [0, 1]"
+        }
+    }
+
+    /// The same rule with parameter `x`, refused unless `x` is finite and in
+    /// the rule's range: k a whole number in [1, maxK], tau and delta in [0, 1].
+    /// Sweeps check every value with it before any work.
+    public func checked(parameter x: Double) throws -> SelectionRule {
+        switch self {
+        case .topK, .randomK:
+            guard x.isFinite, x == x.rounded(), x >= 1, x <= Double(Self.maxK) else { throw RuleError("\(x.cleanText) is out of range: \(range)") }
+            return with(parameter: x)
+        case .threshold, .sum:
+            guard x.isFinite, (0...1).contains(x) else { throw RuleError("\(x.cleanText) is out of range: \(range)") }
+            return with(parameter: x)
+        }
+    }
+
+    /// Refused when the rule keeps more patches than the run has (k > P).
+    public func check(patches p: Int) throws {
+        switch self {
+        case .topK(let k), .randomK(let k):
+            guard k <= p else { throw RuleError("rule '\(self)': k = \(k) but the run has \(p) patches (expected 1 <= k <= \(p))") }
+        case .threshold, .sum: return
         }
     }
 
@@ -90,4 +132,15 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
         case .sum(let d): return "sum:\(d)"
         }
     }
+}
+
+/// A selection rule or its parameter out of range; one line naming the value.
+public struct RuleError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+extension Double {
+    /// `1.0` as `1`, and everything else as Swift prints it (for messages).
+    var cleanText: String { isFinite && self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : "\(self)" }
 }

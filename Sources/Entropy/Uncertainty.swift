@@ -100,20 +100,64 @@ public enum Gate: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Parses `none`, `min:0.8`, `shannon:H`, `margin:M`, `renyi:ALPHA:H` (ALPHA may be `inf`).
+    /// Parses `none`, `min:0.8`, `shannon:H`, `margin:M`, `renyi:ALPHA:H` (ALPHA may be `inf`); nil when `parse` throws.
     public init?(parsing text: String) {
-        let parts = text.split(separator: ":").map(String.init)
-        func number(_ s: String) -> Double? { s == "inf" ? .infinity : Double(s) }
-        switch (parts.first, parts.count) {
-        case ("none", 1): self = .none
-        case ("min", 2): guard let t = number(parts[1]) else { return nil }; self = .minEntropy(t)
-        case ("shannon", 2): guard let t = number(parts[1]) else { return nil }; self = .shannon(t)
-        case ("margin", 2): guard let t = number(parts[1]) else { return nil }; self = .margin(t)
-        case ("renyi", 3):
-            guard let a = number(parts[1]), a >= 0, let t = number(parts[2]) else { return nil }
-            self = .renyi(alpha: a, threshold: t)
-        default: return nil
+        guard let gate = try? Gate.parse(text) else { return nil }
+        self = gate
+    }
+
+    /// Parses `none`, `min:H`, `shannon:H`, `margin:M`, `renyi:ALPHA:H`, each
+    /// number in its meaningful range: entropies H finite and >= 0 (bits),
+    /// margins M in [0, 1], Rényi orders ALPHA > 0 (`inf`: the min-entropy).
+    /// The error names the text and the range.
+    public static func parse(_ text: String) throws -> Gate {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let usage = "expected min:H, shannon:H, margin:M, renyi:ALPHA:H or none"
+        func number(_ s: String) throws -> Double {
+            guard let x = s == "inf" ? .infinity : Double(s) else { throw GateError("gate '\(text)': '\(s)' is not a number; \(usage)") }
+            return x
         }
+        let kind: Gate
+        switch (parts.first, parts.count) {
+        case ("none", 1): return .none
+        case ("min", 2): kind = .minEntropy(0)
+        case ("shannon", 2): kind = .shannon(0)
+        case ("margin", 2): kind = .margin(0)
+        case ("renyi", 3):
+            let a = try number(parts[1])
+            guard a > 0 else { throw GateError("gate '\(text)': Rényi order \(a) is out of range: expected ALPHA > 0 (or inf)") }
+            kind = .renyi(alpha: a, threshold: 0)
+        default: throw GateError("gate '\(text)': \(usage)")
+        }
+        let t = try number(parts[parts.count - 1])
+        do { return try kind.checked(threshold: t) } catch let e as GateError { throw GateError("gate '\(text)': \(e.description)") }
+    }
+
+    /// The threshold's meaningful range, in words.
+    public var range: String {
+        switch self {
+        case .none: return "the gate none has no threshold"
+        case .minEntropy, .shannon, .renyi: return "an entropy threshold in bits, finite and >= 0"
+        case .margin: return "a margin threshold in [0, 1]"
+        }
+    }
+
+    /// The same gate with threshold `t`, refused unless `t` is in the
+    /// gate's range (see `parse`). Sweeps check every value with it.
+    public func checked(threshold t: Double) throws -> Gate {
+        let ok: Bool
+        switch self {
+        case .none: throw GateError("\(t) is out of range: \(range)")
+        case .minEntropy, .shannon, .renyi: ok = t.isFinite && t >= 0
+        case .margin: ok = t.isFinite && (0...1).contains(t)
+        }
+        guard ok else { throw GateError("\(t) is out of range: expected \(range)") }
+        return with(threshold: t)
+    }
+
+    /// Checks a softmax temperature: finite and > 0.
+    public static func check(temperature t: Double) throws {
+        guard t.isFinite, t > 0 else { throw GateError("temperature \(t) is out of range: expected a finite number > 0") }
     }
 
     public var description: String {
@@ -125,4 +169,10 @@ public enum Gate: Equatable, Sendable, CustomStringConvertible {
         case .renyi(let a, let t): return "renyi:\(a.isInfinite ? "inf" : "\(a)"):\(t)"
         }
     }
+}
+
+/// A gate, its threshold or a temperature out of range; one line naming the value.
+public struct GateError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
 }

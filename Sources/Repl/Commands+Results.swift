@@ -55,7 +55,7 @@ func lowResolutionTable(_ s: Session) throws -> ResultTable {
     let (cache, e) = try s.requireCache()
     let runs = try cache.runNames().map { try cache.run($0) }.filter { $0.lowResolution != nil }
         .sorted { $0.lowResolution! < $1.lowResolution! }
-    let base = try s.checkedSetting()
+    let base = try s.validSetting()
     let rows = try runs.map { r -> (Setting, Evaluation) in
         var setting = base
         setting.server = r.name
@@ -76,7 +76,7 @@ extension Session {
 
 func paperTable(_ s: Session, _ which: String, _ values: [Double]?) throws -> ResultTable {
     let (_, e) = try s.requireCache()
-    var setting = try s.checkedSetting()
+    var setting = try s.validSetting()
     switch which {
     case "patches":
         let deltas = values ?? [0.87, 0.9, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99]
@@ -126,7 +126,7 @@ func modelsTable(_ s: Session) throws -> ResultTable {
 
 func latencyTable(_ s: Session, _ rates: [Double]) throws -> ResultTable {
     let (cache, e) = try s.requireCache()
-    let setting = try s.checkedSetting()
+    let setting = try s.validSetting()
     let side = try cache.run(setting.server).imageSize
     var t = ResultTable(columns: ["uplink_mbps", "latency_ms", "edge_ms", "uplink_ms", "server_ms", "full_image_ms"])
     let saved = e.latency.uplinkMbps
@@ -207,7 +207,7 @@ func image(_ s: Session, _ a: [String]) throws -> String {
     guard (1...2).contains(a.count), let i = Int(a[0]), (0..<cache.images.count).contains(i) else {
         throw ReplError("usage: image I [FILE.png] with 0 <= I < \(cache.images.count)")
     }
-    let setting = try s.checkedSetting()
+    let setting = try s.validSetting()
     let names = ClassNames.forClassCount(try cache.run(setting.edge).numClasses)
     var lines = ["\(i): \(cache.images.paths[i]) (label \(cache.images.labels[i]))"]
     for run in [setting.edge, setting.server] {

@@ -72,7 +72,7 @@ struct Command {
         },
         Command(name: "eval", usage: "eval", help: "Algorithm 1 at the current settings.") { s, _ in
             let (_, e) = try s.requireCache()
-            let r = try e.evaluate(try s.checkedSetting())
+            let r = try e.evaluate(try s.validSetting())
             return s.remember(evaluationTable([(s.setting, r)]))
         },
         Command(name: "sweep", usage: "sweep rule A:B:STEP [gate A:B:STEP] | sweep gate A:B:STEP",
@@ -82,16 +82,15 @@ struct Command {
             var i = 0
             while i < a.count {
                 guard i + 1 < a.count else { throw ReplError("usage: sweep rule A:B:STEP [gate A:B:STEP]") }
-                let values = try parseValues(a[i + 1])
                 switch a[i] {
-                case "rule": rules = values
-                case "gate": gates = values
+                case "rule": rules = try Limits.ruleParameters(a[i + 1], s.setting.rule, option: "sweep rule")
+                case "gate": gates = try Limits.gateThresholds(a[i + 1], s.setting.gate, option: "sweep gate")
                 default: throw ReplError("sweep: expected 'rule' or 'gate', got '\(a[i])'")
                 }
                 i += 2
             }
             guard rules != nil || gates != nil else { throw ReplError("usage: sweep rule A:B:STEP [gate A:B:STEP]") }
-            let base = try s.checkedSetting()
+            let base = try s.validSetting(ruleParameters: rules)
             let results = try e.sweep(base, ruleParameters: rules, gateThresholds: gates)
             let rs = rules ?? [base.rule.parameter], gs = gates ?? [base.gate.scoreThresholdValue]
             let points = results.enumerated().map { n, r -> (Setting, Evaluation) in
@@ -113,7 +112,7 @@ struct Command {
         Command(name: "table", usage: "table patches [DELTAS] | table transmit [ETAS]",
                 help: "Table II (attention-sum delta -> patches per image, no gate) or Table III (min-entropy eta -> fraction sent).") { s, a in
             guard let which = a.first, a.count <= 2 else { throw ReplError("usage: table patches|transmit [VALUES]") }
-            return s.remember(try paperTable(s, which, a.count == 2 ? try parseValues(a[1]) : nil))
+            return s.remember(try paperTable(s, which, a.count == 2 ? try paperTableValues(which, a[1], option: "table \(which)") : nil))
         },
         Command(name: "histogram", usage: "histogram MEASURE...", help: "Densities of the encoder's patch scores on 40 shared bins (Figs. 7 and 11).") { s, a in
             guard !a.isEmpty else { throw ReplError("usage: histogram MEASURE...") }
@@ -124,7 +123,7 @@ struct Command {
         },
         Command(name: "latency", usage: "latency RATES", help: "Mean latency per image and its edge/uplink/server parts at uplink rates in Mbit/s (e.g. latency 1,8,20).") { s, a in
             guard a.count == 1 else { throw ReplError("usage: latency 1,8,20") }
-            return s.remember(try latencyTable(s, try parseValues(a[0])))
+            return s.remember(try latencyTable(s, try Limits.rates(a[0])))
         },
         Command(name: "plot", usage: "plot sweep|pareto|hist MEASURE...|latency|lines X Y TABLE... [@MARKS] FILE.svg",
                 help: "SVG of the last sweep (accuracy vs communication), histograms of importance measures, the last latency table as stacked bars, or saved tables as lines (column X against Y; @NAME marks a saved table's rows).") { s, a in
@@ -169,48 +168,80 @@ func editDistance(_ a: String, _ b: String) -> Int {
     return a.isEmpty ? b.count : row[b.count]
 }
 
+/// The most values a range or list may hold (`parseValues`): 10^6.
+public let maxValues = 1_000_000
+
 /// Parses `a:b:step` (b included, within rounding; values rounded to 10
 /// decimals so that 0.8:0.95:0.05 gives 0.85, not 0.8500000000000001),
-/// `x,y,z`, or a single number.
+/// `x,y,z`, or a single number. Every number is finite, the step > 0, b >= a,
+/// and there are at most `maxValues` values: the count is computed, and
+/// refused, before anything is allocated.
 public func parseValues(_ text: String) throws -> [Double] {
     if text.contains(":") {
-        let p = text.split(separator: ":").compactMap { Double($0) }
-        guard p.count == 3, p[2] > 0, p[1] >= p[0] else { throw ReplError("'\(text)': expected a:b:step with b >= a and step > 0") }
-        let n = Int(((p[1] - p[0]) / p[2] + 1e-9).rounded(.down))
-        return (0...n).map { ((p[0] + Double($0) * p[2]) * 1e10).rounded() / 1e10 }
+        let p = text.split(separator: ":", omittingEmptySubsequences: false).map { Double($0) }
+        guard p.count == 3, let a = p[0], let b = p[1], let step = p[2] else {
+            throw ReplError("'\(text)': expected a:b:step with b >= a and step > 0")
+        }
+        guard a.isFinite, b.isFinite, step.isFinite else { throw ReplError("'\(text)': a, b and step must be finite numbers") }
+        guard step > 0, b >= a else { throw ReplError("'\(text)': expected a:b:step with b >= a and step > 0") }
+        let steps = ((b - a) / step + 1e-9).rounded(.down)
+        guard steps.isFinite, steps < Double(maxValues) else {
+            throw ReplError("'\(text)': too many values (at most \(maxValues) values in a range)")
+        }
+        return (0...Int(steps)).map { i in
+            let x = a + Double(i) * step, r = (x * 1e10).rounded() / 1e10
+            return r.isFinite ? r : x
+        }
     }
-    let v = text.split(separator: ",").map { Double($0) }
+    let items = text.split(separator: ",", omittingEmptySubsequences: false)
+    guard items.count <= maxValues else { throw ReplError("'\(text)': too many values (at most \(maxValues) values in a list)") }
+    let v = items.map { Double($0) }
     guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ReplError("'\(text)': expected numbers x,y,z or a:b:step") }
-    return v.map { $0! }
+    let values = v.map { $0! }
+    if let bad = values.first(where: { !$0.isFinite }) { throw ReplError("'\(text)': \(bad) is not a finite number") }
+    return values
 }
 
 /// The names `set` takes (also offered by tab completion).
 let settingNames = ["edge", "server", "encoder", "measure", "rule", "gate", "seed", "temperature", "uplink", "partial", "out", "title"]
 
+/// Changes one setting; a bad value is refused at once (one line naming it)
+/// and the old value kept. With a cache open, run names, `head:I` and the
+/// rule's k are checked against it (`Limits`).
 func set(_ s: Session, _ name: String, _ value: String) throws {
     switch name {
-    case "edge": s.setting.edge = value
-    case "server": s.setting.server = value
-    case "encoder": s.setting.encoder = value
-    case "measure":
-        guard ["mean", "rollout", "textbook"].contains(value) || (value.hasPrefix("head:") && Int(value.dropFirst(5)) != nil) else {
-            throw ReplError("measure '\(value)': expected mean, rollout, textbook or head:I")
+    case "edge", "server", "encoder":
+        if let cache = s.cache { try Limits.check(run: value, role: name, in: cache) }
+        var t = s.setting
+        switch name { case "edge": t.edge = value; case "server": t.server = value; default: t.encoder = value }
+        if let cache = s.cache, let p = Limits.patches(t, in: cache) {
+            do { try t.rule.check(patches: p) } catch { throw ReplError("\(name) '\(value)': \(error); change the rule first") }
         }
+        s.setting = t
+    case "measure":
+        try Limits.check(measure: value, run: s.setting.encoder, in: s.cache)
         s.setting.measure = value
     case "rule":
-        guard let r = SelectionRule(parsing: value) else { throw ReplError("rule '\(value)': expected sum:D, threshold:T, topk:K or random:K") }
+        let r: SelectionRule
+        do { r = try SelectionRule.parse(value) } catch { throw ReplError("\(error)") }
+        if let cache = s.cache {
+            var t = s.setting
+            t.rule = r
+            if let p = Limits.patches(t, in: cache) { do { try r.check(patches: p) } catch { throw ReplError("\(error)") } }
+        }
         s.setting.rule = r
     case "gate":
-        guard let g = Gate(parsing: value) else { throw ReplError("gate '\(value)': expected min:H, shannon:H, margin:M, renyi:ALPHA:H or none") }
-        s.setting.gate = g
+        do { s.setting.gate = try Gate.parse(value) } catch { throw ReplError("\(error)") }
     case "seed":
         guard let v = UInt64(value) else { throw ReplError("seed '\(value)': expected a non-negative integer") }
         s.setting.seed = v
     case "temperature":
-        guard let v = Double(value), v > 0 else { throw ReplError("temperature '\(value)': expected a positive number") }
+        guard let v = Double(value) else { throw ReplError("temperature '\(value)': expected a finite number > 0") }
+        do { try Gate.check(temperature: v) } catch { throw ReplError("\(error)") }
         s.setting.temperature = v
     case "uplink":
-        guard let v = Double(value), v > 0 else { throw ReplError("uplink '\(value)': expected a positive rate in Mbit/s") }
+        guard let v = Double(value) else { throw ReplError("uplink '\(value)': expected a finite rate > 0 in Mbit/s") }
+        try Limits.check(uplink: v)
         s.uplinkMbps = v
         s.evaluator?.latency.uplinkMbps = v
     case "partial":
@@ -220,5 +251,25 @@ func set(_ s: Session, _ name: String, _ value: String) throws {
     default:
         let guess = settingNames.min { editDistance($0, name) < editDistance($1, name) }.flatMap { editDistance($0, name) <= 2 ? "; did you mean '\($0)'?" : nil } ?? ""
         throw ReplError("unknown setting '\(name)'\(guess)")
+    }
+}
+
+/// The values of `table patches` (attention-sum deltas in [0, 1]) or `table
+/// transmit` (min-entropy etas >= 0), parsed and checked.
+public func paperTableValues(_ which: String, _ text: String, option: String) throws -> [Double] {
+    switch which {
+    case "patches": return try Limits.ruleParameters(text, .sum(0), option: option)
+    case "transmit": return try Limits.gateThresholds(text, .minEntropy(0), option: option)
+    default: throw ReplError("table '\(which)': expected patches or transmit")
+    }
+}
+
+extension Session {
+    /// The current setting, checked against the open cache (`Limits.check`):
+    /// runs, the measure's head, the rule's k (and the swept ks) <= P.
+    func validSetting(ruleParameters: [Double]? = nil) throws -> Setting {
+        let setting = try checkedSetting()
+        try Limits.check(setting, in: cache!, ruleParameters: ruleParameters)
+        return setting
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Repl
 import Tensors
 import ViT
 
@@ -22,6 +23,12 @@ struct Bench: ParsableCommand {
     @Option(help: "Keep only this many patches per image (token subset), default all.")
     var keep: Int?
 
+    func validate() throws {
+        try usage { try Limits.check(batch: batch) }
+        guard (1...1_000_000).contains(iters) else { throw ValidationError("--iters \(iters): expected timed passes in 1...1000000") }
+        if let keep, keep < 1 { throw ValidationError("--keep \(keep): expected a number of patches >= 1") }
+    }
+
     func run() throws {
         Threads.set(model.threads)
         let net: VisionTransformer
@@ -32,6 +39,7 @@ struct Bench: ParsableCommand {
             net = VisionTransformer(config: c, weights: .random(c))
         }
         let c = net.config
+        if let keep, keep > c.numPatches { throw ValidationError("--keep \(keep): the model has \(c.numPatches) patches (expected 1...\(c.numPatches))") }
         var rng = SplitMix64(seed: 1)
         let x = Tensor(shape: [batch, 3, c.imageSize, c.imageSize],
                        scalars: (0..<(batch * 3 * c.imageSize * c.imageSize)).map { _ in rng.nextGaussian() })

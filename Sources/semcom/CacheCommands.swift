@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collaborative
 import Foundation
+import Repl
 import Safety
 import Tensors
 
@@ -29,6 +30,9 @@ struct CacheCommand: ParsableCommand {
         func validate() throws {
             if let limit, limit < 1 { throw ValidationError("--limit \(limit): expected a positive number of images") }
             if let c = checkpointEvery, !(c >= 0 && c.isFinite) { throw ValidationError("--checkpoint-every \(c): expected seconds >= 0") }
+            try usage { try Limits.check(batch: batch) }
+            try usage { try Limits.check(threads: threads) }
+            if let shard { try usage { _ = try Limits.shard(shard) } }
         }
 
         @Option(help: "Build shard i of n (i/n, 0-based; contiguous rows aligned to --batch) for `cache merge`.")
@@ -59,10 +63,8 @@ struct CacheCommand: ParsableCommand {
             if let limit { list = list.limited(to: limit) }
             var builder = CacheBuilder(images: list, models: specs)
             if let shard {
-                let parts = shard.split(separator: "/").compactMap { Int($0) }
-                guard parts.count == 2, parts[1] > 0, (0..<parts[1]).contains(parts[0]) else {
-                    throw CLIError("--shard '\(shard)': expected i/n with 0 <= i < n")
-                }
+                let (i, n) = try Limits.shard(shard)
+                let parts = [i, n]
                 builder.images = list.shard(parts[0], of: parts[1], alignment: batch)
                 builder.shard = (parts[0], parts[1])
             }

@@ -48,18 +48,32 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Seconds between checkpoints while computing server answers (default: adaptive, about 2 % of the time).")
     var checkpointEvery: Double?
 
+    /// Every option on its own (`SelectionRule.parse`, `Gate.parse`,
+    /// `Limits`); what depends on the cache is checked when it is opened.
     func validate() throws {
         if let c = checkpointEvery, !(c >= 0 && c.isFinite) { throw ValidationError("--checkpoint-every \(c): expected seconds >= 0") }
+        _ = try setting()
+        try usage { try Limits.check(measure: measure, option: "--measure") }
+        try usage { try Limits.check(uplink: uplink, option: "--uplink") }
+        try usage { try Limits.check(threads: threads) }
     }
 
+    /// The operating point; a bad rule, gate or temperature is a usage error naming the option.
     func setting() throws -> Setting {
-        guard let r = SelectionRule(parsing: rule) else { throw CLIError("--rule '\(rule)': expected sum:D, threshold:T, topk:K or random:K") }
-        guard let g = Gate(parsing: gate) else { throw CLIError("--gate '\(gate)': expected min:H, shannon:H, margin:M, renyi:ALPHA:H or none") }
+        let r: SelectionRule, g: Gate
+        do { r = try SelectionRule.parse(rule) } catch { throw ValidationError("--\(error)") }
+        do { g = try Gate.parse(gate) } catch { throw ValidationError("--\(error)") }
+        do { try Gate.check(temperature: temperature) } catch { throw ValidationError("--\(error)") }
         var s = Setting(edge: edge, server: server, encoder: encoder, measure: measure, rule: r, gate: g)
         s.seed = seed
-        guard temperature > 0 else { throw CLIError("--temperature must be positive") }
         s.temperature = temperature
         return s
+    }
+
+    /// The setting checked against the cache's runs, heads and patches (and
+    /// the swept ks), before any work: a usage error naming the option.
+    func check(_ setting: Setting, in cache: Cache, ruleParameters: [Double]? = nil) throws {
+        do { try Limits.check(setting, in: cache, ruleParameters: ruleParameters) } catch { throw ValidationError("--\(error)") }
     }
 
     /// Opens the cache in a REPL session with these settings.
@@ -67,6 +81,7 @@ struct SettingOptions: ParsableArguments {
         let session = makeSession(threads: threads)
         try session.open(cache)
         session.setting = try setting()
+        if let c = session.cache { try check(session.setting, in: c) }
         _ = try session.execute("set uplink \(uplink)")
         session.partial = partial
         session.checkpointInterval = checkpointEvery
@@ -74,9 +89,11 @@ struct SettingOptions: ParsableArguments {
     }
 
     /// An evaluator over the cache (read-only; missing server answers are stored through a `CacheWriter`).
-    func evaluator() throws -> Evaluator {
+    func evaluator(checking setting: Setting, ruleParameters: [Double]? = nil) throws -> Evaluator {
+        let c = try Cache(path: cache)
+        try check(setting, in: c, ruleParameters: ruleParameters)
         Threads.set(threads)
-        let e = Evaluator(cache: try Cache(path: cache))
+        let e = Evaluator(cache: c)
         e.latency.uplinkMbps = uplink
         e.allowPartial = partial
         e.checkpointInterval = checkpointEvery
@@ -96,7 +113,8 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let r = try interruptible("stopping after the server answers in hand (they are kept)") {
-            try options.evaluator().evaluate(try options.setting())
+            let setting = try options.setting()
+            return try options.evaluator(checking: setting).evaluate(setting)
         }
         if json {
             let object: [String: Any] = [
@@ -141,13 +159,21 @@ struct Sweep: ParsableCommand {
     @Option(help: "CSV file to write.")
     var out: String
 
+    /// The ranges, each value in the rule's or the gate's range (at most `maxValues` each).
+    func validate() throws {
+        let setting = try options.setting()
+        if let ruleRange { try usage { _ = try Limits.ruleParameters(ruleRange, setting.rule, option: "--rule-range") } }
+        if let gateRange { try usage { _ = try Limits.gateThresholds(gateRange, setting.gate, option: "--gate-range") } }
+    }
+
     func run() throws {
         try checkOutput(out, kind: .text, inputs: [options.cache])
         let setting = try options.setting()
-        let rules = try ruleRange.map { try parseRange($0, "--rule-range") } ?? [setting.rule.parameter]
-        let gates = try gateRange.map { try parseRange($0, "--gate-range") } ?? [setting.gate.scoreThresholdValue]
+        let rules = try ruleRange.map { try Limits.ruleParameters($0, setting.rule, option: "--rule-range") } ?? [setting.rule.parameter]
+        let gates = try gateRange.map { try Limits.gateThresholds($0, setting.gate, option: "--gate-range") } ?? [setting.gate.scoreThresholdValue]
         let results = try interruptible("stopping after the server answers in hand (they are kept)") {
-            try options.evaluator().sweep(setting, ruleParameters: rules, gateThresholds: gates)
+            try options.evaluator(checking: setting, ruleParameters: ruleRange == nil ? nil : rules)
+                .sweep(setting, ruleParameters: rules, gateThresholds: gates)
         }
         let front = paretoFront(cost: results.map(\.commCost), accuracy: results.map(\.accuracy))
         var csv = "rule,rule_param,gate,gate_threshold,accuracy,edge_accuracy,server_accuracy,sent_fraction,patches_per_sent,comm_cost,server_gflops,latency_ms,images,total_images,pareto\n"
@@ -162,11 +188,6 @@ struct Sweep: ParsableCommand {
         print("wrote \(out): \(results.count) points, \(front.filter { $0 }.count) on the Pareto front")
         if let note = results.first?.coverage { print("(\(note))") }
     }
-}
-
-/// `parseValues` with the option's name in the error.
-func parseRange(_ text: String, _ option: String) throws -> [Double] {
-    do { return try parseValues(text) } catch { throw CLIError("\(option) \(error)") }
 }
 
 /// `semcom table`: the paper's Tables II and III from a cache.
@@ -185,10 +206,15 @@ struct Table: ParsableCommand {
     @Option(help: "Also write the table as CSV here.")
     var out: String?
 
+    /// `which`, and `--values` as deltas in [0, 1] (patches) or etas >= 0 (transmit).
+    func validate() throws {
+        try usage { _ = try values.map { try paperTableValues(which, $0, option: "--values") } ?? paperTableValues(which, "0", option: "--values") }
+    }
+
     func run() throws {
         if let out { try checkOutput(out, kind: .text, inputs: [options.cache]) }
         let table = try interruptible("stopping after the server answers in hand (they are kept)") {
-            try options.session().paperTable(which, values: try values.map { try parseRange($0, "--values") })
+            try options.session().paperTable(which, values: try values.map { try paperTableValues(which, $0, option: "--values") })
         }
         print(table.text)
         if let out { try AtomicWrite.write(table.csv, to: out) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Collaborative
 import Entropy
 import Foundation
+import Repl
 import HDF5IO
 import Safety
 import Tensors
@@ -41,7 +42,8 @@ struct Infer: ParsableCommand {
 
     func validate() throws {
         guard (inputs == nil) != images.isEmpty else { throw ValidationError("give image files or --inputs X.npy, not both or neither") }
-        guard batch > 0 else { throw ValidationError("--batch must be positive") }
+        try usage { try Limits.check(batch: batch) }
+        guard top >= 1 else { throw ValidationError("--top \(top): expected a number of classes >= 1") }
         if keep != nil && rollout { throw ValidationError("--rollout needs a full-image run (no --keep)") }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Repl
 import Imaging
 import Safety
 import Tensors
@@ -15,8 +16,7 @@ struct ImageOptions: ParsableArguments {
     var preprocessing: Preprocessing { Preprocessing(size: size, cropPct: cropPct) }
 
     func validate() throws {
-        guard cropPct > 0, cropPct <= 1 else { throw ValidationError("--crop-pct must be in (0, 1], got \(cropPct)") }
-        guard size > 0 else { throw ValidationError("--size must be positive") }
+        try usage { try Limits.check(cropPct: cropPct, size: size) }
     }
 
     /// Network inputs for `paths` (decoded in parallel), N x 3 x size x size,
@@ -55,6 +55,10 @@ struct Preprocess: ParsableCommand {
 
     @Argument(help: "JPEG or PNG files.")
     var images: [String]
+
+    func validate() throws {
+        try usage { try Limits.check(threads: threads) }
+    }
 
     func run() throws {
         try checkOutput(out, kind: .npy, inputs: images)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collaborative
 import Foundation
+import Repl
 import ViT
 
 @main
@@ -9,6 +10,30 @@ struct Semcom: ParsableCommand {
         abstract: "Attention-aware collaborative inference with vision transformers.",
         version: semcomLibraryVersion,
         subcommands: [Preprocess.self, Infer.self, Bench.self, CacheCommand.self, Eval.self, Sweep.self, Table.self, ReplCommand.self, RunScript.self, Demo.self])
+
+    /// Exit status of bad usage (an unknown or malformed option, a value out
+    /// of range): 2, as the issue asks. swift-argument-parser itself exits 64
+    /// (EX_USAGE) for these; everything else (help 0, a failed command 1,
+    /// `ExitCode`s such as 130 after SIGINT) keeps its own status.
+    static let usageStatus: Int32 = 2
+
+    /// ArgumentParser's `main`, with its usage status 64 mapped to `usageStatus`.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(usageStatus)
+        }
+    }
+}
+
+/// Runs a `Limits` check inside `validate()`: its error becomes ArgumentParser's
+/// `ValidationError` (the message and the usage, exit status 2).
+func usage(_ check: () throws -> Void) throws {
+    do { try check() } catch let e as ValidationError { throw e } catch { throw ValidationError("\(error)") }
 }
 
 /// A failure reported as one line on stderr (`Error: ...`), exit code 1.
@@ -32,6 +57,11 @@ struct ModelOptions: ParsableArguments {
 
     @Option(help: "Threads for the matrix products and the other loops.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        try usage { try Limits.check(threads: threads) }
+        if let heads, !(1...4096).contains(heads) { throw ValidationError("--heads \(heads): expected 1...4096") }
+    }
 
     /// The preset named by `--arch`, nil for auto.
     func expectedConfig() throws -> ViTConfig? {

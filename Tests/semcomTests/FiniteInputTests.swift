@@ -69,7 +69,7 @@ final class FiniteInputTests: XCTestCase {
             let (s, _, stderr) = try runSemcom(["cache", "build", "--out", tmp.appendingPathComponent("c.h5").path,
                                                 "--images", tmp.path, "--model", "edge=auto:\(fixture("tiny3", "model.safetensors"))",
                                                 "--limit=\(limit)"])
-            XCTAssertEqual(s, 64, "usage error (EX_USAGE) for --limit \(limit): \(stderr)")
+            XCTAssertEqual(s, 2, "usage error (status 2, not ArgumentParser's 64) for --limit \(limit): \(stderr)")
             XCTAssertTrue(stderr.contains("--limit \(limit)"), stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("c.h5").path))
         }

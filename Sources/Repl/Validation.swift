@@ -1,0 +1,128 @@
+import Attention
+import Collaborative
+import Entropy
+import Foundation
+
+/// Issue 10: every option is checked where it is parsed, from one definition
+/// shared by the CLI (`validate()`, and when the cache is opened) and the
+/// REPL (`set`, `sweep`, `table`, `latency`). Each check throws one line
+/// naming the option and the bad value, before any work or allocation.
+public enum Limits {
+    /// Images per forward pass: 1...4096.
+    public static let batch = 1...4096
+    /// Threads: 1 to four times the cores.
+    public static var threads: ClosedRange<Int> { 1...(4 * max(1, ProcessInfo.processInfo.activeProcessorCount)) }
+    /// Shards of a build: n in 1...100,000.
+    public static let shards = 100_000
+    /// Crop fraction: [0.05, 1], so the resized side stays <= 20 x size.
+    public static let cropPct = 0.05...1.0
+    /// Network input side: 1...4096 pixels.
+    public static let size = 1...4096
+
+    /// Checks `--batch`.
+    public static func check(batch: Int, option: String = "--batch") throws {
+        guard Limits.batch.contains(batch) else { throw ReplError("\(option) \(batch): expected images per pass in \(Limits.batch.lowerBound)...\(Limits.batch.upperBound)") }
+    }
+
+    /// Checks `--threads` (too many threads crawl or exhaust the process).
+    public static func check(threads: Int, option: String = "--threads") throws {
+        let r = Limits.threads
+        guard r.contains(threads) else {
+            throw ReplError("\(option) \(threads): expected 1...\(r.upperBound) (at most 4 x the \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        }
+    }
+
+    /// Parses `--shard i/n`: 0 <= i < n <= `shards`.
+    public static func shard(_ text: String, option: String = "--shard") throws -> (index: Int, count: Int) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let i = parts[0], let n = parts[1], n >= 1, n <= shards, i >= 0, i < n else {
+            throw ReplError("\(option) '\(text)': expected i/n with 0 <= i < n <= \(shards)")
+        }
+        return (i, n)
+    }
+
+    /// Checks `--crop-pct` and `--size`.
+    public static func check(cropPct: Double, size: Int) throws {
+        guard cropPct.isFinite, Limits.cropPct.contains(cropPct) else {
+            throw ReplError("--crop-pct \(cropPct): expected a fraction in [\(Limits.cropPct.lowerBound), \(Limits.cropPct.upperBound)]")
+        }
+        guard Limits.size.contains(size) else { throw ReplError("--size \(size): expected pixels in 1...\(Limits.size.upperBound)") }
+    }
+
+    /// Checks an uplink rate in Mbit/s: finite and > 0.
+    public static func check(uplink: Double, option: String = "uplink") throws {
+        guard uplink.isFinite, uplink > 0 else { throw ReplError("\(option) \(uplink): expected a finite rate > 0 in Mbit/s") }
+    }
+
+    /// `text`'s values (`parseValues`) as parameters of `rule`, each in its range.
+    public static func ruleParameters(_ text: String, _ rule: SelectionRule, option: String = "rule") throws -> [Double] {
+        let values: [Double]
+        do { values = try parseValues(text) } catch { throw ReplError("\(option) \(error)") }
+        for v in values {
+            do { _ = try rule.checked(parameter: v) } catch { throw ReplError("\(option) '\(text)': \(error)") }
+        }
+        return values
+    }
+
+    /// `text`'s values (`parseValues`) as thresholds of `gate`, each in its range.
+    public static func gateThresholds(_ text: String, _ gate: Gate, option: String = "gate") throws -> [Double] {
+        let values: [Double]
+        do { values = try parseValues(text) } catch { throw ReplError("\(option) \(error)") }
+        for v in values {
+            do { _ = try gate.checked(threshold: v) } catch { throw ReplError("\(option) '\(text)': \(error)") }
+        }
+        return values
+    }
+
+    /// `text`'s values as uplink rates (`latency`), each finite and > 0.
+    public static func rates(_ text: String, option: String = "latency") throws -> [Double] {
+        let values: [Double]
+        do { values = try parseValues(text) } catch { throw ReplError("\(option) \(error)") }
+        for v in values { try check(uplink: v, option: "\(option) '\(text)':") }
+        return values
+    }
+
+    /// A run name of `cache`, or an error listing its runs with a did-you-mean.
+    public static func check(run: String, role: String, in cache: Cache) throws {
+        let runs = try cache.runNames()
+        guard !runs.contains(run) else { return }
+        let guess = runs.min { editDistance($0, run) < editDistance($1, run) }
+            .flatMap { editDistance($0, run) <= 2 ? "; did you mean '\($0)'?" : nil } ?? ""
+        throw ReplError("\(role) '\(run)' is not a run of \(cache.path)\(guess) (runs: \(runs.joined(separator: ", ")))")
+    }
+
+    /// Checks an importance measure's syntax and, with a cache, `head:I` against the run's heads.
+    public static func check(measure: String, run: String? = nil, in cache: Cache? = nil, option: String = "measure") throws {
+        if ["mean", "rollout", "textbook"].contains(measure) { return }
+        guard measure.hasPrefix("head:"), let i = Int(measure.dropFirst(5)), i >= 0 else {
+            throw ReplError("\(option) '\(measure)': expected mean, rollout, textbook or head:I with I >= 0")
+        }
+        if let cache, let run, let names = try? cache.runNames(), names.contains(run) {
+            let h = try cache.run(run).numHeads
+            guard i < h else { throw ReplError("\(option) '\(measure)': run '\(run)' has \(h) head(s), expected head:I with 0 <= I < \(h)") }
+        }
+    }
+
+    /// The patches `rule`'s k may not exceed: those of the encoder and the
+    /// (full-resolution) server runs of `cache`, when they are runs of it.
+    public static func patches(_ setting: Setting, in cache: Cache) -> Int? {
+        guard let names = try? cache.runNames() else { return nil }
+        let runs = [setting.encoder, setting.server].filter { names.contains($0) }.compactMap { try? cache.run($0) }
+        return runs.filter { $0.lowResolution == nil }.map(\.numPatches).min()
+    }
+
+    /// Checks a whole setting against `cache` before any work: run names,
+    /// the measure's head, the rule's k <= P, and optionally each swept k.
+    public static func check(_ setting: Setting, in cache: Cache, ruleParameters: [Double]? = nil) throws {
+        for (role, run) in [("edge", setting.edge), ("server", setting.server), ("encoder", setting.encoder)] {
+            try check(run: run, role: role, in: cache)
+        }
+        try check(measure: setting.measure, run: setting.encoder, in: cache)
+        if let p = patches(setting, in: cache) {
+            do { try setting.rule.check(patches: p) } catch { throw ReplError("\(error)") }
+            for x in ruleParameters ?? [] {
+                do { try setting.rule.checked(parameter: x).check(patches: p) } catch { throw ReplError("\(error)") }
+            }
+        }
+    }
+}
