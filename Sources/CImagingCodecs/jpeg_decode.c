@@ -38,8 +38,8 @@ static void ic_jpeg_emit_message(j_common_ptr cinfo, int msg_level) {
 
 static void ic_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
-int ic_decode_jpeg(const unsigned char *data, size_t size, ic_decoded_image *out,
-                   char *message, size_t message_size) {
+int ic_decode_jpeg(const unsigned char *data, size_t size, long long max_pixels, int header_only,
+                   unsigned char *destination, size_t destination_size, ic_decoded_image *out, char *message, size_t message_size) {
     struct jpeg_decompress_struct cinfo;
     ic_jpeg_error error;
     unsigned char *volatile pixels = NULL;
@@ -59,18 +59,30 @@ int ic_decode_jpeg(const unsigned char *data, size_t size, ic_decoded_image *out
         (*cinfo.err->format_message)((j_common_ptr)&cinfo, text);
         snprintf(message, message_size, "%s", text);
         jpeg_destroy_decompress(&cinfo);
-        free(pixels);
-        return 1;
+        if (destination == NULL) {
+            free(pixels);
+        }
+        return IC_ERROR;
     }
 
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     (void)jpeg_read_header(&cinfo, TRUE);
+    if ((long long)cinfo.image_width * cinfo.image_height > max_pixels) {
+        out->width = (int)cinfo.image_width;
+        out->height = (int)cinfo.image_height;
+        snprintf(message, message_size,
+                 "image of %ux%u pixels exceeds the limit of %lld pixels",
+                 cinfo.image_width, cinfo.image_height, max_pixels);
+        jpeg_destroy_decompress(&cinfo);
+        return IC_TOO_MANY_PIXELS;
+    }
 
     switch (cinfo.num_components) {
     case 1:
-        cinfo.out_color_space = JCS_GRAYSCALE;
-        out->layout = IC_LAYOUT_GRAY;
+        /* libjpeg replicates gray to R = G = B, as PIL's convert("RGB") does. */
+        cinfo.out_color_space = JCS_RGB;
+        out->layout = IC_LAYOUT_RGB;
         break;
     case 3:
         cinfo.out_color_space = JCS_RGB;
@@ -86,20 +98,30 @@ int ic_decode_jpeg(const unsigned char *data, size_t size, ic_decoded_image *out
                  "JPEG with %d components is not supported (1, 3 or 4 expected)",
                  cinfo.num_components);
         jpeg_destroy_decompress(&cinfo);
-        return 1;
+        return IC_ERROR;
     }
-    if ((long long)cinfo.image_width * cinfo.image_height > IC_MAX_PIXELS) {
-        snprintf(message, message_size,
-                 "image of %ux%u pixels exceeds the limit of %lld pixels",
-                 cinfo.image_width, cinfo.image_height, IC_MAX_PIXELS);
+    if (header_only) {
+        out->width = (int)cinfo.image_width;
+        out->height = (int)cinfo.image_height;
+        out->channels = out->layout == IC_LAYOUT_CMYK ? 4 : 3;
+        out->bit_depth = 8;
         jpeg_destroy_decompress(&cinfo);
-        return 1;
+        return 0;
     }
 
     (void)jpeg_start_decompress(&cinfo);
     {
         size_t row_bytes = (size_t)cinfo.output_width * (size_t)cinfo.output_components;
-        pixels = malloc(row_bytes * cinfo.output_height);
+        if (destination != NULL) {
+            if (destination_size != row_bytes * cinfo.output_height) {
+                snprintf(message, message_size, "destination buffer of the wrong size");
+                jpeg_destroy_decompress(&cinfo);
+                return IC_ERROR;
+            }
+            pixels = destination;
+        } else {
+            pixels = malloc(row_bytes * cinfo.output_height);
+        }
         if (pixels == NULL) {
             ERREXIT1(&cinfo, JERR_OUT_OF_MEMORY, 0);
         }
@@ -114,15 +136,17 @@ int ic_decode_jpeg(const unsigned char *data, size_t size, ic_decoded_image *out
         snprintf(message, message_size,
                  "JPEG data ends before the end-of-image marker (file truncated)");
         jpeg_destroy_decompress(&cinfo);
-        free(pixels);
-        return 1;
+        if (destination == NULL) {
+            free(pixels);
+        }
+        return IC_ERROR;
     }
 
     out->width = (int)cinfo.output_width;
     out->height = (int)cinfo.output_height;
     out->channels = cinfo.output_components;
     out->bit_depth = 8;
-    out->pixels = pixels;
+    out->pixels = destination == NULL ? pixels : NULL;
     jpeg_destroy_decompress(&cinfo);
     return 0;
 }

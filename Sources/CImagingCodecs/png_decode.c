@@ -52,8 +52,9 @@ static int ic_png_rows_complete(png_structp png, png_uint_32 height, int interla
     return png_get_current_row_number(png) >= height;
 }
 
-int ic_decode_png(const unsigned char *data, size_t size, ic_decoded_image *out,
-                  char *message, size_t message_size) {
+int ic_decode_png(const unsigned char *data, size_t size, long long max_pixels, int header_only,
+                  unsigned char *destination, size_t destination_size,
+                  ic_decoded_image *out, char *message, size_t message_size) {
     ic_png_reader reader;
     png_structp volatile png = NULL;
     png_infop volatile info = NULL;
@@ -61,6 +62,7 @@ int ic_decode_png(const unsigned char *data, size_t size, ic_decoded_image *out,
     png_bytep *volatile rows = NULL;
     volatile int reading_rows = 0;
     volatile int interlaced = 0;
+    volatile int status = IC_ERROR;
 
     memset(out, 0, sizeof *out);
     if (message_size > 0) {
@@ -83,20 +85,22 @@ int ic_decode_png(const unsigned char *data, size_t size, ic_decoded_image *out,
         png_destroy_read_struct(p ? &p : NULL, i ? &i : NULL, NULL);
         free(rows);
         if (complete) {
-            out->pixels = pixels;
+            out->pixels = destination == NULL ? pixels : NULL;
             if (message_size > 0) {
                 message[0] = '\0';
             }
             return 0;
         }
-        free(pixels);
-        return 1;
+        if (destination == NULL) {
+            free(pixels);
+        }
+        return status;
     }
 
     png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, ic_png_error, ic_png_warning);
     if (png == NULL) {
         snprintf(message, message_size, "libpng could not be initialised");
-        return 1;
+        return IC_ERROR;
     }
     info = png_create_info_struct(png);
     if (info == NULL) {
@@ -117,25 +121,43 @@ int ic_decode_png(const unsigned char *data, size_t size, ic_decoded_image *out,
         size_t row_bytes;
         png_uint_32 y;
 
-        if ((long long)width * height > IC_MAX_PIXELS) {
+        out->width = (int)width;
+        out->height = (int)height;
+        if ((long long)width * height > max_pixels) {
             snprintf(message, message_size,
                      "image of %ux%u pixels exceeds the limit of %lld pixels",
-                     (unsigned)width, (unsigned)height, IC_MAX_PIXELS);
+                     (unsigned)width, (unsigned)height, max_pixels);
+            status = IC_TOO_MANY_PIXELS;
             longjmp(reader.escape, 1);
         }
-        /* As PIL's unpackers: palette indices -> palette colours (alpha from tRNS),
-         * 1, 2, 4-bit gray -> 8 bits by replication (x255, x85, x17). */
+        /* PIL's convert("RGB") done by libpng while it reads the rows, so that
+         * the only image-sized buffer is the final one (rules as PIL's
+         * unpackers and Convert.c):
+         * - palette indices -> palette colours (tRNS alpha then dropped);
+         * - 1, 2, 4-bit gray -> 8 bits by replication (x255, x85, x17);
+         * - 16-bit samples -> their high byte (v >> 8), except 16-bit gray
+         *   (PIL mode I;16, clipped to min(v, 255)), which is kept for Swift;
+         * - gray -> R = G = B; alpha dropped, never composited. */
         if (color_type == PNG_COLOR_TYPE_PALETTE) {
             png_set_palette_to_rgb(png);
         }
         if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) {
             png_set_expand_gray_1_2_4_to_8(png);
         }
+        if (!(color_type == PNG_COLOR_TYPE_GRAY && bit_depth == 16)) {
+            if (bit_depth == 16) {
+                png_set_strip_16(png);
+            }
+            if (color_type & PNG_COLOR_MASK_ALPHA || color_type == PNG_COLOR_TYPE_PALETTE) {
+                png_set_strip_alpha(png);
+            }
+            if (!(color_type & PNG_COLOR_MASK_COLOR)) {
+                png_set_gray_to_rgb(png);
+            }
+        }
         interlaced = png_set_interlace_handling(png) > 1;
         png_read_update_info(png, info);
 
-        out->width = (int)width;
-        out->height = (int)height;
         out->channels = png_get_channels(png, info);
         out->bit_depth = png_get_bit_depth(png, info);
         switch (out->channels) {
@@ -149,7 +171,20 @@ int ic_decode_png(const unsigned char *data, size_t size, ic_decoded_image *out,
         if (row_bytes != (size_t)width * out->channels * (out->bit_depth / 8)) {
             png_error(png, "unexpected row size after transformations");
         }
-        pixels = malloc(row_bytes * height);
+        if (header_only) {
+            png_structp p = png;
+            png_infop i = info;
+            png_destroy_read_struct(&p, &i, NULL);
+            return 0;
+        }
+        if (destination != NULL) {
+            if (destination_size != row_bytes * height) {
+                png_error(png, "destination buffer of the wrong size");
+            }
+            pixels = destination;
+        } else {
+            pixels = malloc(row_bytes * height);
+        }
         rows = malloc(sizeof(png_bytep) * height);
         if (pixels == NULL || rows == NULL) {
             png_error(png, "out of memory");
@@ -168,6 +203,6 @@ int ic_decode_png(const unsigned char *data, size_t size, ic_decoded_image *out,
         png_destroy_read_struct(&p, &i, NULL);
     }
     free(rows);
-    out->pixels = pixels;
+    out->pixels = destination == NULL ? pixels : NULL;
     return 0;
 }

@@ -25,14 +25,14 @@ extension RGBImage {
                      "window \(window) outside \(outWidth)x\(outHeight)")
         let columns = window.x ..< window.x + window.width
         let rows = window.y ..< window.y + window.height
-        let horizontal = outWidth != width ? ResampleAxis(inSize: width, outSize: outWidth) : nil
-        let vertical = outHeight != height ? ResampleAxis(inSize: height, outSize: outHeight) : nil
+        let horizontal = outWidth != width ? ResampleAxis(inSize: width, outSize: outWidth, outputs: columns) : nil
+        let vertical = outHeight != height ? ResampleAxis(inSize: height, outSize: outHeight, outputs: rows) : nil
 
         // Source rows and columns that the window reads, through one axis's filter.
         func inputs(_ axis: ResampleAxis?, _ outputs: Range<Int>) -> Range<Int> {
             guard let axis else { return outputs }
-            let first = outputs.map { axis.start[$0] }.min()!
-            let end = outputs.map { axis.start[$0] + axis.count[$0] }.max()!
+            let first = outputs.map { axis.start[$0 - axis.first] }.min()!
+            let end = outputs.map { axis.start[$0 - axis.first] + axis.count[$0 - axis.first] }.max()!
             return first ..< end
         }
         let sourceRows = inputs(vertical, rows)
@@ -90,10 +90,11 @@ private func resampleRows(_ source: [UInt8], width: Int, firstColumn: Int, rows:
                             let srcRow = src.baseAddress! + row * width * 3
                             let outRow = out.baseAddress! + r * outRowLength
                             for (c, column) in columns.enumerated() {
-                                let w = weights.baseAddress! + column * axis.taps
-                                var p = srcRow + (start[column] - firstColumn) * 3
+                                let a = column - axis.first
+                                let w = weights.baseAddress! + a * axis.taps
+                                var p = srcRow + (start[a] - firstColumn) * 3
                                 var s0 = half, s1 = half, s2 = half
-                                for k in 0..<count[column] {
+                                for k in 0..<count[a] {
                                     let wk = w[k]
                                     s0 &+= Int32(p[0]) &* wk
                                     s1 &+= Int32(p[1]) &* wk
@@ -125,9 +126,10 @@ private func resampleColumns(_ stage: [UInt8], width: Int, firstRow: Int,
             sums.withUnsafeMutableBufferPointer { sum in
                 for (r, row) in rows.enumerated() {
                     for i in 0..<rowLength { sum[i] = half }
-                    for k in 0..<axis.count[row] {
-                        let wk = axis.weights[row * axis.taps + k]
-                        let srcRow = src.baseAddress! + (axis.start[row] + k - firstRow) * rowLength
+                    let a = row - axis.first
+                    for k in 0..<axis.count[a] {
+                        let wk = axis.weights[a * axis.taps + k]
+                        let srcRow = src.baseAddress! + (axis.start[a] + k - firstRow) * rowLength
                         for i in 0..<rowLength { sum[i] &+= Int32(srcRow[i]) &* wk }
                     }
                     let outRow = out.baseAddress! + r * rowLength

@@ -10,6 +10,13 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
         case unknownFormat(String)
         /// The JPEG or PNG data is corrupt, truncated or unsupported; the decoder's message.
         case invalidData(format: ImageFormat, message: String)
+        /// The header declares `width` x `height` pixels, more than `limit`
+        /// (`ImageLimits.maxPixels`); the image was not decoded.
+        case tooManyPixels(width: Int, height: Int, limit: Int)
+        /// The image (`width` x `height`, within the limit) would be resized
+        /// to `resizedWidth` x `resizedHeight`, more than `limit` pixels
+        /// (an extreme aspect ratio); it was not decoded.
+        case resizeTooLarge(width: Int, height: Int, resizedWidth: Int, resizedHeight: Int, limit: Int)
     }
 
     /// The path as given by the caller.
@@ -32,6 +39,10 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
             return "\(file): not a JPEG or PNG image (\(looksLike))"
         case .invalidData(let format, let message):
             return "\(file): invalid \(format.name) data: \(message)"
+        case .tooManyPixels(let width, let height, let limit):
+            return "\(file): image of \(width)x\(height) pixels (\(width * height)) exceeds the limit of \(limit) pixels; not decoded (raise the limit with --max-image-pixels)"
+        case .resizeTooLarge(let width, let height, let resizedWidth, let resizedHeight, let limit):
+            return "\(file): image of \(width)x\(height) pixels would be resized to \(resizedWidth)x\(resizedHeight), over the limit of \(limit) pixels; not decoded (raise the limit with --max-image-pixels)"
         }
     }
 }

@@ -89,14 +89,39 @@ public struct Preprocessing: Sendable, Equatable {
     }
 
     /// The 8-bit crop (size x size x 3) of the JPEG or PNG file at `path`.
-    /// - Throws: `ImagingError` naming `path`.
+    /// - Throws: `ImagingError` naming `path`, also when the image or its
+    ///   resize is over `ImageLimits.maxPixels` (see `image(decoding:file:)`).
     public func croppedImage(contentsOf path: String) throws(ImagingError) -> RGBImage {
-        crop(try RGBImage(contentsOf: path))
+        crop(try image(decoding: try readFile(path), file: path))
     }
 
     /// The network input (3 x size x size Float, CHW) for the JPEG or PNG file at `path`.
-    /// - Throws: `ImagingError` naming `path`.
+    /// - Throws: `ImagingError` naming `path`, also when the image or its
+    ///   resize is over `ImageLimits.maxPixels` (see `image(decoding:file:)`).
     public func networkInput(contentsOf path: String) throws(ImagingError) -> [Float] {
-        networkInput(try RGBImage(contentsOf: path))
+        networkInput(try image(decoding: try readFile(path), file: path))
+    }
+
+    /// `RGBImage(decoding:file:)` for this preprocessing: before decoding, the
+    /// declared size is checked against `ImageLimits.maxPixels` and so is the
+    /// size the resize would give it (an image of 1,000,000 x 1 pixels is
+    /// within the limit but resizes to 256,000,000 x 256, an image PIL would
+    /// allocate): over either, an `ImagingError` naming the file and sizes.
+    public func image(decoding bytes: [UInt8], file: String) throws(ImagingError) -> RGBImage {
+        try RGBImage(decoding: bytes, file: file) { (width: Int, height: Int) throws(ImagingError) in
+            try checkResize(width: width, height: height, file: file)
+        }
+    }
+
+    /// Throws `.resizeTooLarge` when resizing a `width` x `height` image to
+    /// the shorter side `resizeShorterSide` gives more than `ImageLimits.maxPixels`.
+    func checkResize(width: Int, height: Int, file: String) throws(ImagingError) {
+        let limit = ImageLimits.maxPixels
+        let resized = resizedToShorterSide(width: width, height: height, shorterSide: resizeShorterSide)
+        let (pixels, overflow) = resized.width.multipliedReportingOverflow(by: resized.height)
+        if overflow || pixels > limit {
+            throw ImagingError(file: file, problem: .resizeTooLarge(
+                width: width, height: height, resizedWidth: resized.width, resizedHeight: resized.height, limit: limit))
+        }
     }
 }

@@ -31,32 +31,40 @@ let resamplePrecisionBits: Int32 = 22
 struct ResampleAxis: Sendable {
     let inSize: Int
     let outSize: Int
+    /// The outputs whose coefficients are computed (all by default; a crop
+    /// needs only its window, so that memory follows the window, not the
+    /// resized size). Arrays below are indexed by `i - first`.
+    let first: Int
     /// Coefficient slots per output sample: ceil(support) * 2 + 1.
     let taps: Int
-    /// Output i reads inputs `start[i] ..< start[i] + count[i]`.
+    /// Output `first + i` reads inputs `start[i] ..< start[i] + count[i]`.
     let start: [Int]
     let count: [Int]
-    /// Weight of input `start[i] + k` for output i at `i * taps + k`, in units of 2^-22.
+    /// Weight of input `start[i] + k` for output `first + i` at `i * taps + k`, in units of 2^-22.
     let weights: [Int32]
 
-    init(inSize: Int, outSize: Int) {
+    init(inSize: Int, outSize: Int, outputs: Range<Int>? = nil) {
         precondition(inSize > 0 && outSize > 0, "resample \(inSize) -> \(outSize)")
+        let outputs = outputs ?? 0 ..< outSize
+        precondition(outputs.lowerBound >= 0 && outputs.upperBound <= outSize, "outputs \(outputs) of \(outSize)")
         self.inSize = inSize
         self.outSize = outSize
+        self.first = outputs.lowerBound
         let scale = Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1.0)
         let support = 2.0 * filterScale
         let taps = Int(support.rounded(.up)) * 2 + 1
         self.taps = taps
 
-        var start = [Int](repeating: 0, count: outSize)
-        var count = [Int](repeating: 0, count: outSize)
-        var weights = [Int32](repeating: 0, count: outSize * taps)
+        let n = outputs.count
+        var start = [Int](repeating: 0, count: n)
+        var count = [Int](repeating: 0, count: n)
+        var weights = [Int32](repeating: 0, count: n * taps)
         var k = [Double](repeating: 0, count: taps)
         let inverseScale = 1.0 / filterScale
         let one = Double(1 << resamplePrecisionBits)
-        for i in 0..<outSize {
-            let center = (Double(i) + 0.5) * scale
+        for (i, output) in outputs.enumerated() {
+            let center = (Double(output) + 0.5) * scale
             let first = max(Int(center - support + 0.5), 0)
             let n = min(Int(center + support + 0.5), inSize) - first
             var sum = 0.0

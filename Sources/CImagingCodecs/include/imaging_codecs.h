@@ -7,8 +7,9 @@
  * C: its setjmp, every library call and the error handler live in one C file.
  * A failure comes back as a non-zero return value and a one-line message.
  *
- * The decoders stop before any colour conversion that PIL would do itself
- * (CMYK to RGB, 16 to 8 bits, dropping alpha); the Swift side does those.
+ * The JPEG decoder stops before CMYK to RGB, which the Swift side does as PIL
+ * does; the PNG decoder has libpng do PIL's conversion to 8-bit RGB (except
+ * 16-bit gray) so that only one image-sized buffer is ever allocated.
  */
 #ifndef SEMCOM_IMAGING_CODECS_H
 #define SEMCOM_IMAGING_CODECS_H
@@ -34,27 +35,44 @@ typedef struct {
     unsigned char *pixels; /* malloc'd, height * width * channels * bit_depth / 8 bytes */
 } ic_decoded_image;
 
-/* The most pixels an image may have: PIL's decompression-bomb limit (2 * 89478485). */
-#define IC_MAX_PIXELS 178956970LL
+/* Return values of the decoders besides 0 (success) and 1 (error, message written). */
+#define IC_ERROR 1
+/* The declared size (out->width x out->height, from the header) is over
+ * max_pixels; nothing was decoded. */
+#define IC_TOO_MANY_PIXELS 2
 
 /*
+ * Every decoder reads the header first and checks the declared width x height
+ * against `max_pixels` before any pixel is decoded or any image-sized buffer
+ * allocated (returning IC_TOO_MANY_PIXELS with out->width and out->height
+ * set). With `header_only` non-zero it stops there and returns 0 with
+ * width, height, channels, bit_depth and layout set as a decode would, and
+ * pixels NULL. With `destination` non-NULL the rows are written there (it must
+ * hold exactly height * width * channels * bit_depth / 8 bytes, as a
+ * header_only call reports them) and out->pixels stays NULL; otherwise the
+ * decoder mallocs out->pixels once, at its final size.
+ *
  * Decodes a JPEG held in memory with libjpeg(-turbo), as Pillow configures it:
- * accurate integer IDCT, fancy upsampling; 1 component -> GRAY, 3 -> RGB,
+ * accurate integer IDCT, fancy upsampling; 1 component -> RGB (gray
+ * replicated), 3 -> RGB,
  * 4 (CMYK or YCCK) -> CMYK as stored. Data that ends before the EOI marker is
  * an error ("truncated"), as in PIL; corrupt entropy data is a warning only.
  * Returns 0 on success; otherwise writes a message and returns non-zero.
  */
-int ic_decode_jpeg(const unsigned char *data, size_t size, ic_decoded_image *out,
-                   char *message, size_t message_size);
+int ic_decode_jpeg(const unsigned char *data, size_t size, long long max_pixels, int header_only,
+                   unsigned char *destination, size_t destination_size, ic_decoded_image *out, char *message, size_t message_size);
 
 /*
- * Decodes a PNG held in memory with libpng. Palette images are expanded to RGB
- * (RGBA when tRNS is present), gray images below 8 bits to 8 bits by bit
- * replication; 16-bit samples are kept; no gamma or other colour handling.
+ * Decodes a PNG held in memory with libpng, to RGB 8 bits per sample as PIL's
+ * convert("RGB") gives it (see the rules in png_decode.c) except 16-bit gray,
+ * which comes back as 16-bit GRAY (PIL clips it, min(v, 255), in Swift).
+ * Palette images are expanded to RGB, gray below 8 bits by bit replication,
+ * gray to RGB by replication, alpha dropped (not composited), 16-bit samples
+ * cut to their high byte while the rows are read; no gamma or colour handling.
  * Returns 0 on success; otherwise writes a message and returns non-zero.
  */
-int ic_decode_png(const unsigned char *data, size_t size, ic_decoded_image *out,
-                  char *message, size_t message_size);
+int ic_decode_png(const unsigned char *data, size_t size, long long max_pixels, int header_only,
+                  unsigned char *destination, size_t destination_size, ic_decoded_image *out, char *message, size_t message_size);
 
 /* Frees `image->pixels` (safe on a zeroed or already freed image). */
 void ic_free_pixels(ic_decoded_image *image);
