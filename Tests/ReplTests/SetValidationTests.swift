@@ -1,0 +1,106 @@
+import Collaborative
+import Foundation
+import Imaging
+import XCTest
+@testable import Repl
+
+/// Issue 10 item 3 in the REPL: `set` rejects a bad value at once, with one
+/// line naming it, and keeps the old value; `sweep`, `table` and `latency`
+/// refuse non-finite, unbounded or out-of-range values before any work.
+final class SetValidationTests: XCTestCase {
+    /// A cache of 10 demo images; runs edge and server, the bundled edge model (64 patches, 3 heads).
+    static let cache: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-set-\(UUID().uuidString)")
+        let source = root.appendingPathComponent("Demo/digits/eval").path
+        for c in 0..<10 {
+            try! FileManager.default.createDirectory(atPath: "\(tmp.path)/data/\(c)", withIntermediateDirectories: true)
+            let f = try! FileManager.default.contentsOfDirectory(atPath: "\(source)/\(c)").sorted()[0]
+            try! FileManager.default.copyItem(atPath: "\(source)/\(c)/\(f)", toPath: "\(tmp.path)/data/\(c)/\(f)")
+        }
+        let weights = root.appendingPathComponent("Demo/models/edge.safetensors").path
+        var builder = CacheBuilder(images: try! ImageList.load("\(tmp.path)/data"),
+                                   models: ["edge", "server"].map { ModelSpec(parsing: "\($0)=auto:\(weights)")! })
+        builder.preprocessing = Preprocessing(size: 64, cropPct: 1)
+        builder.batch = 10
+        let out = tmp.appendingPathComponent("c.h5").path
+        _ = try! builder.build(out)
+        return out
+    }()
+
+    func session() throws -> Session {
+        let s = Session()
+        try s.open(Self.cache)
+        return s
+    }
+
+    /// `line` fails with a message holding each of `words`, and leaves the settings alone.
+    func assertRefused(_ s: Session, _ line: String, _ words: [String], file: StaticString = #filePath, line l: UInt = #line) {
+        let (setting, uplink) = (s.setting, s.uplinkMbps)
+        XCTAssertThrowsError(try s.execute(line), line, file: file, line: l) { e in
+            for w in words { XCTAssertTrue("\(e)".contains(w), "\(line): '\(w)' not in \(e)", file: file, line: l) }
+            XCTAssertFalse("\(e)".contains("\n"), "one line: \(e)", file: file, line: l)
+        }
+        XCTAssertEqual(s.setting, setting, "\(line): the old setting is kept", file: file, line: l)
+        XCTAssertEqual(s.uplinkMbps, uplink, file: file, line: l)
+    }
+
+    func testRunsAndHeadsAreCheckedAgainstTheOpenCache() throws {
+        let s = try session()
+        assertRefused(s, "set server nosuchrun", ["server 'nosuchrun'", "runs: edge, server"])
+        assertRefused(s, "set server servr", ["did you mean 'server'"])
+        assertRefused(s, "set edge nosuchrun", ["edge 'nosuchrun'"])
+        assertRefused(s, "set encoder nosuchrun", ["encoder 'nosuchrun'"])
+        assertRefused(s, "set measure head:9", ["head:9", "3 head(s)"])
+        assertRefused(s, "set measure head:-1", ["head:-1"])
+        assertRefused(s, "set measure nonsense", ["nonsense"])
+        _ = try s.execute("set measure head:2")
+        XCTAssertEqual(s.setting.measure, "head:2")
+        _ = try s.execute("set server edge")
+        XCTAssertEqual(s.setting.server, "edge")
+    }
+
+    func testGatesRulesAndRates() throws {
+        let s = try session()
+        _ = try s.execute("set rule topk:8")
+        _ = try s.execute("set gate min:0.5")
+        for gate in ["min:-1", "shannon:nan", "min:inf", "margin:1.5", "renyi:0:1", "renyi:2:-1", "min:x"] {
+            assertRefused(s, "set gate \(gate)", ["gate '\(gate)'"])
+        }
+        for rule in ["sum:inf", "sum:1.5", "sum:nan", "threshold:-0.1", "topk:0", "random:0", "topk:1e30", "topk:1000", "random:65"] {
+            assertRefused(s, "set rule \(rule)", [rule])
+        }
+        assertRefused(s, "set rule topk:1000", ["64 patches"])
+        assertRefused(s, "set temperature 0", ["temperature"])
+        assertRefused(s, "set temperature nan", ["temperature", "nan"])
+        assertRefused(s, "set uplink -5", ["uplink", "-5"])
+        assertRefused(s, "set uplink inf", ["uplink", "inf"])
+        XCTAssertEqual(s.setting.rule, .topK(8))
+        _ = try s.execute("set rule topk:64")
+        XCTAssertEqual(s.setting.rule, .topK(64))
+    }
+
+    func testSweepsTablesAndLatencyRefuseBadValuesBeforeAnyWork() throws {
+        let s = try session()
+        _ = try s.execute("set rule sum:0.9")
+        for range in ["0:inf:1", "0:nan:0.1", "nan", "0:1:1e-300", "0:1e9:1", "0:1.5:0.5"] {
+            assertRefused(s, "sweep rule \(range)", [range])
+        }
+        assertRefused(s, "sweep gate 0:inf:1", ["0:inf:1"])
+        assertRefused(s, "sweep gate -1,1", ["-1,1"])
+        assertRefused(s, "sweep rule 0:1:1e-300", ["1000000"])
+        _ = try s.execute("set rule topk:8")
+        assertRefused(s, "sweep rule 0:1e6:1", ["0:1e6:1"])
+        assertRefused(s, "sweep rule 0:64:8", ["0:64:8"])
+        assertRefused(s, "sweep rule 8:72:8", ["72", "64 patches"])
+        assertRefused(s, "table patches 0:inf:1", ["0:inf:1"])
+        assertRefused(s, "table patches 0.5,1.5", ["0.5,1.5"])
+        assertRefused(s, "table transmit -1", ["-1"])
+        assertRefused(s, "latency -5", ["-5"])
+        assertRefused(s, "latency 0", ["latency", "0"])
+        assertRefused(s, "latency 1,inf", ["inf"])
+        assertRefused(s, "latency 0:inf:1", ["0:inf:1"])
+        XCTAssertTrue(try s.execute("latency 1,8").contains("uplink_mbps"))
+        XCTAssertTrue(try s.execute("sweep rule 8:64:8").contains("topk:64"))
+    }
+}
