@@ -53,6 +53,7 @@ struct CacheCommand: ParsableCommand {
         var checkpointEvery: Double?
 
         func run() throws {
+            image.applyLimits()
             Threads.set(threads)
             let specs = try models.map { text -> ModelSpec in
                 guard let m = ModelSpec(parsing: text) else { throw CLIError("--model '\(text)': expected NAME=ARCH:WEIGHTS or NAME=ARCH:WEIGHTS@R") }

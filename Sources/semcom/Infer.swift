@@ -48,6 +48,7 @@ struct Infer: ParsableCommand {
     }
 
     func run() throws {
+        image.applyLimits()
         if let out {
             try checkOutput(out, kind: .hdf5, inputs: [weights] + [inputs, keep].compactMap { $0 } + images)
         }

@@ -13,6 +13,17 @@ struct ImageOptions: ParsableArguments {
     @Option(help: "Side of the square network input.")
     var size: Int = 224
 
+    @Option(help: ArgumentHelp("Largest image decoded, in pixels (width x height as its header declares them; also the most a resize may produce).",
+                               discussion: "Larger images are refused before decoding. Default: PIL's Image.MAX_IMAGE_PIXELS, 89478485."),
+            transform: { text in
+                guard let n = Int(text), n >= 1 else { throw ValidationError("--max-image-pixels \(text): expected a number of pixels >= 1") }
+                return n
+            })
+    var maxImagePixels: Int = ImageLimits.defaultMaxPixels
+
+    /// Makes `--max-image-pixels` the limit of every decode in this process.
+    func applyLimits() { ImageLimits.maxPixels = maxImagePixels }
+
     var preprocessing: Preprocessing { Preprocessing(size: size, cropPct: cropPct) }
 
     func validate() throws {
@@ -61,6 +72,7 @@ struct Preprocess: ParsableCommand {
     }
 
     func run() throws {
+        image.applyLimits()
         try checkOutput(out, kind: .npy, inputs: images)
         Threads.set(threads)
         let (x, good) = image.load(images)
