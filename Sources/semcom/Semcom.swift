@@ -12,19 +12,23 @@ struct Semcom: ParsableCommand {
         subcommands: [Preprocess.self, Infer.self, Bench.self, CacheCommand.self, Eval.self, Sweep.self, Table.self, ReplCommand.self, RunScript.self, Demo.self])
 
     /// Exit status of bad usage (an unknown or malformed option, a value out
-    /// of range): 2, as the issue asks. swift-argument-parser itself exits 64
-    /// (EX_USAGE) for these; everything else (help 0, a failed command 1,
-    /// `ExitCode`s such as 130 after SIGINT) keeps its own status.
+    /// of range, a run, head or k the cache does not have): 2, as the issue
+    /// asks. swift-argument-parser itself exits 64 (EX_USAGE) for these;
+    /// everything else (help 0, a failed command 1, `ExitCode`s such as 130
+    /// after SIGINT) keeps its own status.
     static let usageStatus: Int32 = 2
 
-    /// ArgumentParser's `main`, with its usage status 64 mapped to `usageStatus`.
+    /// ArgumentParser's `main`, with its usage status 64 mapped to
+    /// `usageStatus` and its message kept to one line: the error and where help is.
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            let lines = fullMessage(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            let help = lines.first { $0.hasPrefix("See '") }.flatMap { $0.split(separator: "'").dropFirst().first }.map { " (see '\($0)')" } ?? ""
+            FileHandle.standardError.write(Data(((lines.first ?? "Error: bad usage") + help + "\n").utf8))
             Foundation.exit(usageStatus)
         }
     }
