@@ -20,10 +20,17 @@ public enum NPY {
         public var description: String { "\(path): \(reason)" }
     }
 
-    /// Reads any numeric `.npy` (f2/f4/f8, i1-i8, u1-u8, b1).
+    /// Reads any numeric `.npy` (f2/f4/f8, i1-i8, u1-u8, b1), refusing a
+    /// bad file with one line naming it and the fault. Checked before the
+    /// values are allocated: the file is a regular file; magic, version and
+    /// header length fit the file; the header has a supported little-endian
+    /// `descr`, `fortran_order` False and a `shape` that is a tuple of
+    /// non-negative integers whose element and byte counts fit in `Int`; the
+    /// data is exactly that many bytes.
     public static func read(_ path: String) throws -> Array {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FormatError(path: path, reason: "cannot read file")
+        let data: Data
+        do { data = try mapRegularFile(path) } catch let e as FileCheckError {
+            throw FormatError(path: path, reason: e.reason)
         }
         return try parse(data, path: path)
     }
@@ -34,48 +41,56 @@ public enum NPY {
         return Tensor(shape: a.shape, scalars: a.values.map { Float($0) })
     }
 
+    /// Element sizes of the supported dtype kinds (`f` float, `i` signed,
+    /// `u` unsigned, `b` bool).
+    private static let supported: [Character: Set<Int>] = ["f": [2, 4, 8], "i": [1, 2, 4, 8], "u": [1, 2, 4, 8], "b": [1]]
+
     static func parse(_ data: Data, path: String) throws -> Array {
         func fail(_ r: String) -> FormatError { FormatError(path: path, reason: r) }
-        let bytes = [UInt8](data)
-        guard bytes.count >= 10, bytes[0] == 0x93, Swift.Array(bytes[1..<6]) == Swift.Array("NUMPY".utf8) else {
+        guard data.count >= 10, data.prefix(6).elementsEqual([0x93] + Swift.Array("NUMPY".utf8)) else {
             throw fail("not a .npy file (bad magic)")
         }
-        let major = bytes[6]
+        let byte = { (i: Int) in Int(data[data.startIndex + i]) }
+        let major = byte(6)
         let headerLength: Int, start: Int
         switch major {
-        case 1: headerLength = Int(bytes[8]) | Int(bytes[9]) << 8; start = 10
+        case 1: headerLength = byte(8) | byte(9) << 8; start = 10
         case 2, 3:
-            guard bytes.count >= 12 else { throw fail("truncated header") }
-            headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }; start = 12
+            guard data.count >= 12 else { throw fail("truncated header") }
+            headerLength = (0..<4).reduce(0) { $0 | byte(8 + $1) << (8 * $1) }; start = 12
         default: throw fail("unsupported .npy version \(major)")
         }
-        guard start + headerLength <= bytes.count,
-              let header = String(bytes: bytes[start..<(start + headerLength)], encoding: .utf8) else {
-            throw fail("truncated header")
+        let body = start + headerLength  // at most 12 + 2^32: no overflow
+        guard body <= data.count,
+              let header = String(bytes: data[(data.startIndex + start)..<(data.startIndex + body)], encoding: .utf8) else {
+            throw fail("truncated header: header length \(headerLength) at byte 8, file has \(data.count) bytes")
         }
         guard let descr = field("descr", in: header)?.trimmingCharacters(in: CharacterSet(charactersIn: "'\" ")),
               let shapeText = field("shape", in: header) else {
             throw fail("header lacks descr or shape: \(header.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         if let f = field("fortran_order", in: header), f.contains("True") { throw fail("Fortran-order arrays are not supported") }
-        let shape = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
-            .split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let count = shape.reduce(1, *)
-        let kind = descr.dropFirst()
-        guard descr.first == "<" || descr.first == "|" || (descr.first == "=" ), let size = Int(kind.dropFirst()) else {
-            throw fail("unsupported dtype \(descr) (need little-endian numeric)")
+        let shape = try parseShape(shapeText, fail: fail)
+        let kind = descr.dropFirst().first ?? " "
+        guard "<|=".contains(descr.first ?? " "), let size = Int(descr.dropFirst(2)), supported[kind]?.contains(size) == true else {
+            throw fail("unsupported dtype \(descr) (need little-endian f2/f4/f8, i1-i8, u1-u8 or b1)")
         }
-        let body = start + headerLength
-        guard bytes.count - body >= count * size else {
-            throw fail("truncated data: shape \(shape) of \(descr) needs \(count * size) bytes, file has \(bytes.count - body)")
+        let count: Int, bytes: Int
+        do { (count, bytes) = try checkedSize(of: shape, elementSize: size) } catch let e as FileCheckError {
+            throw fail("field 'shape': \(e.reason)")
+        }
+        guard data.count - body == bytes else {
+            let what = data.count - body < bytes ? "truncated data" : "trailing data"
+            throw fail("\(what): shape \(shape) of \(descr) needs \(bytes) bytes after the header (byte \(body)), file has \(data.count - body)")
         }
         var values = [Double](repeating: 0, count: count)
-        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let p = raw.baseAddress! + body
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            guard let base = raw.baseAddress else { return }
+            let p = base + body
             func fill<T>(_: T.Type, _ convert: (T) -> Double) {
                 for i in 0..<count { values[i] = convert(p.loadUnaligned(fromByteOffset: i * size, as: T.self)) }
             }
-            switch (kind.first!, size) {
+            switch (kind, size) {
             case ("f", 2): fill(UInt16.self) { Double(halfToFloat($0)) }
             case ("f", 4): fill(Float.self) { Double($0) }
             case ("f", 8): fill(Double.self) { $0 }
@@ -83,16 +98,34 @@ public enum NPY {
             case ("i", 2): fill(Int16.self) { Double($0) }
             case ("i", 4): fill(Int32.self) { Double($0) }
             case ("i", 8): fill(Int64.self) { Double($0) }
-            case ("u", 1), ("b", 1): fill(UInt8.self) { Double($0) }
             case ("u", 2): fill(UInt16.self) { Double($0) }
             case ("u", 4): fill(UInt32.self) { Double($0) }
             case ("u", 8): fill(UInt64.self) { Double($0) }
-            default: throw fail("unsupported dtype \(descr)")
+            default: fill(UInt8.self) { Double($0) }  // u1, b1
             }
         }
         return Array(shape: shape, values: values, descr: descr)
     }
 
+    /// The dimensions of a header's shape tuple: `()`, `(n,)` or `(n, m, ...)`
+    /// with each entry a decimal integer (a trailing comma allowed); anything
+    /// else is an error naming the entry.
+    private static func parseShape(_ text: String, fail: (String) -> FormatError) throws -> [Int] {
+        guard text.hasPrefix("("), text.hasSuffix(")") else { throw fail("field 'shape' is \(text), not a tuple") }
+        var parts = text.dropFirst().dropLast().split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        if parts == [""] { return [] }  // ()
+        if parts.count > 1, parts.last == "" { parts.removeLast() }  // (n,) and (n, m,)
+        return try parts.map { part in
+            guard !part.isEmpty, part.allSatisfy({ $0 == "-" || $0.isASCII && $0.isNumber }), let n = Int(part) else {
+                throw fail("field 'shape' \(text): entry '\(part)' is not an integer")
+            }
+            return n
+        }
+    }
+
+    /// The raw text of `key`'s value in a header dict: a parenthesised
+    /// tuple whole, anything else up to the next comma or brace.
     private static func field(_ key: String, in header: String) -> String? {
         guard let r = header.range(of: "'\(key)'") ?? header.range(of: "\"\(key)\"") else { return nil }
         var rest = header[r.upperBound...].drop { $0 == " " || $0 == ":" }

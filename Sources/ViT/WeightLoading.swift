@@ -25,6 +25,15 @@ extension ViTWeights {
     /// `heads`, else the `expected` architecture, else the file's
     /// `num_heads` metadata, else a `config.json` beside the file, else
     /// D / 64 as in every DeiT. With `expected`, the shapes must match that architecture.
+    ///
+    /// Checked, besides the file itself (`SafeTensors.init(path:)`): the
+    /// shapes the configuration is read from (`cls_token` [1, prefix, D],
+    /// `patch_embed.proj.weight` [D, 3, p, p] with p > 0, `pos_embed`
+    /// [1, prefix + a square number of patches, D], `head.weight` [C, D],
+    /// `blocks.0.mlp.fc1.weight` [hidden, D], every size positive); the head
+    /// count is a positive divisor of D (the width of each of q, k and v),
+    /// and a `num_heads` in the metadata or `config.json` is an integer that
+    /// agrees with `heads` or `expected` when given; then every tensor's shape.
     public static func load(path: String, expected: ViTConfig? = nil, heads: Int? = nil) throws -> (ViTConfig, ViTWeights) {
         let file = try SafeTensors(path: path)
         func fail(_ r: String) -> WeightsError { WeightsError(path: path, reason: r) }
@@ -39,30 +48,45 @@ extension ViTWeights {
         }
         tensors = try timmLayout(tensors, fail: fail)
 
-        func shape(_ key: String) throws -> [Int] {
+        /// The shape of `key`, which must have as many dimensions as `pattern`, all positive.
+        func shape(_ key: String, _ pattern: String) throws -> [Int] {
             guard let t = tensors[key] else { throw fail("missing tensor '\(key)'") }
+            guard t.shape.count == pattern.split(separator: ",").count, t.shape.allSatisfy({ $0 > 0 }) else {
+                throw fail("tensor '\(key)' has shape \(t.shape), expected [\(pattern)] (all positive)")
+            }
             return t.shape
         }
         // Read the configuration off the shapes.
-        let cls = try shape("cls_token"), pos = try shape("pos_embed"), pe = try shape("patch_embed.proj.weight")
-        let headShape = try shape("head.weight")
-        guard cls.count == 3, pos.count == 3, pe.count == 4, pe[1] == 3, pe[2] == pe[3], headShape.count == 2 else {
-            throw fail("unexpected shapes: cls_token \(cls), pos_embed \(pos), patch_embed.proj.weight \(pe), head.weight \(headShape)")
+        let cls = try shape("cls_token", "1, prefix, D")
+        let d = cls[2], prefix = cls[1]
+        if let t = tensors["patch_embed.proj.weight"], t.shape.count == 4, t.shape[2] == 0 || t.shape[3] == 0 {
+            throw fail("tensor 'patch_embed.proj.weight' has shape \(t.shape): patch size 0")
         }
-        let d = cls[2], prefix = cls[1], patch = pe[2]
+        let pe = try shape("patch_embed.proj.weight", "\(d), 3, p, p")
+        guard pe[0] == d, pe[1] == 3, pe[2] == pe[3] else {
+            throw fail("tensor 'patch_embed.proj.weight' has shape \(pe), expected [\(d), 3, p, p] (D \(d) from cls_token)")
+        }
+        let patch = pe[2]
+        let pos = try shape("pos_embed", "1, \(prefix) + patches, \(d)")
         let patches = pos[1] - prefix
+        guard cls[0] == 1, pos[0] == 1, pos[2] == d, patches > 0 else {
+            throw fail("tensor 'pos_embed' has shape \(pos), expected [1, \(prefix) + patches, \(d)] (prefix and D from cls_token \(cls))")
+        }
         let grid = Int(Double(patches).squareRoot().rounded())
         guard grid * grid == patches else { throw fail("pos_embed has \(pos[1]) tokens: \(patches) patches is not a square grid") }
+        let headShape = try shape("head.weight", "classes, \(d)")
+        let fc1 = try shape("blocks.0.mlp.fc1.weight", "hidden, \(d)")
+        guard headShape[1] == d, fc1[1] == d else {
+            throw fail("unexpected shapes: head.weight \(headShape), blocks.0.mlp.fc1.weight \(fc1) (D \(d) from cls_token)")
+        }
+        let hidden = fc1[0]
+        // Blocks are numbered "blocks.<i>."; other names under "blocks." are left for `assemble` to report.
         let depth = Set(tensors.keys.compactMap { k -> Int? in
             guard k.hasPrefix("blocks.") else { return nil }
-            return Int(k.split(separator: ".")[1])
+            return k.dropFirst("blocks.".count).split(separator: ".", omittingEmptySubsequences: false).first.flatMap { Int($0) }
         }).count
-        let hidden = try shape("blocks.0.mlp.fc1.weight")[0]
-        let numHeads = heads ?? expected?.numHeads ?? file.metadata["num_heads"].flatMap { Int($0) }
-            ?? headsFromSiblingConfig(of: path) ?? (d % 64 == 0 ? d / 64 : 0)
-        guard numHeads > 0, d % numHeads == 0 else {
-            throw fail("cannot infer the number of heads for embed dim \(d): pass it explicitly")
-        }
+        let numHeads = try resolveHeads(embedDim: d, path: path, heads: heads, expected: expected?.numHeads,
+                                        metadata: file.metadata["num_heads"], fail: fail)
         var config = ViTConfig(imageSize: grid * patch, patchSize: patch, embedDim: d, depth: depth,
                                numHeads: numHeads, numClasses: headShape[0], mlpHidden: hidden, prefixTokens: prefix)
         if let e = expected {
@@ -75,54 +99,113 @@ extension ViTWeights {
         return (config, try assemble(config, tensors, fail: fail))
     }
 
+    /// The head count: `heads`, else `expected`, else the metadata's
+    /// `num_heads`, else the sibling `config.json`'s, else D / 64. Errors
+    /// name the source: a metadata value that is not an integer or disagrees
+    /// with `heads`/`expected`, or a count that does not divide D.
+    static func resolveHeads(embedDim d: Int, path: String, heads: Int?, expected: Int?, metadata: String?,
+                             fail: (String) -> WeightsError) throws -> Int {
+        var declared: Int?
+        if let metadata {
+            guard let n = Int(metadata.trimmingCharacters(in: .whitespaces)) else {
+                throw fail("field 'num_heads' of __metadata__ is '\(metadata)', not an integer")
+            }
+            declared = n
+        }
+        let given = heads.map { ($0, "the heads argument") } ?? expected.map { ($0, "the architecture") }
+        if let (n, source) = given, let declared, declared != n {
+            throw fail("field 'num_heads' of __metadata__ is \(declared), but \(source) gives \(n)")
+        }
+        let (n, source): (Int, String)
+        if let given { (n, source) = given }
+        else if let declared { (n, source) = (declared, "field 'num_heads' of __metadata__") }
+        else if let (sibling, field) = try headsFromSiblingConfig(of: path) { (n, source) = (sibling, field) }
+        else {
+            guard d % 64 == 0 else { throw fail("cannot infer the number of heads for embed dim \(d): pass it explicitly") }
+            (n, source) = (d / 64, "D / 64")
+        }
+        guard n > 0, d % n == 0 else {
+            throw fail("num_heads \(n) (from \(source)) does not divide embed dim \(d), the width of each of q, k and v in blocks.*.attn.qkv.weight")
+        }
+        return n
+    }
+
     /// The head count from a `config.json` beside the weights, as Hugging
     /// Face repositories ship it: `num_heads`, transformers'
-    /// `num_attention_heads`, or timm's `architecture` naming a preset.
-    static func headsFromSiblingConfig(of path: String) -> Int? {
+    /// `num_attention_heads`, or timm's `architecture` naming a preset; with
+    /// the field it came from. Nil without such a file or field; an error
+    /// (naming `config.json` and the field) for a file that is not a regular
+    /// file holding a JSON object, or a head count that is not an integer.
+    static func headsFromSiblingConfig(of path: String) throws -> (Int, String)? {
         let url = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("config.json")
-        guard let data = try? Data(contentsOf: url),
-              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return nil }
-        if let n = (json["num_heads"] ?? json["num_attention_heads"]) as? Int { return n }
-        if let arch = json["architecture"] as? String { return ViTConfig.named(arch)?.numHeads }
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        func fail(_ r: String) -> WeightsError { WeightsError(path: url.path, reason: r) }
+        let data: Data
+        do { data = try mapRegularFile(url.path) } catch let e as FileCheckError { throw fail(e.reason) }
+        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw fail("not a JSON object")
+        }
+        for key in ["num_heads", "num_attention_heads"] {
+            guard let value = json[key] else { continue }
+            guard let n = value as? Int else {
+                throw fail("field '\(key)' is \(value), not an integer")
+            }
+            return (n, "field '\(key)' of \(url.path)")
+        }
+        if let arch = json["architecture"] as? String, let n = ViTConfig.named(arch)?.numHeads {
+            return (n, "field 'architecture' of \(url.path)")
+        }
         return nil
     }
 
-    /// Builds the weights from timm-named tensors, checking every shape and
-    /// refusing missing or unexpected tensors.
-    static func assemble(_ c: ViTConfig, _ tensors: [String: Tensor], fail: (String) -> WeightsError) throws -> ViTWeights {
-        var used = Set<String>()
-        var missing: [String] = []
-        func take(_ key: String, _ shape: [Int]) throws -> [Float] {
-            guard let t = tensors[key] else { missing.append(key); return [Float](repeating: 0, count: shape.reduce(1, *)) }
-            used.insert(key)
-            guard t.shape == shape else { throw fail("tensor '\(key)' has shape \(t.shape), expected \(shape)") }
-            return t.scalars
-        }
-        func linear(_ key: String, _ i: Int, _ o: Int, weightShape: [Int]? = nil) throws -> Linear {
-            Linear(weight: try take(key + ".weight", weightShape ?? [o, i]), bias: try take(key + ".bias", [o]),
-                   inFeatures: i, outFeatures: o)
-        }
-        func norm(_ key: String) throws -> LayerNorm {
-            LayerNorm(weight: try take(key + ".weight", [c.embedDim]), bias: try take(key + ".bias", [c.embedDim]))
-        }
+    /// The tensors of configuration `c`, by timm name, with their shapes.
+    static func expectedShapes(_ c: ViTConfig) -> [(String, [Int])] {
         let d = c.embedDim
-        let weights = ViTWeights(
-            patchEmbed: try linear("patch_embed.proj", c.patchDim, d, weightShape: [d, 3, c.patchSize, c.patchSize]),
-            clsToken: try take("cls_token", [1, c.prefixTokens, d]),
-            posEmbed: try take("pos_embed", [1, c.numTokens, d]),
-            blocks: try (0..<c.depth).map { i in
-                let p = "blocks.\(i)."
-                return Block(norm1: try norm(p + "norm1"),
-                             attn: SelfAttention(qkv: try linear(p + "attn.qkv", d, 3 * d), proj: try linear(p + "attn.proj", d, d)),
-                             norm2: try norm(p + "norm2"),
-                             mlp: MLP(fc1: try linear(p + "mlp.fc1", d, c.mlpHidden), fc2: try linear(p + "mlp.fc2", c.mlpHidden, d)))
-            },
-            norm: try norm("norm"),
-            head: try linear("head", d, c.numClasses))
+        func linear(_ key: String, _ i: Int, _ o: Int) -> [(String, [Int])] { [(key + ".weight", [o, i]), (key + ".bias", [o])] }
+        func norm(_ key: String) -> [(String, [Int])] { [(key + ".weight", [d]), (key + ".bias", [d])] }
+        var all = [("patch_embed.proj.weight", [d, 3, c.patchSize, c.patchSize]), ("patch_embed.proj.bias", [d]),
+                   ("cls_token", [1, c.prefixTokens, d]), ("pos_embed", [1, c.numTokens, d])]
+        for i in 0..<c.depth {
+            let p = "blocks.\(i)."
+            all += norm(p + "norm1") + linear(p + "attn.qkv", d, 3 * d) + linear(p + "attn.proj", d, d)
+                + norm(p + "norm2") + linear(p + "mlp.fc1", d, c.mlpHidden) + linear(p + "mlp.fc2", c.mlpHidden, d)
+        }
+        return all + norm("norm") + linear("head", d, c.numClasses)
+    }
+
+    /// Builds the weights from timm-named tensors, first checking every
+    /// shape against `expectedShapes` and refusing missing or unexpected
+    /// tensors (so nothing is allocated for a tensor that is not there).
+    static func assemble(_ c: ViTConfig, _ tensors: [String: Tensor], fail: (String) -> WeightsError) throws -> ViTWeights {
+        let expected = expectedShapes(c)
+        var missing: [String] = []
+        for (key, shape) in expected {
+            guard let t = tensors[key] else { missing.append(key); continue }
+            guard t.shape == shape else { throw fail("tensor '\(key)' has shape \(t.shape), expected \(shape)") }
+        }
         if !missing.isEmpty { throw fail("missing tensor(s): " + missing.joined(separator: ", ")) }
-        let unexpected = Set(tensors.keys).subtracting(used).sorted()
+        let unexpected = Set(tensors.keys).subtracting(expected.map(\.0)).sorted()
         if !unexpected.isEmpty { throw fail("unexpected tensor(s): " + unexpected.prefix(8).joined(separator: ", ")) }
-        return weights
+
+        func take(_ key: String) -> [Float] { tensors[key]?.scalars ?? [] }  // present: checked above
+        func linear(_ key: String, _ i: Int, _ o: Int) -> Linear {
+            Linear(weight: take(key + ".weight"), bias: take(key + ".bias"), inFeatures: i, outFeatures: o)
+        }
+        func norm(_ key: String) -> LayerNorm { LayerNorm(weight: take(key + ".weight"), bias: take(key + ".bias")) }
+        let d = c.embedDim
+        return ViTWeights(
+            patchEmbed: linear("patch_embed.proj", c.patchDim, d),
+            clsToken: take("cls_token"),
+            posEmbed: take("pos_embed"),
+            blocks: (0..<c.depth).map { i in
+                let p = "blocks.\(i)."
+                return Block(norm1: norm(p + "norm1"),
+                             attn: SelfAttention(qkv: linear(p + "attn.qkv", d, 3 * d), proj: linear(p + "attn.proj", d, d)),
+                             norm2: norm(p + "norm2"),
+                             mlp: MLP(fc1: linear(p + "mlp.fc1", d, c.mlpHidden), fc2: linear(p + "mlp.fc2", c.mlpHidden, d)))
+            },
+            norm: norm("norm"),
+            head: linear("head", d, c.numClasses))
     }
 
     /// Key renames from the transformers layout to timm's, applied in order
@@ -169,8 +252,10 @@ extension ViTWeights {
             guard let q = parts["query"], let k = parts["key"], let v = parts["value"] else {
                 throw fail("\(target): query, key and value are not all present (have \(parts.keys.sorted()))")
             }
-            guard q.shape == k.shape, q.shape == v.shape else { throw fail("\(target): query/key/value shapes differ") }
-            out[target] = Tensor(shape: [3 * q.shape[0]] + q.shape.dropFirst(), scalars: q.scalars + k.scalars + v.scalars)
+            guard q.shape == k.shape, q.shape == v.shape, let rows = q.shape.first else {
+                throw fail("\(target): query/key/value shapes differ or are scalars (\(q.shape), \(k.shape), \(v.shape))")
+            }
+            out[target] = Tensor(shape: [3 * rows] + q.shape.dropFirst(), scalars: q.scalars + k.scalars + v.scalars)
         }
         return out
     }

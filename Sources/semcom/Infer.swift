@@ -106,15 +106,25 @@ struct Infer: ParsableCommand {
     }
 }
 
-/// Reads an N x K integer `.npy` of kept patch indices.
+/// Reads an N x K integer `.npy` of kept patch indices. Checked: the shape,
+/// and in every row each index is an integer in 0..<patches and appears
+/// once; an error names the row.
 func readKeep(_ path: String, images n: Int, patches: Int) throws -> [[Int]] {
     let a = try NPY.read(path)
     guard a.shape.count == 2, a.shape[0] == n else { throw CLIError("\(path): shape \(a.shape), expected \(n) x K") }
-    guard let bad = a.values.first(where: { $0 < 0 || $0 >= Double(patches) || $0 != $0.rounded() }) else {
-        let k = a.shape[1]
-        return (0..<n).map { i in (0..<k).map { Int(a.values[i * k + $0]) } }
+    let k = a.shape[1]
+    return try (0..<n).map { row in
+        var seen = Set<Int>()
+        return try a.values[(row * k)..<((row + 1) * k)].map { v in
+            guard v >= 0, v < Double(patches), v == v.rounded() else {
+                throw CLIError("\(path): row \(row): index \(v) is not a patch index in 0..<\(patches)")
+            }
+            guard seen.insert(Int(v)).inserted else {
+                throw CLIError("\(path): row \(row): patch index \(Int(v)) appears more than once")
+            }
+            return Int(v)
+        }
     }
-    throw CLIError("\(path): index \(bad) is not a patch index in 0..<\(patches)")
 }
 
 /// Writes inference outputs to HDF5 batch by batch, into a temporary file

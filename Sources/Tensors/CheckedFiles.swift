@@ -1,0 +1,71 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a file, or a shape read from one, was refused: the reason alone. The
+/// parser that catches it adds the file's name (and the tensor or field).
+public struct FileCheckError: Error, CustomStringConvertible {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// The element count of `shape` and its size in bytes at `elementSize`
+/// bytes per element, in checked arithmetic. Throws when a dimension is
+/// negative, or when a partial product (left to right, as `Tensor` counts)
+/// or the byte size does not fit in `Int`. Shared by every file parser.
+public func checkedSize(of shape: [Int], elementSize: Int) throws -> (count: Int, bytes: Int) {
+    var count = 1
+    for (i, n) in shape.enumerated() {
+        guard n >= 0 else { throw FileCheckError("dimension \(i) of shape \(shape) is negative") }
+        let (product, overflow) = count.multipliedReportingOverflow(by: n)
+        guard !overflow else { throw FileCheckError("the element count of shape \(shape) overflows") }
+        count = product
+    }
+    let (bytes, overflow) = count.multipliedReportingOverflow(by: elementSize)
+    guard !overflow else { throw FileCheckError("the byte size of shape \(shape) overflows") }
+    return (count, bytes)
+}
+
+/// The contents of the regular file at `path`, memory-mapped read-only.
+/// Checked: `stat` before opening refuses anything but a regular file (a
+/// directory, FIFO, socket or device is never opened, so nothing blocks);
+/// the file is then opened non-blocking and checked again with `fstat`, in
+/// case it was replaced in between.
+public func mapRegularFile(_ path: String) throws -> Data {
+    func failure(_ what: String) -> FileCheckError {
+        FileCheckError("\(what) (\(String(cString: strerror(errno))))")
+    }
+    var info = stat()
+    guard stat(path, &info) == 0 else { throw failure("cannot read file") }
+    try requireRegular(info)
+    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else { throw failure("cannot read file") }
+    defer { close(fd) }
+    guard fstat(fd, &info) == 0 else { throw failure("cannot read file") }
+    try requireRegular(info)
+    let size = Int(info.st_size)
+    guard size > 0 else { return Data() }
+    guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+        throw failure("cannot map file")
+    }
+    return Data(bytesNoCopy: p, count: size, deallocator: .custom { p, n in munmap(p, n) })
+}
+
+/// Throws unless `info` describes a regular file, naming what it is instead.
+private func requireRegular(_ info: stat) throws {
+    let kind: String
+    switch info.st_mode & S_IFMT {
+    case S_IFREG: return
+    case S_IFDIR: kind = "a directory"
+    case S_IFIFO: kind = "a FIFO"
+    case S_IFSOCK: kind = "a socket"
+    case S_IFCHR: kind = "a character device"
+    case S_IFBLK: kind = "a block device"
+    default: kind = "of an unknown kind"
+    }
+    throw FileCheckError("not a regular file (\(kind)); refused without reading it")
+}
