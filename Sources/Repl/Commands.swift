@@ -76,7 +76,7 @@ struct Command {
             return s.remember(evaluationTable([(s.setting, r)]))
         },
         Command(name: "sweep", usage: "sweep rule A:B:STEP [gate A:B:STEP] | sweep gate A:B:STEP",
-                help: "Evaluate a grid over the rule parameter and/or the gate threshold (lists x,y,z work too).") { s, a in
+                help: "Evaluate a grid over the rule parameter and/or the gate threshold (lists x,y,z work too; at most 10^6 points, each value in the rule's or gate's range).") { s, a in
             let (_, e) = try s.requireCache()
             var rules: [Double]?, gates: [Double]?
             var i = 0
@@ -90,6 +90,7 @@ struct Command {
                 i += 2
             }
             guard rules != nil || gates != nil else { throw ReplError("usage: sweep rule A:B:STEP [gate A:B:STEP]") }
+            try Limits.check(grid: rules?.count ?? 1, gates: gates?.count ?? 1)
             let base = try s.validSetting(ruleParameters: rules)
             let results = try e.sweep(base, ruleParameters: rules, gateThresholds: gates)
             let rs = rules ?? [base.rule.parameter], gs = gates ?? [base.gate.scoreThresholdValue]

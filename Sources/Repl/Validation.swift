@@ -82,6 +82,14 @@ public enum Limits {
         return values
     }
 
+    /// Checks a sweep's grid: at most `maxValues` points (rule parameters x gate thresholds).
+    public static func check(grid rules: Int, gates: Int, option: String = "sweep") throws {
+        let (n, overflow) = rules.multipliedReportingOverflow(by: gates)
+        guard !overflow, n <= maxValues else {
+            throw ReplError("\(option): \(rules) rule parameters x \(gates) gate thresholds is too many points (at most \(maxValues))")
+        }
+    }
+
     /// A run name of `cache`, or an error listing its runs with a did-you-mean.
     public static func check(run: String, role: String, in cache: Cache) throws {
         let runs = try cache.runNames()

@@ -24,10 +24,10 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Importance measure: mean, rollout, textbook, head:I.")
     var measure: String = "mean"
 
-    @Option(help: "Selection rule: sum:D, threshold:T, topk:K, random:K.")
+    @Option(help: "Selection rule: sum:D (D in [0, 1]), threshold:T (T in [0, 1]), topk:K, random:K (K in [1, patches]).")
     var rule: String = "sum:0.97"
 
-    @Option(help: "Gate: min:H, shannon:H, margin:M, renyi:ALPHA:H, none.")
+    @Option(help: "Gate: min:H, shannon:H (H >= 0 bits), margin:M (M in [0, 1]), renyi:ALPHA:H (ALPHA > 0 or inf), none.")
     var gate: String = "min:0.8"
 
     @Option(help: "Seed of the random ordering (random:K).")
@@ -150,10 +150,10 @@ struct Sweep: ParsableCommand {
 
     @OptionGroup var options: SettingOptions
 
-    @Option(help: "Rule parameters as a:b:step or a comma list (default: the rule's own).")
+    @Option(help: "Rule parameters as a:b:step or a comma list (default: the rule's own); finite, in the rule's range, at most 10^6 values.")
     var ruleRange: String?
 
-    @Option(help: "Gate thresholds as a:b:step or a comma list (default: the gate's own).")
+    @Option(help: "Gate thresholds as a:b:step or a comma list (default: the gate's own); finite, in the gate's range, at most 10^6 values (and 10^6 grid points).")
     var gateRange: String?
 
     @Option(help: "CSV file to write.")
@@ -162,8 +162,9 @@ struct Sweep: ParsableCommand {
     /// The ranges, each value in the rule's or the gate's range (at most `maxValues` each).
     func validate() throws {
         let setting = try options.setting()
-        if let ruleRange { try usage { _ = try Limits.ruleParameters(ruleRange, setting.rule, option: "--rule-range") } }
-        if let gateRange { try usage { _ = try Limits.gateThresholds(gateRange, setting.gate, option: "--gate-range") } }
+        let gates = try gateRange.map { text in try usage { try Limits.gateThresholds(text, setting.gate, option: "--gate-range") } }
+        let rules = try ruleRange.map { text in try usage { try Limits.ruleParameters(text, setting.rule, option: "--rule-range") } }
+        try usage { try Limits.check(grid: rules?.count ?? 1, gates: gates?.count ?? 1, option: "--rule-range x --gate-range") }
     }
 
     func run() throws {
@@ -200,7 +201,7 @@ struct Table: ParsableCommand {
 
     @OptionGroup var options: SettingOptions
 
-    @Option(help: "The deltas (patches) or etas (transmit): a:b:step or a comma list; default the paper's.")
+    @Option(help: "The deltas in [0, 1] (patches) or etas >= 0 (transmit): a:b:step or a comma list, at most 10^6; default the paper's.")
     var values: String?
 
     @Option(help: "Also write the table as CSV here.")

@@ -36,8 +36,9 @@ struct Semcom: ParsableCommand {
 
 /// Runs a `Limits` check inside `validate()`: its error becomes ArgumentParser's
 /// `ValidationError` (the message and the usage, exit status 2).
-func usage(_ check: () throws -> Void) throws {
-    do { try check() } catch let e as ValidationError { throw e } catch { throw ValidationError("\(error)") }
+@discardableResult
+func usage<T>(_ check: () throws -> T) throws -> T {
+    do { return try check() } catch let e as ValidationError { throw e } catch { throw ValidationError("\(error)") }
 }
 
 /// A failure reported as one line on stderr (`Error: ...`), exit code 1.

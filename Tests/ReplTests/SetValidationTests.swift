@@ -89,6 +89,7 @@ final class SetValidationTests: XCTestCase {
         assertRefused(s, "sweep gate 0:inf:1", ["0:inf:1"])
         assertRefused(s, "sweep gate -1,1", ["-1,1"])
         assertRefused(s, "sweep rule 0:1:1e-300", ["1000000"])
+        assertRefused(s, "sweep rule 0:1:0.0001 gate 0:10:0.0001", ["too many points"])
         _ = try s.execute("set rule topk:8")
         assertRefused(s, "sweep rule 0:1e6:1", ["0:1e6:1"])
         assertRefused(s, "sweep rule 0:64:8", ["0:64:8"])

@@ -80,6 +80,7 @@ final class OptionValidationTests: XCTestCase {
         let sweep = ["sweep", "--cache", Self.cache, "--edge", "edge", "--server", "server", "--out", "/nonexistent/s.csv"]
         try assertUsage(sweep + ["--rule-range", "0:1:1e-300"], ["--rule-range", "0:1:1e-300", "1000000"])
         try assertUsage(sweep + ["--rule-range", "0:1e9:1"], ["--rule-range", "0:1e9:1"])
+        try assertUsage(sweep + ["--rule-range", "0:1:0.0001", "--gate-range", "0:10:0.0001"], ["--gate-range", "too many points"])
         try assertUsage(sweep + ["--rule", "topk:8", "--rule-range", "0:1e6:1"], ["--rule-range", "0:1e6:1"])
         try assertUsage(sweep + ["--rule", "topk:8", "--rule-range", "0:64:8"], ["--rule-range", "0:64:8"])
         try assertUsage(sweep + ["--rule-range", "0:nan:0.1"], ["--rule-range", "0:nan:0.1"])
