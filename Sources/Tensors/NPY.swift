@@ -61,9 +61,11 @@ public enum NPY {
         default: throw fail("unsupported .npy version \(major)")
         }
         let body = start + headerLength  // at most 12 + 2^32: no overflow
-        guard body <= data.count,
-              let header = String(bytes: data[(data.startIndex + start)..<(data.startIndex + body)], encoding: .utf8) else {
+        guard body <= data.count else {
             throw fail("truncated header: header length \(headerLength) at byte 8, file has \(data.count) bytes")
+        }
+        guard let header = String(bytes: data[(data.startIndex + start)..<(data.startIndex + body)], encoding: .utf8) else {
+            throw fail("header (bytes \(start)..<\(body)) is not UTF-8 text")
         }
         guard let descr = field("descr", in: header)?.trimmingCharacters(in: CharacterSet(charactersIn: "'\" ")),
               let shapeText = field("shape", in: header) else {

@@ -202,4 +202,12 @@ final class HostileFileTests: XCTestCase {
         FileManager.default.createFile(atPath: path, contents: data)
         assertNPYFails(path, mentioning: ["truncated header", "header length 4294967295"])
     }
+
+    func testNPYHeaderNotText() {
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0, 4, 0, 0xff, 0xfe, 0xfd, 0x0a])
+        data.append(Data(count: 4))
+        let path = dir.appendingPathComponent("binary.npy").path
+        FileManager.default.createFile(atPath: path, contents: data)
+        assertNPYFails(path, mentioning: ["header (bytes 10..<14) is not UTF-8 text"])
+    }
 }
