@@ -33,6 +33,11 @@ struct Demo: ParsableCommand {
     @Option(help: "Experiment scripts folder.")
     var experiments = "Experiments"
 
+    func validate() throws {
+        try usage { try Limits.check(threads: threads) }
+        try usage { try Limits.check(cropPct: cropPct ?? 1, size: size ?? 64) }
+    }
+
     func run() throws {
         let bundled = images == "Demo/digits/eval"
         let (edgeSpec, serverSpec) = (try spec("edge", edge), try spec("server", server))

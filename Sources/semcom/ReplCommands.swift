@@ -14,6 +14,8 @@ struct ReplCommand: ParsableCommand {
     @Option(help: "Threads for computing missing server answers.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    func validate() throws { try usage { try Limits.check(threads: threads) } }
+
     func run() throws {
         let session = makeSession(threads: threads)
         let history = ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.semcom_history" }
@@ -190,6 +192,8 @@ struct RunScript: ParsableCommand {
 
     @Option(help: "Threads for computing missing server answers.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws { try usage { try Limits.check(threads: threads) } }
 
     func run() throws {
         let session = makeSession(threads: threads)

@@ -43,6 +43,10 @@ final class OptionValidationTests: XCTestCase {
         try assertUsage(["infer", "--weights", "w.safetensors", "--top=-1", "a.png"], ["--top", "-1"])
         try assertUsage(["infer", "--weights", "w.safetensors", "--batch", "0", "a.png"], ["--batch", "0"])
         try assertUsage(["preprocess", "--threads", "100000", "--out", "x.npy", "a.png"], ["--threads", "100000"])
+        try assertUsage(["repl", "--threads", "0"], ["--threads", "0"])
+        try assertUsage(["run", "s.semcom", "--threads", "100000"], ["--threads", "100000"])
+        try assertUsage(["demo", "--threads", "0"], ["--threads", "0"])
+        try assertUsage(["demo", "--crop-pct", "1e-9"], ["--crop-pct", "1e-09"])
     }
 
     func testCacheBuildOptions() throws {
