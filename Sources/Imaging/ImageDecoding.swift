@@ -13,7 +13,7 @@ extension RGBImage {
     /// - Throws: `ImagingError` naming `path` when the file cannot be read, is
     ///   empty, is neither JPEG nor PNG, or holds corrupt or truncated data.
     public init(contentsOf path: String) throws(ImagingError) {
-        let bytes = try readFile(path)
+        let bytes = try readImageFile(path)
         try self.init(decoding: bytes, file: path)
     }
 
@@ -118,7 +118,7 @@ private func runDecoder(_ format: ImageFormat, _ bytes: [UInt8], file: String, l
 /// for reading (it could block forever or never end), and so is a larger
 /// file; a symlink loop gives the system's "Too many levels of symbolic links".
 /// The bytes are read into one buffer of the file's size.
-func readFile(_ path: String) throws(ImagingError) -> [UInt8] {
+public func readImageFile(_ path: String) throws(ImagingError) -> [UInt8] {
     func failure(_ reason: String? = nil) -> ImagingError {
         ImagingError(file: path, problem: .unreadable(reason ?? String(cString: strerror(errno))))
     }

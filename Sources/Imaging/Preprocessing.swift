@@ -92,14 +92,14 @@ public struct Preprocessing: Sendable, Equatable {
     /// - Throws: `ImagingError` naming `path`, also when the image or its
     ///   resize is over `ImageLimits.maxPixels` (see `image(decoding:file:)`).
     public func croppedImage(contentsOf path: String) throws(ImagingError) -> RGBImage {
-        crop(try image(decoding: try readFile(path), file: path))
+        crop(try image(decoding: try readImageFile(path), file: path))
     }
 
     /// The network input (3 x size x size Float, CHW) for the JPEG or PNG file at `path`.
     /// - Throws: `ImagingError` naming `path`, also when the image or its
     ///   resize is over `ImageLimits.maxPixels` (see `image(decoding:file:)`).
     public func networkInput(contentsOf path: String) throws(ImagingError) -> [Float] {
-        networkInput(try image(decoding: try readFile(path), file: path))
+        networkInput(try image(decoding: try readImageFile(path), file: path))
     }
 
     /// `RGBImage(decoding:file:)` for this preprocessing: before decoding, the
