@@ -1,4 +1,5 @@
 import CImagingCodecs
+import Safety
 
 #if canImport(Glibc)
 import Glibc
@@ -123,17 +124,7 @@ public func readImageFile(_ path: String) throws(ImagingError) -> [UInt8] {
         ImagingError(file: path, problem: .unreadable(reason ?? String(cString: strerror(errno))))
     }
     func checkRegular(_ info: stat) throws(ImagingError) {
-        let kind: String?
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: kind = nil
-        case S_IFDIR: kind = "a folder"
-        case S_IFIFO: kind = "a FIFO (named pipe)"
-        case S_IFCHR: kind = "a character device"
-        case S_IFBLK: kind = "a block device"
-        case S_IFSOCK: kind = "a socket"
-        default: kind = "of an unknown kind"
-        }
-        if let kind { throw failure("not a regular file (\(kind))") }
+        if let kind = nonRegularKind(info.st_mode) { throw failure("not a regular file (\(kind))") }
         guard Int(info.st_size) <= ImageLimits.maxFileBytes else {
             throw failure("\(info.st_size) bytes, over the \(ImageLimits.maxFileBytes >> 20) MiB limit for an image file")
         }

@@ -139,3 +139,18 @@ public struct FileIdentity: Equatable, Hashable, Sendable {
         inode = UInt64(s.st_ino)
     }
 }
+
+/// What a file of mode `mode` (from `stat`) is when it is not a regular
+/// file ("a FIFO (named pipe)", "a folder", ...), or nil for a regular file:
+/// the words of every "not a regular file" refusal.
+public func nonRegularKind(_ mode: mode_t) -> String? {
+    switch mode & S_IFMT {
+    case S_IFREG: return nil
+    case S_IFDIR: return "a folder"
+    case S_IFIFO: return "a FIFO (named pipe)"
+    case S_IFCHR: return "a character device"
+    case S_IFBLK: return "a block device"
+    case S_IFSOCK: return "a socket"
+    default: return "of an unknown kind"
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Safety
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -57,15 +58,5 @@ public func mapRegularFile(_ path: String) throws -> Data {
 
 /// Throws unless `info` describes a regular file, naming what it is instead.
 private func requireRegular(_ info: stat) throws {
-    let kind: String
-    switch info.st_mode & S_IFMT {
-    case S_IFREG: return
-    case S_IFDIR: kind = "a directory"
-    case S_IFIFO: kind = "a FIFO"
-    case S_IFSOCK: kind = "a socket"
-    case S_IFCHR: kind = "a character device"
-    case S_IFBLK: kind = "a block device"
-    default: kind = "of an unknown kind"
-    }
-    throw FileCheckError("not a regular file (\(kind)); refused without reading it")
+    if let kind = nonRegularKind(info.st_mode) { throw FileCheckError("not a regular file (\(kind)); refused without reading it") }
 }

@@ -145,7 +145,7 @@ final class HostileFileTests: XCTestCase {
         // Opening a FIFO for reading with no writer would block: a refusal proves it was never opened.
         assertSafeTensorsFails(fifo, mentioning: ["not a regular file", "a FIFO"])
         assertNPYFails(fifo, mentioning: ["not a regular file", "a FIFO"])
-        assertSafeTensorsFails(dir.path, mentioning: ["not a regular file", "a directory"])
+        assertSafeTensorsFails(dir.path, mentioning: ["not a regular file", "a folder"])
         assertNPYFails("/dev/zero", mentioning: ["not a regular file", "a character device"])
     }
 

@@ -69,8 +69,8 @@ final class HostileWeightsCLITests: XCTestCase {
         let fifo = tmp.appendingPathComponent("weights.safetensors").path
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         // Opening the FIFO with no writer would block forever: returning at all shows it was never opened.
-        try assertInferFails(["--weights", fifo, "--inputs", inputs], mentioning: [fifo, "not a regular file (a FIFO)"])
-        try assertInferFails(["--weights", goodWeights, "--inputs", fifo], mentioning: [fifo, "not a regular file (a FIFO)"])
+        try assertInferFails(["--weights", fifo, "--inputs", inputs], mentioning: [fifo, "not a regular file (a FIFO (named pipe))"])
+        try assertInferFails(["--weights", goodWeights, "--inputs", fifo], mentioning: [fifo, "not a regular file (a FIFO (named pipe))"])
     }
 
     func testMalformedInputsShape() throws {
