@@ -208,6 +208,12 @@ func image(_ s: Session, _ a: [String]) throws -> String {
         throw ReplError("usage: image I [FILE.png] with 0 <= I < \(cache.images.count)")
     }
     let setting = try s.validSetting()
+    if cache.status[i] == .unreadable {
+        throw ReplError("image \(i) could not be read when the cache was built: \(try cache.unreadable().first { $0.row == i }?.reason ?? "")")
+    }
+    for run in Set([setting.edge, setting.server, setting.encoder]) where try cache.run(run).completed <= i {
+        throw ReplError("image \(i) is not built yet in run '\(run)' (\(try cache.run(run).completed) of \(cache.images.count) images)")
+    }
     let names = ClassNames.forClassCount(try cache.run(setting.edge).numClasses)
     var lines = ["\(i): \(cache.images.paths[i]) (label \(cache.images.labels[i]))"]
     for run in [setting.edge, setting.server] {
@@ -235,9 +241,8 @@ func image(_ s: Session, _ a: [String]) throws -> String {
 extension AttentionOverlay {
     /// Renders image `i` of a cache with `run`'s `measure` scores and the kept patches, as PNG.
     static func write(cache: Cache, image i: Int, run: String, measure: String, kept: [Int], to path: String) throws {
-        let size = Int(try cache.file.attribute("image_size", as: Int64.self))
-        let pre = Preprocessing(size: size, cropPct: try cache.file.attribute("crop_pct", as: Double.self))
-        let crop = try pre.croppedImage(contentsOf: cache.images.paths[i])
+        // The image as the cache saw it: a file changed since is an error, not a misleading overlay.
+        let crop = try ImageFiles.load(cache.images.paths[i], preprocessing: try cache.preprocessing, expected: try cache.pins()[i]).0
         let p = try cache.run(run).numPatches
         let scores = Array(try cache.importance(run, measure: measure)[(i * p)..<((i + 1) * p)])
         try render(crop: crop, scores: scores, kept: Set(kept)).writePNG(to: path)
