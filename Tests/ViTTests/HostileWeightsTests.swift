@@ -111,7 +111,7 @@ final class HostileWeightsTests: XCTestCase {
         try FileManager.default.removeItem(at: config)
         XCTAssertEqual(mkfifo(config.path, 0o600), 0)
         XCTAssertThrowsError(try ViTWeights.load(path: path)) { error in
-            XCTAssertTrue("\(error)".hasPrefix(config.path + ": not a regular file (a FIFO)"), "\(error)")
+            XCTAssertTrue("\(error)".hasPrefix(config.path + ": not a regular file (a FIFO (named pipe))"), "\(error)")
         }
     }
 
