@@ -3,6 +3,10 @@
 #   make test   build and run the test suite
 # Both install the Debian packages they need when missing (as root).
 #   make figures  render the demo's main figures (out/demo, from make demo) into docs/ as PNG
+#   make sanitize the test suite built and run with AddressSanitizer (Swift and C) and
+#                 UndefinedBehaviorSanitizer (the C targets: Swift has no UBSan on Linux)
+#                 in its own build folder .build-sanitize. Leak checking is off: LeakSanitizer
+#                 reports allocations on Foundation's and XCTest's error paths (not ours to fix here)
 
 SWIFT ?= swift
 DEB_PACKAGES = pkg-config libopenblas-dev libhdf5-dev libjpeg62-turbo-dev libpng-dev libedit-dev
@@ -11,7 +15,7 @@ DEB_PACKAGES = pkg-config libopenblas-dev libhdf5-dev libjpeg62-turbo-dev libpng
 TEST_PACKAGES = python3-h5py python3-numpy tmux
 FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16
 
-.PHONY: all deps install build release test demo figures clean
+.PHONY: all deps install build release test sanitize demo figures clean
 
 all: build
 
@@ -36,6 +40,12 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 
+SANITIZE = --sanitize address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --scratch-path .build-sanitize
+sanitize: deps
+	@$(MAKE) --no-print-directory install PACKAGES="$(TEST_PACKAGES)"
+	$(SWIFT) build --build-tests $(SANITIZE)
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --disable-swift-testing $(SANITIZE)
+
 demo: release
 	.build/release/semcom demo
 
@@ -47,4 +57,4 @@ figures:
 	cp out/demo/fig04_*.png docs/
 
 clean:
-	rm -rf .build out
+	rm -rf .build .build-sanitize out
