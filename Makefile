@@ -7,15 +7,21 @@
 #                 UndefinedBehaviorSanitizer (the C targets: Swift has no UBSan on Linux)
 #                 in its own build folder .build-sanitize. Leak checking is off: LeakSanitizer
 #                 reports allocations on Foundation's and XCTest's error paths (not ours to fix here)
+#   make fuzz     build the libFuzzer harnesses of Fuzz/ (SEMCOM_FUZZ=1, in .build-fuzz) and run each
+#                 for FUZZ_SECONDS (default 60) over a scratch copy of its corpus; fails on a crash/hang/oom
 
 SWIFT ?= swift
 DEB_PACKAGES = pkg-config libopenblas-dev libhdf5-dev libjpeg62-turbo-dev libpng-dev libedit-dev
 # make test also installs Debian's h5py and numpy (the tests read caches with /usr/bin/python3)
 # and tmux (the REPL's Ctrl-C tests run it in a terminal).
 TEST_PACKAGES = python3-h5py python3-numpy tmux
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES = $(notdir $(wildcard Fuzz/*))
+FUZZ_BUILD = SEMCOM_FUZZ=1 $(SWIFT) build -c debug --sanitize fuzzer --sanitize address --scratch-path .build-fuzz
+FUZZ_WORK ?= $(or $(TMPDIR),/tmp)/semcom-fuzz
 FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16
 
-.PHONY: all deps install build release test sanitize demo figures clean
+.PHONY: all deps install build release test sanitize fuzz demo figures clean
 
 all: build
 
@@ -45,6 +51,20 @@ sanitize: deps
 	@$(MAKE) --no-print-directory install PACKAGES="$(TEST_PACKAGES)"
 	$(SWIFT) build --build-tests $(SANITIZE)
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --disable-swift-testing $(SANITIZE)
+
+# Each harness runs over a scratch copy of its seed corpus (new inputs never land in the repo);
+# crash/timeout/oom inputs are saved as $(FUZZ_WORK)/NAME/crash-* (or timeout-*, oom-*).
+fuzz: deps
+	@for h in $(FUZZ_HARNESSES); do $(FUZZ_BUILD) --product fuzz-$$h || exit 1; done
+	@failed=""; for h in $(FUZZ_HARNESSES); do \
+		rm -rf $(FUZZ_WORK)/$$h && mkdir -p $(FUZZ_WORK)/$$h/corpus && cp Fuzz/$$h/corpus/* $(FUZZ_WORK)/$$h/corpus/ || exit 1; \
+		echo "== fuzz-$$h: $(FUZZ_SECONDS) s, log $(FUZZ_WORK)/$$h/log"; \
+		mkdir -p $(FUZZ_WORK)/$$h/tmp; TMPDIR=$(FUZZ_WORK)/$$h/tmp ASAN_OPTIONS=detect_leaks=0 .build-fuzz/debug/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=$(FUZZ_WORK)/$$h/ $(FUZZ_WORK)/$$h/corpus > $(FUZZ_WORK)/$$h/log 2>&1 \
+			|| { failed="$$failed $$h"; tail -40 $(FUZZ_WORK)/$$h/log; }; \
+		grep -E "^Done|^#[0-9]+.*DONE" $(FUZZ_WORK)/$$h/log | tail -2; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: findings in:$$failed (inputs under $(FUZZ_WORK))"; exit 1; fi; echo "fuzz: no findings"
 
 demo: release
 	.build/release/semcom demo

@@ -74,3 +74,21 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// libFuzzer harnesses (make fuzz): executables without a main of their own,
+// linked only with --sanitize fuzzer, so they exist only when SEMCOM_FUZZ is set.
+if ProcessInfo.processInfo.environment["SEMCOM_FUZZ"] != nil {
+    let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
+        ("safetensors", ["Tensors"]),
+        ("npy", ["Tensors"]),
+        ("jpeg", ["Imaging"]),
+        ("png", ["Imaging"]),
+        ("csv", ["Collaborative"]),
+        ("repl", ["Repl"]),
+    ]
+    for h in harnesses {
+        package.targets.append(.executableTarget(name: "fuzz-\(h.name)", dependencies: h.dependencies, path: "Fuzz/\(h.name)",
+                                                 exclude: ["corpus"], swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+        package.products.append(.executable(name: "fuzz-\(h.name)", targets: ["fuzz-\(h.name)"]))
+    }
+}
