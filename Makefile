@@ -77,4 +77,4 @@ figures:
 	cp out/demo/fig04_*.png docs/
 
 clean:
-	rm -rf .build .build-sanitize out
+	rm -rf .build .build-sanitize .build-fuzz out
