@@ -82,10 +82,16 @@ public final class Cache {
     }
 
     /// The preprocessing the runs were made with.
+    /// The preprocessing the runs were made with; an image size outside
+    /// 1...4096 or a crop fraction that is not a positive number is an error
+    /// (a damaged or hand-made file), not a trap in the resize.
     public var preprocessing: Preprocessing {
         get throws {
-            Preprocessing(size: Int(try file.attribute("image_size", as: Int64.self)),
-                          cropPct: try file.attribute("crop_pct", as: Double.self))
+            let size = try file.attribute("image_size", as: Int64.self)
+            let cropPct = try file.attribute("crop_pct", as: Double.self)
+            guard (1...4096).contains(size) else { throw CacheError(path, "image_size is \(size), expected 1...4096") }
+            guard cropPct.isFinite && cropPct > 0 else { throw CacheError(path, "crop_pct is \(cropPct), expected a positive fraction") }
+            return Preprocessing(size: Int(size), cropPct: cropPct)
         }
     }
 

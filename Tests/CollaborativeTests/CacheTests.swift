@@ -285,6 +285,18 @@ final class CacheTests: XCTestCase {
         }
     }
 
+    func testADamagedCropFractionIsAnErrorWhenImagesAreRead() throws {
+        let damaged = try build("c.h5")
+        for value in [0.0, -1, .nan] {
+            let f = try HDF5File.open(damaged, mode: .readWrite)
+            try f.setAttribute("crop_pct", to: value)
+            f.close()
+            XCTAssertThrowsError(try Evaluator(cache: try Cache(path: damaged)).evaluate(Setting(edge: "edge", server: "server", rule: .topK(20), gate: .none))) {
+                XCTAssertTrue("\($0)".contains("\(damaged): crop_pct is \(value), expected a positive fraction"), "\($0)")
+            }
+        }
+    }
+
     func testMoreClassesThanTheMemoHoldsAreRefusedAtBuild() throws {
         let wide = ViTConfig(embedDim: 16, depth: 1, numHeads: 1, numClasses: 40_000)
         let path = tmp.appendingPathComponent("wide.safetensors").path
