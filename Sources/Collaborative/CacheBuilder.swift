@@ -114,14 +114,11 @@ public struct CacheBuilder {
         }
         let n = images.count
         var done = try models.map { Int(try writer.file.openGroup("/runs/\($0.name)").attribute("completed", as: Int64.self)) }
-        var status = try writer.file.openDataset(CacheLayout.status).read(as: Int8.self).values.map { ImageStatus(rawValue: $0) ?? .unreadable }
-        var pins = try Cache(path: path, file: writer.file).pins()
+        let written = try Cache(path: path, file: writer.file)
+        var status = written.status
+        var pins = try written.pins()
         var start = done.min() ?? n
         progress(start, n)
-        func report() -> Report {
-            Report(completed: done.min() ?? n, total: n,
-                   unreadable: status.filter { $0 == .unreadable }.count, publishingSeconds: writer.publishingSeconds)
-        }
         do {
             while start < min(n, stopAfterRows ?? n) {
                 try Interruption.check()
@@ -141,7 +138,9 @@ public struct CacheBuilder {
                     }
                     try write(out, net.config, rows: rows, unreadable: outcomes.map { $0.status == .unreadable }, group: writer.file.openGroup("/runs/\(models[j].name)"))
                 }
-                try CacheLayout.writeImageRows(writer.file, first: rows.lowerBound, outcomes)
+                // Batches are read whole, so a batch is either new or known (a run added
+                // later reads it again): a known one keeps its pins and reasons as stored.
+                if status[rows].contains(.notRead) { try CacheLayout.writeImageRows(writer.file, first: rows.lowerBound, outcomes) }
                 for (i, o) in outcomes.enumerated() {
                     status[rows.lowerBound + i] = o.status
                     pins[rows.lowerBound + i] = o.pin
@@ -165,17 +164,19 @@ public struct CacheBuilder {
             try? writer.commit()
             throw error
         }
-        return report()
+        return Report(completed: done.min() ?? n, total: n, unreadable: status.filter { $0 == .unreadable }.count,
+                      publishingSeconds: writer.publishingSeconds)
     }
 
     /// Network inputs for a batch of rows at each of `resolutions` (nil = full;
     /// `Preprocessing.lowResolution`), B x 3 x S x S each, and what reading each
-    /// image found. Every image is read, checked against its pin (when it has
-    /// one) and cropped once, in parallel. An unreadable image (or one already
-    /// recorded as unreadable) is recorded and given an all-zero input, so that
+    /// image found (`status` and `pins`: what the cache holds for these rows).
+    /// Every image is read, checked against its pin (when it has one) and
+    /// cropped once, in parallel. An unreadable image (or one already recorded
+    /// as unreadable, which is not read again) gets an all-zero input, so that
     /// the batch keeps its shape; a changed image is an error.
-    func loadBatch(_ rows: Range<Int>, resolutions: Set<Int?> = [nil], status: [ImageStatus]? = nil,
-                   pins: [ImagePin]? = nil) throws -> ([Int?: Tensor], [ImageOutcome]) {
+    func loadBatch(_ rows: Range<Int>, resolutions: Set<Int?>, status: [ImageStatus],
+                   pins: [ImagePin]) throws -> ([Int?: Tensor], [ImageOutcome]) {
         let s = preprocessing.size, per = 3 * s * s
         let variants = Array(resolutions)
         let pres = variants.map { r -> Preprocessing in
@@ -193,8 +194,8 @@ public struct CacheBuilder {
                 changed.withUnsafeMutableBufferPointer { errs in
                     parallelFor(batch, costPerItem: 1 << 20) { range in
                         for i in range {
-                            let pin = pins?[i] ?? .none
-                            if status?[i] == .unreadable {
+                            let pin = pins[i]
+                            if status[i] == .unreadable {
                                 results[i] = ImageOutcome(status: .unreadable, error: nil, pin: pin)
                                 continue
                             }
@@ -215,13 +216,11 @@ public struct CacheBuilder {
             }
         }
         if let error = changed.compactMap({ $0 }).first { throw error }
-        // An image recorded as unreadable keeps its recorded reason.
-        let final = outcomes.map { $0! }
         var out: [Int?: Tensor] = [:]
         for (v, r) in variants.enumerated() {
             out[r] = Tensor(shape: [batch, 3, s, s], scalars: Array(x[(v * batch * per)..<((v + 1) * batch * per)]))
         }
-        return (out, final)
+        return (out, outcomes.map { $0! })
     }
 
     /// Stores a batch's outputs; rows of unreadable images get zeros.

@@ -285,6 +285,21 @@ final class CacheTests: XCTestCase {
         }
     }
 
+    func testAnUnreadableImageKeepsItsReasonWhenARunIsAdded() throws {
+        let bad = tmp.appendingPathComponent("bad.jpg").path
+        try Data("not an image".utf8).write(to: URL(fileURLWithPath: bad))
+        images = ImageList(paths: images.paths + [bad], labels: images.labels + [0])
+        let all = models
+        models = [all[0]]
+        let path = try build("c.h5")
+        let first = try Cache(path: path).unreadable()
+        XCTAssertEqual(first.map(\.row), [10])
+        XCTAssertTrue(first[0].reason.contains(bad), first[0].reason)
+        models = all  // the server added later reads every batch again
+        _ = try build("c.h5")
+        XCTAssertEqual(try Cache(path: path).unreadable().map(\.reason), first.map(\.reason))
+    }
+
     func testADamagedCropFractionIsAnErrorWhenImagesAreRead() throws {
         let damaged = try build("c.h5")
         for value in [0.0, -1, .nan] {
