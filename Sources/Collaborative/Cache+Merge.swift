@@ -70,7 +70,7 @@ extension Cache {
             }
         }
         for key in try MemoTable.keys(in: first) where try parts.allSatisfy({ try $0.file.contains(key) }) {
-            let columns = try first.file.openDataset(key).shape[1]
+            let columns = try MemoTable.columns(key, in: first)
             let target = try MemoTable.create(in: f, key: key, images: n, columns: columns)
             var row = 0
             for s in parts {

@@ -81,7 +81,6 @@ public final class Cache {
         return (file, list, root, status)
     }
 
-    /// The preprocessing the runs were made with.
     /// The preprocessing the runs were made with; an image size outside
     /// 1...4096 or a crop fraction that is not a positive number is an error
     /// (a damaged or hand-made file), not a trap in the resize.
@@ -182,19 +181,21 @@ public final class Cache {
         }
     }
 
-    /// N x C logits of a run.
+    /// N x C logits of a run (its shape checked by `run(_:)`).
     public func logits(_ run: String) throws -> [Float] {
-        try file.openDataset("/runs/\(run)/logits").read(as: Float.self).values
+        _ = try self.run(run)
+        return try file.openDataset("/runs/\(run)/logits").read(as: Float.self).values
     }
 
     /// N x P importance scores of a run: `mean`, `rollout`, `textbook`, or
     /// `head:I` (head I's last-layer class-token row over the patches, renormalised).
+    /// Shapes are checked by `run(_:)`.
     public func importance(_ run: String, measure: String) throws -> [Float] {
+        let info = try self.run(run)
         if measure.hasPrefix("head:") {
             guard let h = Int(measure.dropFirst(5)) else { throw CacheError(path, "bad measure '\(measure)'") }
             let d = try file.openDataset("/runs/\(run)/attention/last")
-            let shape = try d.shape
-            let (n, heads, t) = (shape[0], shape[1], shape[2])
+            let (n, heads, t) = (images.count, info.numHeads, 1 + info.numPatches)
             guard (0..<heads).contains(h) else { throw CacheError(path, "run '\(run)' has heads 0..<\(heads), asked head \(h)") }
             let rows = try d.read(as: Float.self, start: [0, h, 0], count: [n, 1, t]).values  // head h only: N x T
             return (0..<n).flatMap { i in Importance.patchScores(Array(rows[(i * t)..<((i + 1) * t)]), prefixTokens: 1) }

@@ -154,15 +154,13 @@ public struct CacheBuilder {
                 progress(start, n)
             }
             try writer.commit()
-        } catch var stop as Interrupted {
-            try writer.commit()
-            stop.detail = "\(path) holds \(thousands(done.min() ?? n)) of \(thousands(n)) images; run the same command again to resume"
-            throw stop
         } catch {
-            // Batches already written are kept: an unreadable weights file, a
+            // Batches already written are kept: a stop, a changed image, a
             // non-finite output or a full disk loses only the batch in hand.
             try? writer.commit()
-            throw error
+            guard var stop = error as? Interrupted else { throw error }
+            stop.detail = "\(path) holds \(thousands(done.min() ?? n)) of \(thousands(n)) images; run the same command again to resume"
+            throw stop
         }
         return Report(completed: done.min() ?? n, total: n, unreadable: status.filter { $0 == .unreadable }.count,
                       publishingSeconds: writer.publishingSeconds)

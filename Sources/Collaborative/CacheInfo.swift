@@ -53,10 +53,9 @@ public struct CacheInfo: Sendable {
         }
         self.runs = runs
         memos = try MemoTable.keys(in: cache).map { key in
-            let d = try cache.file.openDataset(key)
-            let shape = try d.shape
-            let values = try d.read(as: Int16.self).values
-            return Memo(key: key, stored: values.filter { $0 >= 0 }.count, rows: shape[0], columns: shape[1])
+            let columns = try MemoTable.columns(key, in: cache)
+            let values = try cache.file.openDataset(key).read(as: Int16.self).values
+            return Memo(key: key, stored: values.filter { $0 >= 0 }.count, rows: cache.images.count, columns: columns)
         }
         if !unreadable.isEmpty {
             problems.append("\(unreadable.count) unreadable image(s), skipped by every evaluation; first: row \(unreadable[0].row): \(unreadable[0].reason)")
@@ -68,8 +67,8 @@ public struct CacheInfo: Sendable {
         let writer = CacheWriter.writer(of: cache.path)
         if writer.busy {
             problems.append("being written now by another process\(writer.pid.map { " (pid \($0))" } ?? "")")
-        } else if !CacheWriter.leftovers(of: cache.path).isEmpty {
-            problems.append("\(CacheWriter.leftovers(of: cache.path).count) leftover private copy(ies) of an interrupted writer beside the cache (removed by the next write)")
+        } else if case let leftovers = CacheWriter.leftovers(of: cache.path), !leftovers.isEmpty {
+            problems.append("\(leftovers.count) leftover private copy(ies) of an interrupted writer beside the cache (removed by the next write)")
         }
         self.problems = problems
     }

@@ -303,6 +303,10 @@ public final class Evaluator {
         }
         if try writer.file.contains(key) {
             let stored = try writer.file.openDataset(key).read(as: Int16.self).values
+            guard stored.count == memo.count else {
+                writer.abandon()
+                throw CacheError(cache.path, "memo table \(key) has \(stored.count) entries, expected \(memo.count)")
+            }
             for j in memo.indices where memo[j] < 0 && stored[j] >= 0 { memo[j] = stored[j] }
         } else {
             try MemoTable.create(in: writer.file, key: key, images: count, columns: p + 1)
@@ -358,16 +362,13 @@ public final class Evaluator {
                 try writer.checkpointIfDue()
             }
             try writer.commit()
-        } catch var stop as Interrupted {
-            try writer.commit()
-            try? reopenCache()
-            stop.detail = "the \(done) server answers computed so far are stored in \(cache.path); run the command again to go on"
-            throw stop
         } catch {
             // Every chunk stored so far is kept: publish it, then report.
             try? writer.commit()
             try? reopenCache()
-            throw error
+            guard var stop = error as? Interrupted else { throw error }
+            stop.detail = "the \(done) server answers computed so far are stored in \(cache.path); run the command again to go on"
+            throw stop
         }
         try reopenCache()
     }
@@ -375,10 +376,10 @@ public final class Evaluator {
     /// Moves to the newest published cache; what was derived from runs that
     /// have grown since (a build running meanwhile) is dropped.
     func reopenCache() throws {
-        func progress() throws -> [Int] { try cache.runNames().map { try cache.run($0).completed } }
-        let before = try progress()
+        func completed() throws -> [Int] { try cache.runNames().map { try cache.run($0).completed } }
+        let before = try completed()
         try cache.reopen()
-        if try progress() != before {
+        if try completed() != before {
             predictions = [:]
             logits = [:]
             gateScores = [:]
@@ -393,14 +394,15 @@ public final class Evaluator {
     /// (all patches, in any order, are the whole image).
     func loadMemo(_ key: String, server: String, patches p: Int) throws -> [Int16] {
         if let m = memos[key] { return m }
-        guard try cache.run(server).numClasses <= Int(Int16.max) else {
-            throw CacheError(cache.path, "run '\(server)' has \(try cache.run(server).numClasses) classes; the memo stores a class as int16 (at most \(Int16.max))")
+        let info = try cache.run(server)
+        guard info.numClasses <= Int(Int16.max) else {
+            throw CacheError(cache.path, "run '\(server)' has \(info.numClasses) classes; the memo stores a class as int16 (at most \(Int16.max))")
         }
         var memo = try cache.file.contains(key) ? try cache.file.openDataset(key).read(as: Int16.self).values
                                                 : [Int16](repeating: -1, count: count * (p + 1))
         guard memo.count == count * (p + 1) else { throw CacheError(cache.path, "memo table \(key) has \(memo.count) entries, expected \(count) x \(p + 1)") }
         let predictions = try predictions(server)
-        for i in 0..<min(count, try cache.run(server).completed) where cache.status[i] == .read { memo[i * (p + 1) + p] = Int16(predictions[i]) }
+        for i in 0..<info.completed where cache.status[i] == .read { memo[i * (p + 1) + p] = Int16(predictions[i]) }
         memos[key] = memo
         return memo
     }

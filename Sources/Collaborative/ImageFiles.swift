@@ -27,12 +27,12 @@ public struct ImagePin: Equatable, Sendable {
 /// Reading image files for a cache: regular files only, bounded in size
 /// and pixels (`Imaging.readImageFile`, `ImageLimits`).
 public enum ImageFiles {
-    /// The cropped image at `path` and its pin; when `expected` is given (not
-    /// `.none`), a file whose pin differs is an error naming it.
-    public static func load(_ path: String, preprocessing: Preprocessing, expected: ImagePin? = nil) throws -> (RGBImage, ImagePin) {
+    /// The cropped image at `path` and its pin; unless `expected` is `.none`
+    /// (not read yet), a file whose pin differs is an error naming it.
+    public static func load(_ path: String, preprocessing: Preprocessing, expected: ImagePin) throws -> (RGBImage, ImagePin) {
         let bytes = try readImageFile(path)
         let pin = ImagePin(of: bytes)
-        if let expected, expected != .none, expected != pin {
+        if expected != .none, expected != pin {
             throw DatasetError(path, "has changed since the cache was built (\(expected.bytes) bytes then, \(pin.bytes) now, or other content); restore it, or rebuild the cache")
         }
         return (preprocessing.crop(try preprocessing.image(decoding: bytes, file: path)), pin)

@@ -23,6 +23,16 @@ public enum MemoTable {
         return out
     }
 
+    /// The column count (P + 1) of the table at `key`, which must be N x C int16 with N
+    /// the cache's image count (a damaged file is an error naming the table).
+    public static func columns(_ key: String, in cache: Cache) throws -> Int {
+        let shape = try cache.file.openDataset(key).shape
+        guard shape.count == 2, shape[0] == cache.images.count, shape[1] >= 2 else {
+            throw CacheError(cache.path, "memo table \(key) has shape \(shape), expected \(cache.images.count) x (P + 1)")
+        }
+        return shape[1]
+    }
+
     /// Creates an empty table (all -1), chunked by rows.
     @discardableResult
     public static func create(in group: HDF5Group, key: String, images n: Int, columns: Int) throws -> HDF5Dataset {

@@ -312,6 +312,17 @@ final class CacheTests: XCTestCase {
         }
     }
 
+    func testAMemoTableOfTheWrongShapeIsAnErrorNamingIt() throws {
+        let path = try build("c.h5")
+        let f = try HDF5File.open(path, mode: .readWrite)
+        try f.createDataset("/memo/server/edge:mean", values: [Int16](repeating: -1, count: 7))
+        f.close()
+        let cache = try Cache(path: path)
+        for attempt in [{ _ = try CacheInfo(cache) }, { _ = try Evaluator(cache: cache).evaluate(Setting(edge: "edge", server: "server")) }] {
+            XCTAssertThrowsError(try attempt()) { XCTAssertTrue("\($0)".contains("memo table /memo/server/edge:mean"), "\($0)") }
+        }
+    }
+
     func testMoreClassesThanTheMemoHoldsAreRefusedAtBuild() throws {
         let wide = ViTConfig(embedDim: 16, depth: 1, numHeads: 1, numClasses: 40_000)
         let path = tmp.appendingPathComponent("wide.safetensors").path
