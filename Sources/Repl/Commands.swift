@@ -17,10 +17,7 @@ struct Command {
     static func named(_ name: String) -> Command? { all.first { $0.name == name } }
 
     /// The known command closest to a misspelt one (edit distance <= 2).
-    static func closest(to word: String) -> String? {
-        let best = all.map { ($0.name, editDistance($0.name, word)) }.min { $0.1 < $1.1 }
-        return best.flatMap { $0.1 <= 2 ? $0.0 : nil }
-    }
+    static func closest(to word: String) -> String? { Repl.closest(to: word, among: all.map(\.name)) }
 
     static let all: [Command] = [
         Command(name: "open", usage: "open CACHE.h5", help: "Open a cache (from `semcom cache build`); picks the smallest run as edge, the largest as server.") { s, a in
@@ -154,6 +151,12 @@ struct Command {
 public struct QuitSignal: Error {}
 
 /// Levenshtein distance.
+/// The word of `words` closest to a misspelt `word`, if within edit distance 2.
+func closest(to word: String, among words: [String]) -> String? {
+    let best = words.map { ($0, editDistance($0, word)) }.min { $0.1 < $1.1 }
+    return best.flatMap { $0.1 <= 2 ? $0.0 : nil }
+}
+
 func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a), b = Array(b)
     var row = Array(0...b.count)
@@ -250,7 +253,7 @@ func set(_ s: Session, _ name: String, _ value: String) throws {
         s.partial = on
     case "out": s.outputDirectory = value
     default:
-        let guess = settingNames.min { editDistance($0, name) < editDistance($1, name) }.flatMap { editDistance($0, name) <= 2 ? "; did you mean '\($0)'?" : nil } ?? ""
+        let guess = closest(to: name, among: settingNames).map { "; did you mean '\($0)'?" } ?? ""
         throw ReplError("unknown setting '\(name)'\(guess)")
     }
 }
@@ -269,8 +272,8 @@ extension Session {
     /// The current setting, checked against the open cache (`Limits.check`):
     /// runs, the measure's head, the rule's k (and the swept ks) <= P.
     func validSetting(ruleParameters: [Double]? = nil) throws -> Setting {
-        let setting = try checkedSetting()
-        try Limits.check(setting, in: cache!, ruleParameters: ruleParameters)
+        let (cache, _) = try requireCache()
+        try Limits.check(setting, in: cache, ruleParameters: ruleParameters)
         return setting
     }
 }

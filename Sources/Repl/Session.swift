@@ -83,18 +83,6 @@ public final class Session {
         return (cache, evaluator)
     }
 
-    /// The current setting, checked against the cache's runs.
-    func checkedSetting() throws -> Setting {
-        let (cache, _) = try requireCache()
-        let runs = try cache.runNames()
-        for (role, run) in [("edge", setting.edge), ("server", setting.server), ("encoder", setting.encoder)] {
-            guard runs.contains(run) else {
-                throw ReplError("\(role) '\(run)' is not a run of this cache (runs: \(runs.joined(separator: ", "))); use 'set \(role) NAME'")
-            }
-        }
-        return setting
-    }
-
     /// Opens a cache and picks default runs.
     public func open(_ path: String) throws {
         let c: Cache

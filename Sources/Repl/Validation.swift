@@ -49,37 +49,39 @@ public enum Limits {
         guard Limits.size.contains(size) else { throw ReplError("--size \(size): expected pixels in 1...\(Limits.size.upperBound)") }
     }
 
+    /// Checks `--checkpoint-every`: seconds, finite and >= 0.
+    public static func check(checkpointEvery seconds: Double) throws {
+        guard seconds.isFinite, seconds >= 0 else { throw ReplError("--checkpoint-every \(seconds): expected seconds >= 0") }
+    }
+
     /// Checks an uplink rate in Mbit/s: finite and > 0.
     public static func check(uplink: Double, option: String = "uplink") throws {
         guard uplink.isFinite, uplink > 0 else { throw ReplError("\(option) \(uplink): expected a finite rate > 0 in Mbit/s") }
     }
 
-    /// `text`'s values (`parseValues`) as parameters of `rule`, each in its range.
-    public static func ruleParameters(_ text: String, _ rule: SelectionRule, option: String = "rule") throws -> [Double] {
+    /// `text`'s values (`parseValues`), each passed through `check`; errors name `option`.
+    static func values(_ text: String, option: String, _ check: (Double) throws -> Void) throws -> [Double] {
         let values: [Double]
         do { values = try parseValues(text) } catch { throw ReplError("\(option) \(error)") }
         for v in values {
-            do { _ = try rule.checked(parameter: v) } catch { throw ReplError("\(option) '\(text)': \(error)") }
+            do { try check(v) } catch { throw ReplError("\(option) '\(text)': \(error)") }
         }
         return values
     }
 
-    /// `text`'s values (`parseValues`) as thresholds of `gate`, each in its range.
+    /// `text`'s values as parameters of `rule`, each in its range.
+    public static func ruleParameters(_ text: String, _ rule: SelectionRule, option: String = "rule") throws -> [Double] {
+        try values(text, option: option) { _ = try rule.checked(parameter: $0) }
+    }
+
+    /// `text`'s values as thresholds of `gate`, each in its range.
     public static func gateThresholds(_ text: String, _ gate: Gate, option: String = "gate") throws -> [Double] {
-        let values: [Double]
-        do { values = try parseValues(text) } catch { throw ReplError("\(option) \(error)") }
-        for v in values {
-            do { _ = try gate.checked(threshold: v) } catch { throw ReplError("\(option) '\(text)': \(error)") }
-        }
-        return values
+        try values(text, option: option) { _ = try gate.checked(threshold: $0) }
     }
 
     /// `text`'s values as uplink rates (`latency`), each finite and > 0.
     public static func rates(_ text: String, option: String = "latency") throws -> [Double] {
-        let values: [Double]
-        do { values = try parseValues(text) } catch { throw ReplError("\(option) \(error)") }
-        for v in values { try check(uplink: v, option: "\(option) '\(text)':") }
-        return values
+        try values(text, option: option) { try check(uplink: $0, option: "rate") }
     }
 
     /// Checks a sweep's grid: at most `maxValues` points (rule parameters x gate thresholds).
@@ -94,8 +96,7 @@ public enum Limits {
     public static func check(run: String, role: String, in cache: Cache) throws {
         let runs = try cache.runNames()
         guard !runs.contains(run) else { return }
-        let guess = runs.min { editDistance($0, run) < editDistance($1, run) }
-            .flatMap { editDistance($0, run) <= 2 ? "; did you mean '\($0)'?" : nil } ?? ""
+        let guess = closest(to: run, among: runs).map { "; did you mean '\($0)'?" } ?? ""
         throw ReplError("\(role) '\(run)' is not a run of \(cache.path)\(guess) (runs: \(runs.joined(separator: ", ")))")
     }
 

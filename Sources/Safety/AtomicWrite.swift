@@ -11,7 +11,7 @@ public struct FileSafetyError: Error, CustomStringConvertible {
 
 /// Writing files so that a reader, a crash or a power loss never sees a
 /// half-written one: the bytes go to a temporary file in the destination's
-/// folder (`.NAME.PID.tmp`), which is flushed to disk (fsync) and renamed
+/// folder (`.NAME.PID.N.tmp`), which is flushed to disk (fsync) and renamed
 /// over the destination; the folder is then flushed so that the rename
 /// survives a power loss. A destination that is a symbolic link is written
 /// through: its target is replaced, the link is kept.
@@ -72,7 +72,7 @@ public enum AtomicWrite {
     }
 
     /// Flushes the folder holding `path`, so that a rename into it is durable.
-    public static func syncDirectory(of path: String) {
+    static func syncDirectory(of path: String) {
         let fd = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
         guard fd >= 0 else { return }
         _ = fsync(fd)
@@ -98,13 +98,18 @@ public enum AtomicWrite {
             if n < 0 && errno == EINTR { continue }
             guard n >= 0 else { throw FileSafetyError(destination, "read failed while copying") }
             if n == 0 { return }
-            var written = 0
-            while written < n {
-                let w = buffer.withUnsafeBytes { Glibc.write(output, $0.baseAddress! + written, n - written) }
-                if w < 0 && errno == EINTR { continue }
-                guard w > 0 else { throw FileSafetyError(destination, "cannot write (\(String(cString: strerror(errno))))") }
-                written += w
-            }
+            try buffer.withUnsafeBytes { try writeAll(output, UnsafeRawBufferPointer(rebasing: $0[..<n]), destination) }
+        }
+    }
+
+    /// Writes all of `bytes` to `fd` (retrying short writes and EINTR); errors name `destination`.
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ destination: String) throws {
+        var written = 0
+        while written < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw FileSafetyError(destination, "cannot write (\(String(cString: strerror(errno))))") }
+            written += n
         }
     }
 
@@ -113,15 +118,7 @@ public enum AtomicWrite {
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw FileSafetyError(destination, "cannot create a temporary file beside it (\(String(cString: strerror(errno))))") }
         defer { close(fd) }
-        try data.withUnsafeBytes { raw in
-            var written = 0
-            while written < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw FileSafetyError(destination, "cannot write (\(String(cString: strerror(errno))))") }
-                written += n
-            }
-        }
+        try data.withUnsafeBytes { try writeAll(fd, $0, destination) }
         guard fsync(fd) == 0 else { throw FileSafetyError(destination, "cannot flush to disk") }
     }
 }

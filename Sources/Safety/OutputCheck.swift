@@ -31,7 +31,7 @@ public enum FileKind: String, Sendable {
         if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { self = .png; return }
         if starts([0xFF, 0xD8, 0xFF]) { self = .jpeg; return }
         if starts([0x93] + Array("NUMPY".utf8)) { self = .npy; return }
-        if b.count >= 9, b[8] == UInt8(ascii: "{"),
+        if b.count >= 9, b[8] == UInt8(ascii: "{"), fileSize >= 8,
            b[0..<8].reversed().reduce(UInt64(0), { $0 << 8 | UInt64($1) }) <= fileSize - 8 { self = .safetensors; return }
         if b.contains(0) { self = .binary; return }
         let text = String(decoding: b, as: UTF8.self)

@@ -29,7 +29,7 @@ struct CacheCommand: ParsableCommand {
 
         func validate() throws {
             if let limit, limit < 1 { throw ValidationError("--limit \(limit): expected a positive number of images") }
-            if let c = checkpointEvery, !(c >= 0 && c.isFinite) { throw ValidationError("--checkpoint-every \(c): expected seconds >= 0") }
+            if let c = checkpointEvery { try usage { try Limits.check(checkpointEvery: c) } }
             try usage { try Limits.check(batch: batch) }
             try usage { try Limits.check(threads: threads) }
             if let shard { try usage { _ = try Limits.shard(shard) } }
@@ -65,9 +65,8 @@ struct CacheCommand: ParsableCommand {
             var builder = CacheBuilder(images: list, models: specs)
             if let shard {
                 let (i, n) = try Limits.shard(shard)
-                let parts = [i, n]
-                builder.images = list.shard(parts[0], of: parts[1], alignment: batch)
-                builder.shard = (parts[0], parts[1])
+                builder.images = list.shard(i, of: n, alignment: batch)
+                builder.shard = (i, n)
             }
             builder.preprocessing = image.preprocessing
             builder.batch = batch

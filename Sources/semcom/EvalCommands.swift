@@ -51,7 +51,7 @@ struct SettingOptions: ParsableArguments {
     /// Every option on its own (`SelectionRule.parse`, `Gate.parse`,
     /// `Limits`); what depends on the cache is checked when it is opened.
     func validate() throws {
-        if let c = checkpointEvery, !(c >= 0 && c.isFinite) { throw ValidationError("--checkpoint-every \(c): expected seconds >= 0") }
+        if let c = checkpointEvery { try usage { try Limits.check(checkpointEvery: c) } }
         _ = try setting()
         try usage { try Limits.check(measure: measure, option: "--measure") }
         try usage { try Limits.check(uplink: uplink, option: "--uplink") }
