@@ -123,23 +123,11 @@ public func readImageFile(_ path: String) throws(ImagingError) -> [UInt8] {
     func failure(_ reason: String? = nil) -> ImagingError {
         ImagingError(file: path, problem: .unreadable(reason ?? String(cString: strerror(errno))))
     }
-    func checkRegular(_ info: stat) throws(ImagingError) {
-        if let kind = nonRegularKind(info.st_mode) { throw failure("not a regular file (\(kind))") }
-        guard Int(info.st_size) <= ImageLimits.maxFileBytes else {
-            throw failure("\(info.st_size) bytes, over the \(ImageLimits.maxFileBytes >> 20) MiB limit for an image file")
-        }
+    let fd: Int32, size: Int
+    do { (fd, size) = try openRegularFile(path, maxBytes: ImageLimits.maxFileBytes, what: "an image file") } catch {
+        throw failure((error as? RegularFileError)?.reason ?? "\(error)")
     }
-    var info = stat()
-    guard stat(path, &info) == 0 else { throw failure() }
-    try checkRegular(info)
-    // O_NONBLOCK: should the path have become a FIFO since the stat, opening
-    // it does not wait for a writer; fstat below then refuses it.
-    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-    guard fd >= 0 else { throw failure() }
     defer { close(fd) }
-    guard fstat(fd, &info) == 0 else { throw failure() }
-    try checkRegular(info)
-    let size = Int(info.st_size)
     var readError: Int32 = 0
     let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
         var done = 0

@@ -151,3 +151,43 @@ public func nonRegularKind(_ mode: mode_t) -> String? {
     default: return "of an unknown kind"
     }
 }
+
+/// Why `openRegularFile` refused a path (the caller names the file).
+public enum RegularFileError: Error, CustomStringConvertible {
+    /// The system could not stat or open it (`strerror`'s words).
+    case system(String)
+    /// Not a regular file, or over the size limit.
+    case refused(String)
+
+    /// The words alone: `strerror`'s, or the refusal.
+    public var reason: String {
+        switch self { case .system(let s), .refused(let s): return s }
+    }
+    public var description: String {
+        switch self { case .system(let s): return "cannot read file (\(s))"; case .refused(let r): return r }
+    }
+}
+
+/// Opens `path` for reading when it is a regular file of at most `maxBytes` (`what`
+/// names such a file in the message, e.g. "an image file")
+/// (symbolic links followed): `stat` first, so that a FIFO, device, socket or
+/// folder is never opened (nothing blocks, nothing endless is read); then
+/// opened non-blocking and checked again with `fstat`, in case the path was
+/// replaced in between. Returns the descriptor, which the caller closes, and the size.
+public func openRegularFile(_ path: String, maxBytes: Int = .max, what: String = "a file") throws -> (fd: Int32, size: Int) {
+    func failure() -> RegularFileError { .system(String(cString: strerror(errno))) }
+    func check(_ info: stat) throws {
+        if let kind = nonRegularKind(info.st_mode) { throw RegularFileError.refused("not a regular file (\(kind))") }
+        guard Int(info.st_size) <= maxBytes else {
+            throw RegularFileError.refused("\(info.st_size) bytes, over the \(maxBytes >> 20) MiB limit for \(what)")
+        }
+    }
+    var info = stat()
+    guard stat(path, &info) == 0 else { throw failure() }
+    try check(info)
+    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else { throw failure() }
+    guard fstat(fd, &info) == 0 else { close(fd); throw failure() }
+    do { try check(info) } catch { close(fd); throw error }
+    return (fd, Int(info.st_size))
+}

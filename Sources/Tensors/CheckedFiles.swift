@@ -31,32 +31,15 @@ public func checkedSize(of shape: [Int], elementSize: Int) throws -> (count: Int
     return (count, bytes)
 }
 
-/// The contents of the regular file at `path`, memory-mapped read-only.
-/// Checked: `stat` before opening refuses anything but a regular file (a
-/// directory, FIFO, socket or device is never opened, so nothing blocks);
-/// the file is then opened non-blocking and checked again with `fstat`, in
-/// case it was replaced in between.
+/// The contents of the regular file at `path`, memory-mapped read-only
+/// (`openRegularFile`: a directory, FIFO, socket or device is never opened).
 public func mapRegularFile(_ path: String) throws -> Data {
-    func failure(_ what: String) -> FileCheckError {
-        FileCheckError("\(what) (\(String(cString: strerror(errno))))")
-    }
-    var info = stat()
-    guard stat(path, &info) == 0 else { throw failure("cannot read file") }
-    try requireRegular(info)
-    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-    guard fd >= 0 else { throw failure("cannot read file") }
+    let (fd, size): (Int32, Int)
+    do { (fd, size) = try openRegularFile(path, what: "weights or arrays") } catch let e as RegularFileError { throw FileCheckError(e.description) }
     defer { close(fd) }
-    guard fstat(fd, &info) == 0 else { throw failure("cannot read file") }
-    try requireRegular(info)
-    let size = Int(info.st_size)
     guard size > 0 else { return Data() }
     guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
-        throw failure("cannot map file")
+        throw FileCheckError("cannot map file (\(String(cString: strerror(errno))))")
     }
     return Data(bytesNoCopy: p, count: size, deallocator: .custom { p, n in munmap(p, n) })
-}
-
-/// Throws unless `info` describes a regular file, naming what it is instead.
-private func requireRegular(_ info: stat) throws {
-    if let kind = nonRegularKind(info.st_mode) { throw FileCheckError("not a regular file (\(kind)); refused without reading it") }
 }
