@@ -52,15 +52,16 @@ sanitize: deps
 	$(SWIFT) build --build-tests $(SANITIZE)
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --disable-swift-testing $(SANITIZE)
 
-# Each harness runs over a scratch copy of its seed corpus (new inputs never land in the repo);
-# crash/timeout/oom inputs are saved as $(FUZZ_WORK)/NAME/crash-* (or timeout-*, oom-*).
+# Each harness runs over a scratch copy of its seed corpus (new inputs never land in the repo),
+# with the libFuzzer flags in Fuzz/NAME/flags if any; crash/timeout/oom inputs are saved as
+# $(FUZZ_WORK)/NAME/crash-* (or timeout-*, oom-*).
 fuzz: deps
 	@for h in $(FUZZ_HARNESSES); do $(FUZZ_BUILD) --product fuzz-$$h || exit 1; done
 	@failed=""; for h in $(FUZZ_HARNESSES); do \
 		rm -rf $(FUZZ_WORK)/$$h && mkdir -p $(FUZZ_WORK)/$$h/corpus && cp Fuzz/$$h/corpus/* $(FUZZ_WORK)/$$h/corpus/ || exit 1; \
 		echo "== fuzz-$$h: $(FUZZ_SECONDS) s, log $(FUZZ_WORK)/$$h/log"; \
 		mkdir -p $(FUZZ_WORK)/$$h/tmp; TMPDIR=$(FUZZ_WORK)/$$h/tmp ASAN_OPTIONS=detect_leaks=0 .build-fuzz/debug/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-			-artifact_prefix=$(FUZZ_WORK)/$$h/ $(FUZZ_WORK)/$$h/corpus > $(FUZZ_WORK)/$$h/log 2>&1 \
+			$$(cat Fuzz/$$h/flags 2>/dev/null) -artifact_prefix=$(FUZZ_WORK)/$$h/ $(FUZZ_WORK)/$$h/corpus > $(FUZZ_WORK)/$$h/log 2>&1 \
 			|| { failed="$$failed $$h"; tail -40 $(FUZZ_WORK)/$$h/log; }; \
 		grep -E "^Done|^#[0-9]+.*DONE" $(FUZZ_WORK)/$$h/log | tail -2; \
 	done; \

@@ -77,6 +77,7 @@ let package = Package(
 
 // libFuzzer harnesses (make fuzz): executables without a main of their own,
 // linked only with --sanitize fuzzer, so they exist only when SEMCOM_FUZZ is set.
+// Fuzz/NAME holds main.swift, the seed corpus and optionally `flags` (libFuzzer options).
 if ProcessInfo.processInfo.environment["SEMCOM_FUZZ"] != nil {
     let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
         ("safetensors", ["Tensors"]),
@@ -85,10 +86,12 @@ if ProcessInfo.processInfo.environment["SEMCOM_FUZZ"] != nil {
         ("png", ["Imaging"]),
         ("csv", ["Collaborative"]),
         ("repl", ["Repl"]),
+        ("cache", ["Collaborative", "HDF5IO", "Imaging", "Repl", "Attention", "Entropy", "ViT"]),
     ]
     for h in harnesses {
         package.targets.append(.executableTarget(name: "fuzz-\(h.name)", dependencies: h.dependencies, path: "Fuzz/\(h.name)",
-                                                 exclude: ["corpus"], swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+                                                 exclude: ["corpus", "flags"].filter { FileManager.default.fileExists(atPath: "\(Context.packageDirectory)/Fuzz/\(h.name)/\($0)") },
+                                                 swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
         package.products.append(.executable(name: "fuzz-\(h.name)", targets: ["fuzz-\(h.name)"]))
     }
 }
