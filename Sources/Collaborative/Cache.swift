@@ -2,6 +2,7 @@ import Foundation
 import Attention
 import HDF5IO
 import Imaging
+import Tensors
 import ViT
 
 /// The cache file: every model run once over a list of images, plus the
@@ -181,10 +182,20 @@ public final class Cache {
         }
     }
 
-    /// N x C logits of a run (its shape checked by `run(_:)`).
+    /// N x C logits of a run (its shape checked by `run(_:)`, its values finite).
     public func logits(_ run: String) throws -> [Float] {
-        _ = try self.run(run)
-        return try file.openDataset("/runs/\(run)/logits").read(as: Float.self).values
+        let info = try self.run(run)
+        return try finite(file.openDataset("/runs/\(run)/logits").read(as: Float.self).values, "run '\(run)': logits", width: info.numClasses)
+    }
+
+    /// `values` (rows of `width`) when all are finite; else an error naming the
+    /// dataset and the row. A build never stores a NaN or an infinity, so one
+    /// means a damaged or hand-made file, whose answers would be wrong.
+    private func finite(_ values: [Float], _ what: String, width: Int) throws -> [Float] {
+        if let i = values.withUnsafeBufferPointer(firstNonFinite) {
+            throw CacheError(path, "\(what) of row \(i / width) holds \(values[i]): a damaged cache")
+        }
+        return values
     }
 
     /// N x P importance scores of a run: `mean`, `rollout`, `textbook`, or
@@ -197,14 +208,14 @@ public final class Cache {
             let d = try file.openDataset("/runs/\(run)/attention/last")
             let (n, heads, t) = (images.count, info.numHeads, 1 + info.numPatches)
             guard (0..<heads).contains(h) else { throw CacheError(path, "run '\(run)' has heads 0..<\(heads), asked head \(h)") }
-            let rows = try d.read(as: Float.self, start: [0, h, 0], count: [n, 1, t]).values  // head h only: N x T
+            let rows = try finite(d.read(as: Float.self, start: [0, h, 0], count: [n, 1, t]).values, "run '\(run)': attention/last", width: t)  // head h only: N x T
             return (0..<n).flatMap { i in Importance.patchScores(Array(rows[(i * t)..<((i + 1) * t)]), prefixTokens: 1) }
         }
         let dataset = "/runs/\(run)/importance/\(measure)"
         guard try file.contains(dataset) else {
             throw CacheError(path, "run '\(run)' has no measure '\(measure)'; measures: mean, rollout, textbook, head:I")
         }
-        return try file.openDataset(dataset).read(as: Float.self).values
+        return try finite(file.openDataset(dataset).read(as: Float.self).values, "run '\(run)': importance/\(measure)", width: info.numPatches)
     }
 }
 

@@ -312,6 +312,23 @@ final class CacheTests: XCTestCase {
         }
     }
 
+    func testANonFiniteStoredValueIsAnErrorNamingTheDatasetAndRow() throws {
+        let plain = try build("c.h5")
+        for (dataset, measure, value) in [("logits", "mean", Float.nan), ("importance/rollout", "rollout", .infinity),
+                                          ("attention/last", "head:1", -.infinity)] {
+            let damaged = tmp.appendingPathComponent("nonfinite-\(measure).h5").path
+            try FileManager.default.copyItem(atPath: plain, toPath: damaged)
+            let f = try HDF5File.open(damaged, mode: .readWrite)
+            let d = try f.openDataset("/runs/edge/\(dataset)")
+            let shape = try d.shape
+            try d.write([value], start: [3] + shape.dropFirst().map { $0 - 1 }, count: shape.map { _ in 1 })
+            f.close()
+            XCTAssertThrowsError(try Evaluator(cache: try Cache(path: damaged)).evaluate(Setting(edge: "edge", server: "server", measure: measure))) {
+                XCTAssertTrue("\($0)".contains("\(damaged): run 'edge': \(dataset) of row 3 holds \(value)"), "\($0)")
+            }
+        }
+    }
+
     func testAMemoTableOfTheWrongShapeIsAnErrorNamingIt() throws {
         let path = try build("c.h5")
         let f = try HDF5File.open(path, mode: .readWrite)
