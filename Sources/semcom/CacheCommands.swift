@@ -148,6 +148,7 @@ struct CacheCommand: ParsableCommand {
 /// point (`Interruption`): the stop's message (what was saved, how to resume)
 /// goes to stderr and the process exits 130 (SIGINT) or 143 (SIGTERM). A second
 /// signal exits at once; the files on disk stay whole either way.
+@discardableResult
 func interruptible<T>(_ stopping: String, _ body: () throws -> T) throws -> T {
     Interruption.install { s in
         FileHandle.standardError.write(Data("\n\(s == SIGTERM ? "SIGTERM" : "SIGINT"): \(stopping) (again to stop at once; the cache keeps its last checkpoint)\n".utf8))

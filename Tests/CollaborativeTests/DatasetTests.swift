@@ -16,7 +16,7 @@ final class DatasetTests: XCTestCase {
     func touch(_ relative: String) throws {
         let url = tmp.appendingPathComponent(relative)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: url.path, contents: Data([0]))
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: Data([0])))
     }
 
     func testImageFolderWithWnidsUsesImageNetIndices() throws {
@@ -96,7 +96,7 @@ final class DatasetTests: XCTestCase {
         let fm = FileManager.default
         let previous = fm.currentDirectoryPath
         XCTAssertTrue(fm.changeCurrentDirectoryPath(tmp.appendingPathComponent("flat").path))
-        defer { fm.changeCurrentDirectoryPath(previous) }
+        defer { _ = fm.changeCurrentDirectoryPath(previous) }
         let root = URL(fileURLWithPath: tmp.path).standardizedFileURL.path
         XCTAssertEqual(try ImageList.load("../tree/").paths, [root + "/tree/ant/2.jpg"])
         XCTAssertEqual(try ImageList.load(".").paths, [root + "/flat/x.jpg"])
