@@ -69,7 +69,7 @@ let build = try seconds {
 }
 
 let evaluator = Evaluator(cache: try Cache(path: path))
-let setting = Setting(edge: "edge", server: "server", measure: "mean", rule: .sum(0.97), gate: .minEntropy(0.8))
+let setting = Setting(edge: "edge", server: "server", measure: .mean, rule: .sum(0.97), gate: .minEntropy(0.8))
 let deltas = (0..<grid).map { 0.5 + 0.5 * Double($0) / Double(grid - 1) }
 let etas = (0..<grid).map { 4 * Double($0) / Double(grid - 1) }
 var points = 0

@@ -151,7 +151,7 @@ func use() {
     _ = try? cache.pins()
     for run in (try? cache.runNames()) ?? [] {
         _ = try? cache.logits(run)
-        for m in ["mean", "rollout", "textbook", "head:0", "head:1", "head:7"] { _ = try? cache.importance(run, measure: m) }
+        for m: ImportanceMeasure in [.mean, .rollout, .textbook, .head(0), .head(1), .head(7)] { _ = try? cache.importance(run, measure: m) }
     }
     for partial in [false, true] {
         let e = Evaluator(cache: cache)

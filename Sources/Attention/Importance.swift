@@ -88,3 +88,48 @@ public enum Importance {
         return s > 0 ? patches.map { $0 / s } : patches
     }
 }
+
+/// A patch-importance measure, by name: the one definition the cache, the
+/// CLI's `--measure`, the REPL's `set measure` and `histogram` parse and print.
+/// Adding a measure: a case here (its name in `parse`, `description` and
+/// `syntax`; stored measures in `stored`), its computation in `Importance`,
+/// and its dataset in the cache builder's output.
+public enum ImportanceMeasure: Hashable, Sendable, CustomStringConvertible {
+    /// The last layer's class-token attention, mean over heads (the paper's choice).
+    case mean
+    /// Attention rollout as the authors' code computes it.
+    case rollout
+    /// Abnar and Zuidema's rollout (each layer's A + I renormalised).
+    case textbook
+    /// Head I's last-layer class-token attention over the patches, renormalised.
+    case head(Int)
+
+    /// The measures a cache stores as N x P datasets (`head:I` is read off the
+    /// stored last-layer attention).
+    public static let stored: [ImportanceMeasure] = [.mean, .rollout, .textbook]
+
+    /// The syntax, in words, for help texts and error messages.
+    public static let syntax = "mean, rollout, textbook or head:I (I >= 0)"
+
+    /// Parses `mean`, `rollout`, `textbook` or `head:I` (I >= 0); the error names the text.
+    public static func parse(_ text: String) throws -> ImportanceMeasure {
+        if let m = stored.first(where: { $0.description == text }) { return m }
+        if text.hasPrefix("head:"), let i = Int(text.dropFirst(5)), i >= 0 { return .head(i) }
+        throw MeasureError("measure '\(text)': expected \(syntax)")
+    }
+
+    public var description: String {
+        switch self {
+        case .mean: return "mean"
+        case .rollout: return "rollout"
+        case .textbook: return "textbook"
+        case .head(let i): return "head:\(i)"
+        }
+    }
+}
+
+/// A measure that does not parse; one line naming the text.
+public struct MeasureError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}

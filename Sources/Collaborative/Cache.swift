@@ -198,13 +198,12 @@ public final class Cache {
         return values
     }
 
-    /// N x P importance scores of a run: `mean`, `rollout`, `textbook`, or
-    /// `head:I` (head I's last-layer class-token row over the patches, renormalised).
-    /// Shapes are checked by `run(_:)`.
-    public func importance(_ run: String, measure: String) throws -> [Float] {
+    /// N x P importance scores of a run under `measure` (`head:I` is head I's
+    /// last-layer class-token row over the patches, renormalised).
+    /// Shapes are checked by `run(_:)`, values for finiteness here.
+    public func importance(_ run: String, measure: ImportanceMeasure) throws -> [Float] {
         let info = try self.run(run)
-        if measure.hasPrefix("head:") {
-            guard let h = Int(measure.dropFirst(5)) else { throw CacheError(path, "bad measure '\(measure)'") }
+        if case .head(let h) = measure {
             let d = try file.openDataset("/runs/\(run)/attention/last")
             let (n, heads, t) = (images.count, info.numHeads, 1 + info.numPatches)
             guard (0..<heads).contains(h) else { throw CacheError(path, "run '\(run)' has heads 0..<\(heads), asked head \(h)") }
@@ -212,9 +211,6 @@ public final class Cache {
             return (0..<n).flatMap { i in Importance.patchScores(Array(rows[(i * t)..<((i + 1) * t)]), prefixTokens: 1) }
         }
         let dataset = "/runs/\(run)/importance/\(measure)"
-        guard try file.contains(dataset) else {
-            throw CacheError(path, "run '\(run)' has no measure '\(measure)'; measures: mean, rollout, textbook, head:I")
-        }
         return try finite(file.openDataset(dataset).read(as: Float.self).values, "run '\(run)': importance/\(measure)", width: info.numPatches)
     }
 }

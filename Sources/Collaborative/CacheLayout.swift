@@ -1,3 +1,4 @@
+import Attention
 import Foundation
 import HDF5IO
 import Imaging
@@ -13,7 +14,7 @@ public enum CacheLayout {
     public static let bytes = "/images/bytes"
     public static let sha256 = "/images/sha256"
     /// Every per-run dataset, N rows each.
-    public static let runDatasets = ["logits", "importance/mean", "importance/rollout", "importance/textbook", "attention/last"]
+    public static let runDatasets = ["logits"] + ImportanceMeasure.stored.map { "importance/\($0)" } + ["attention/last"]
 
     /// The root attributes and the image datasets of a new cache over `images`
     /// (absolute paths), stored relative to their deepest common folder. Status,

@@ -13,7 +13,7 @@ public struct Setting: Equatable, Sendable {
     public var server: String
     /// Whose importance orders the patches (`measure`), unless the rule is random.
     public var encoder: String
-    public var measure: String
+    public var measure: ImportanceMeasure
     public var rule: SelectionRule
     public var gate: Gate
     /// Seed of the random ordering used by `random:K`.
@@ -21,7 +21,7 @@ public struct Setting: Equatable, Sendable {
     /// Temperature applied to the edge logits before the gate's softmax.
     public var temperature: Double = 1
 
-    public init(edge: String, server: String, encoder: String? = nil, measure: String = "mean",
+    public init(edge: String, server: String, encoder: String? = nil, measure: ImportanceMeasure = .mean,
                 rule: SelectionRule = .sum(0.97), gate: Gate = .minEntropy(0.8)) {
         self.edge = edge
         self.server = server

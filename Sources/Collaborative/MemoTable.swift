@@ -1,3 +1,4 @@
+import Attention
 import HDF5IO
 
 /// The server's memoised predictions: for a server run and a patch
@@ -44,7 +45,7 @@ public enum MemoTable {
 /// The order in which an image's patches are offered to the server.
 public enum PatchOrdering: Hashable, Sendable, CustomStringConvertible {
     /// By a run's importance measure, descending (ties: lower index first).
-    case measure(run: String, measure: String)
+    case measure(run: String, measure: ImportanceMeasure)
     /// A random permutation per image, fixed by the seed.
     case random(seed: UInt64)
 

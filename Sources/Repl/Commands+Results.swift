@@ -240,7 +240,7 @@ func image(_ s: Session, _ a: [String]) throws -> String {
 
 extension AttentionOverlay {
     /// Renders image `i` of a cache with `run`'s `measure` scores and the kept patches, as PNG.
-    static func write(cache: Cache, image i: Int, run: String, measure: String, kept: [Int], to path: String) throws {
+    static func write(cache: Cache, image i: Int, run: String, measure: ImportanceMeasure, kept: [Int], to path: String) throws {
         // The image as the cache saw it: a file changed since is an error, not a misleading overlay.
         let crop = try ImageFiles.load(cache.images.paths[i], preprocessing: try cache.preprocessing, expected: try cache.pins()[i]).0
         let p = try cache.run(run).numPatches
@@ -249,17 +249,11 @@ extension AttentionOverlay {
     }
 }
 
-/// The encoder run's scores for each measure, all finite: a NaN or an
-/// infinity is an error naming the run and the measure (no histogram of them means anything).
+/// The encoder run's scores for each measure (finite: `Cache.importance` refuses a NaN or an infinity).
 func histogramSamples(_ s: Session, _ measures: [String]) throws -> [[Float]] {
     let (cache, _) = try s.requireCache()
     let run = s.setting.encoder
-    return try measures.map { m in
-        let v = try cache.importance(run, measure: m)
-        let bad = v.lazy.filter { !$0.isFinite }.count
-        if bad > 0 { throw ReplError("run '\(run)' measure '\(m)' holds non-finite scores (\(bad) of \(v.count))") }
-        return v
-    }
+    return try measures.map { try cache.importance(run, measure: try Limits.measure($0, run: run, in: cache)) }
 }
 
 /// The bins' span for finite patch scores: [min(0, lowest), highest] (at least

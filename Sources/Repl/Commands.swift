@@ -47,7 +47,7 @@ struct Command {
             return ""
         },
         Command(name: "set", usage: "set edge|server|encoder|measure|rule|gate|seed|temperature|uplink|partial|out|title VALUE",
-                help: "Change a setting: runs by name; measure mean|rollout|textbook|head:I; rule sum:D|threshold:T|topk:K|random:K; gate min:H|shannon:H|margin:M|renyi:A:H|none; partial on|off (evaluate the rows built so far of incomplete runs); title of the next plot.") { s, a in
+                help: "Change a setting: runs by name; measure \(ImportanceMeasure.syntax); rule sum:D|threshold:T|topk:K|random:K; gate min:H|shannon:H|margin:M|renyi:A:H|none; partial on|off (evaluate the rows built so far of incomplete runs); title of the next plot.") { s, a in
             if a.first == "title" && a.count >= 2 { s.title = a.dropFirst().joined(separator: " "); return "" }
             guard a.count == 2 else { throw ReplError("usage: set NAME VALUE") }
             try set(s, a[0], a[1])
@@ -63,7 +63,7 @@ struct Command {
             let t = s.setting
             return ResultTable(columns: ["setting", "value"], rows: [
                 ["cache", s.cache?.path ?? "(none)"], ["edge", t.edge], ["server", t.server], ["encoder", t.encoder],
-                ["measure", t.measure], ["rule", "\(t.rule)"], ["gate", "\(t.gate)"], ["seed", "\(t.seed)"],
+                ["measure", "\(t.measure)"], ["rule", "\(t.rule)"], ["gate", "\(t.gate)"], ["seed", "\(t.seed)"],
                 ["temperature", "\(t.temperature)"], ["uplink", "\(s.uplinkMbps) Mbit/s"], ["partial", s.partial ? "on" : "off"], ["out", s.outputDirectory],
             ]).text
         },
@@ -223,8 +223,7 @@ func set(_ s: Session, _ name: String, _ value: String) throws {
         }
         s.setting = t
     case "measure":
-        try Limits.check(measure: value, run: s.setting.encoder, in: s.cache)
-        s.setting.measure = value
+        s.setting.measure = try Limits.measure(value, run: s.setting.encoder, in: s.cache)
     case "rule":
         let r: SelectionRule
         do { r = try SelectionRule.parse(value) } catch { throw ReplError("\(error)") }

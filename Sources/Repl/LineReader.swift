@@ -1,3 +1,4 @@
+import Attention
 import CEditLine
 import Foundation
 import Safety
@@ -104,7 +105,7 @@ extension Session {
     /// Completion candidates: command names, setting names, run names, file names are left to the user.
     public func completions(for prefix: String) -> [String] {
         var words = Command.all.map(\.name)
-        words += settingNames + ["settings", "mean", "rollout", "textbook", "patches", "transmit", "sweep", "pareto", "hist", "latency", "lines"]
+        words += settingNames + ImportanceMeasure.stored.map(\.description) + ["settings", "patches", "transmit", "sweep", "pareto", "hist", "latency", "lines"]
         if let runs = try? cache?.runNames() { words += runs }
         return Array(Set(words.filter { $0.hasPrefix(prefix) })).sorted()
     }

@@ -100,12 +100,18 @@ public enum Limits {
         throw ReplError("\(role) '\(run)' is not a run of \(cache.path)\(guess) (runs: \(runs.joined(separator: ", ")))")
     }
 
-    /// Checks an importance measure's syntax and, with a cache, `head:I` against the run's heads.
-    public static func check(measure: String, run: String? = nil, in cache: Cache? = nil, option: String = "measure") throws {
-        if ["mean", "rollout", "textbook"].contains(measure) { return }
-        guard measure.hasPrefix("head:"), let i = Int(measure.dropFirst(5)), i >= 0 else {
-            throw ReplError("\(option) '\(measure)': expected mean, rollout, textbook or head:I with I >= 0")
-        }
+    /// Parses an importance measure (`ImportanceMeasure.parse`) and, with a
+    /// cache, checks `head:I` against the run's heads; errors name `option`.
+    public static func measure(_ text: String, run: String? = nil, in cache: Cache? = nil, option: String = "measure") throws -> ImportanceMeasure {
+        let m: ImportanceMeasure
+        do { m = try ImportanceMeasure.parse(text) } catch { throw ReplError("\(option) '\(text)': expected \(ImportanceMeasure.syntax)") }
+        try check(measure: m, run: run, in: cache, option: option)
+        return m
+    }
+
+    /// Checks `head:I` against the heads of `run` when it is a run of `cache`.
+    public static func check(measure: ImportanceMeasure, run: String? = nil, in cache: Cache? = nil, option: String = "measure") throws {
+        guard case .head(let i) = measure else { return }
         if let cache, let run, let names = try? cache.runNames(), names.contains(run) {
             let h = try cache.run(run).numHeads
             guard i < h else { throw ReplError("\(option) '\(measure)': run '\(run)' has \(h) head(s), expected head:I with 0 <= I < \(h)") }

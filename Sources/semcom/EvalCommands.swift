@@ -21,7 +21,7 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Run whose importance orders the patches (the semantic encoder); default the edge.")
     var encoder: String?
 
-    @Option(help: "Importance measure: mean, rollout, textbook, head:I.")
+    @Option(help: ArgumentHelp("Importance measure: \(ImportanceMeasure.syntax)."))
     var measure: String = "mean"
 
     @Option(help: "Selection rule: sum:D (D in [0, 1]), threshold:T (T in [0, 1]), topk:K, random:K (K in [1, patches]).")
@@ -53,7 +53,6 @@ struct SettingOptions: ParsableArguments {
     func validate() throws {
         if let c = checkpointEvery { try usage { try Limits.check(checkpointEvery: c) } }
         _ = try setting()
-        try usage { try Limits.check(measure: measure, option: "--measure") }
         try usage { try Limits.check(uplink: uplink, option: "--uplink") }
         try usage { try Limits.check(threads: threads) }
     }
@@ -64,7 +63,8 @@ struct SettingOptions: ParsableArguments {
         do { r = try SelectionRule.parse(rule) } catch { throw ValidationError("--\(error)") }
         do { g = try Gate.parse(gate) } catch { throw ValidationError("--\(error)") }
         do { try Gate.check(temperature: temperature) } catch { throw ValidationError("--\(error)") }
-        var s = Setting(edge: edge, server: server, encoder: encoder, measure: measure, rule: r, gate: g)
+        let m = try usage { try Limits.measure(measure, option: "--measure") }
+        var s = Setting(edge: edge, server: server, encoder: encoder, measure: m, rule: r, gate: g)
         s.seed = seed
         s.temperature = temperature
         return s

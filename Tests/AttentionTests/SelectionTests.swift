@@ -110,3 +110,20 @@ final class ImportanceTests: XCTestCase {
         XCTAssertEqual(Double(r[1]), row[2] / (row[1] + row[2]), accuracy: 1e-6)
     }
 }
+
+final class ImportanceMeasureTests: XCTestCase {
+    func testParseAndPrintAreInverse() throws {
+        for m: ImportanceMeasure in [.mean, .rollout, .textbook, .head(0), .head(11)] {
+            XCTAssertEqual(try ImportanceMeasure.parse(m.description), m)
+        }
+        XCTAssertEqual(ImportanceMeasure.stored.map(\.description), ["mean", "rollout", "textbook"])
+    }
+
+    func testMalformedMeasuresAreRefusedNamingTheText() {
+        for text in ["", "Mean", "head", "head:", "head:-1", "head:x", "head:1.5", "rollout2", " mean"] {
+            XCTAssertThrowsError(try ImportanceMeasure.parse(text)) {
+                XCTAssertEqual("\($0)", "measure '\(text)': expected \(ImportanceMeasure.syntax)")
+            }
+        }
+    }
+}

@@ -314,9 +314,9 @@ final class CacheTests: XCTestCase {
 
     func testANonFiniteStoredValueIsAnErrorNamingTheDatasetAndRow() throws {
         let plain = try build("c.h5")
-        for (dataset, measure, value) in [("logits", "mean", Float.nan), ("importance/rollout", "rollout", .infinity),
-                                          ("attention/last", "head:1", -.infinity)] {
-            let damaged = tmp.appendingPathComponent("nonfinite-\(measure).h5").path
+        for (dataset, measure, value) in [("logits", ImportanceMeasure.mean, Float.nan), ("importance/rollout", .rollout, .infinity),
+                                          ("attention/last", .head(1), -.infinity)] {
+            let damaged = tmp.appendingPathComponent("nonfinite-\(dataset.split(separator: "/")[0]).h5").path
             try FileManager.default.copyItem(atPath: plain, toPath: damaged)
             let f = try HDF5File.open(damaged, mode: .readWrite)
             let d = try f.openDataset("/runs/edge/\(dataset)")

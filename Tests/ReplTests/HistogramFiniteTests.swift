@@ -7,7 +7,7 @@ import XCTest
 @testable import Repl
 
 /// `histogram` and `plot hist` on scores holding NaN or infinity: an error
-/// naming the run and the measure, and the session goes on.
+/// naming the cache, the run, the dataset and the row, and the session goes on.
 final class HistogramFiniteTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     var tmp: URL!
@@ -46,11 +46,12 @@ final class HistogramFiniteTests: XCTestCase {
         for bad in [Float.nan, .infinity, -.infinity] {
             let s = Session()
             s.outputDirectory = tmp.path
-            try s.open(try cache(with: bad))
+            let path = try cache(with: bad)
+            try s.open(path)
             _ = try s.execute("set encoder tiny")
             for command in ["histogram mean", "histogram rollout mean", "plot hist mean h.svg"] {
                 XCTAssertThrowsError(try s.execute(command), "\(bad): \(command)") { error in
-                    XCTAssertEqual("\(error)", "run 'tiny' measure 'mean' holds non-finite scores (2 of 392)", "\(bad): \(command)")
+                    XCTAssertEqual("\(error)", "\(path): run 'tiny': importance/mean of row 0 holds \(bad): a damaged cache", "\(bad): \(command)")
                 }
             }
             // The session goes on; finite measures still work.

@@ -55,7 +55,7 @@ final class SetValidationTests: XCTestCase {
         assertRefused(s, "set measure head:-1", ["head:-1"])
         assertRefused(s, "set measure nonsense", ["nonsense"])
         _ = try s.execute("set measure head:2")
-        XCTAssertEqual(s.setting.measure, "head:2")
+        XCTAssertEqual(s.setting.measure, .head(2))
         _ = try s.execute("set server edge")
         XCTAssertEqual(s.setting.server, "edge")
     }
