@@ -46,7 +46,7 @@ let build = try seconds {
             for c in 0..<classes { logits[i * classes + c] = rng.nextGaussian() }
             logits[i * classes + Int(labels[i])] += sharpness * Float.random(in: 0..<2, using: &rng)
         }
-        try f.openDataset("/runs/\(name)/logits").write(logits)
+        try f.openDataset(CacheLayout.run(name, CacheLayout.logits)).write(logits)
         // Importance: a peaked random distribution over the patches per image.
         var importance = [Float](repeating: 0, count: images * patches)
         for i in 0..<images {
@@ -54,7 +54,7 @@ let build = try seconds {
             for j in 0..<patches { let v = exp(2 * rng.nextGaussian()); importance[i * patches + j] = v; s += v }
             for j in 0..<patches { importance[i * patches + j] /= s }
         }
-        try f.openDataset("/runs/\(name)/importance/mean").write(importance)
+        try f.openDataset(CacheLayout.run(name, CacheLayout.importance(.mean))).write(importance)
     }
     // A full memo: the server is right on k patches with probability rising in k.
     var memo = [Int16](repeating: 0, count: images * (patches + 1))
@@ -64,7 +64,7 @@ let build = try seconds {
             memo[i * (patches + 1) + k] = right ? Int16(labels[i]) : Int16.random(in: 0..<Int16(classes), using: &rng)
         }
     }
-    try MemoTable.create(in: f, key: "/memo/server/edge:mean", images: images, columns: patches + 1).write(memo)
+    try MemoTable.create(in: f, key: MemoTable.key(server: "server", ordering: .measure(run: "edge", measure: .mean)), images: images, columns: patches + 1).write(memo)
     try f.flush()
 }
 

@@ -18,8 +18,8 @@ extension Cache {
         var ordered: [Int: Cache] = [:]
         var count = -1
         for s in shards {
-            guard let i = try? s.file.attribute("shard_index", as: Int64.self),
-                  let n = try? s.file.attribute("shard_count", as: Int64.self) else {
+            guard let i = try? s.file.attribute(CacheLayout.shardIndex, as: Int64.self),
+                  let n = try? s.file.attribute(CacheLayout.shardCount, as: Int64.self) else {
                 throw CacheError(s.path, "not a shard (built without --shard)")
             }
             if count >= 0 && Int(n) != count { throw CacheError(s.path, "is shard \(i)/\(n), others are of \(count)") }
@@ -34,7 +34,7 @@ extension Cache {
         let runs = try first.runNames()
         for s in parts {
             guard try s.runNames() == runs else { throw CacheError(s.path, "has runs \(try s.runNames()), shard 0 has \(runs)") }
-            for attr in ["image_size", "crop_pct", "batch"] where try !sameAttribute(s.file, first.file, attr) {
+            for attr in [CacheLayout.imageSize, CacheLayout.cropPct, CacheLayout.batch] where try !sameAttribute(s.file, first.file, attr) {
                 throw CacheError(s.path, "attribute \(attr) differs from shard 0")
             }
             for r in runs {
@@ -50,20 +50,20 @@ extension Cache {
         let writer = try CacheWriter(path: out, creating: true)
         let f = writer.file
         try CacheLayout.create(in: f, images: images, preprocessing: try first.preprocessing,
-                               batch: Int(try first.file.attribute("batch", as: Int64.self)),
+                               batch: try CacheLayout.batch(of: first.file),
                                statuses: parts.flatMap(\.status),
                                reasons: try parts.flatMap { try $0.file.openDataset(CacheLayout.errors).read(as: String.self).values },
                                pins: try parts.flatMap { try $0.pins() })
-        try f.setAttribute("semcom_version", to: try first.file.attribute("semcom_version", as: String.self))
+        try f.setAttribute(CacheLayout.semcomVersion, to: try first.file.attribute(CacheLayout.semcomVersion, as: String.self))
         for r in runs {
             let info = try first.run(r)
             let model = ModelSpec(name: r, arch: info.arch, weights: info.weights, lowResolution: info.lowResolution)
             try CacheLayout.createRun(in: f, model: model, sha256: info.weightsSHA256, config: info.config, images: n, completed: n)
             for d in CacheLayout.runDatasets {
-                let target = try f.openDataset("/runs/\(r)/\(d)")
+                let target = try f.openDataset(CacheLayout.run(r, d))
                 var row = 0
                 for s in parts {
-                    let v = try s.file.openDataset("/runs/\(r)/\(d)").read(as: Float.self).values
+                    let v = try s.file.openDataset(CacheLayout.run(r, d)).read(as: Float.self).values
                     try target.write(v, rows: row..<(row + s.images.count))
                     row += s.images.count
                 }

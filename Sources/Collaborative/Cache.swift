@@ -37,8 +37,9 @@ public final class Cache {
     public static let formatVersion: Int64 = 2
 
     public let path: String
-    /// The file, open read-only (changes go through `CacheWriter`).
-    public private(set) var file: HDF5File
+    /// The file, open read-only (changes go through `CacheWriter`); its
+    /// layout is `CacheLayout`'s, read through this type's methods.
+    private(set) var file: HDF5File
     /// The images, with absolute paths (images_root joined with the stored paths).
     public private(set) var images: ImageList
     /// The folder the stored image paths are relative to.
@@ -64,14 +65,7 @@ public final class Cache {
     }
 
     private static func read(_ path: String, file: HDF5File) throws -> (HDF5File, ImageList, String, [ImageStatus]) {
-        guard (try? file.attribute("format", as: String.self)) == Cache.format else {
-            throw CacheError(path, "not a semcom cache (no format=\(Cache.format) attribute)")
-        }
-        let version = try file.attribute("format_version", as: Int64.self)
-        guard version == Cache.formatVersion else {
-            throw CacheError(path, "cache format version \(version), this semcom reads \(Cache.formatVersion): rebuild it with semcom cache build")
-        }
-        let root = try file.attribute("images_root", as: String.self)
+        let root = try CacheLayout.imagesRoot(of: file, path: path)
         let relative = try file.openDataset(CacheLayout.paths).read(as: String.self).values
         let labels = try file.openDataset(CacheLayout.labels).read(as: Int32.self).values
         let status = try file.openDataset(CacheLayout.status).read(as: Int8.self).values.map { ImageStatus(rawValue: $0) ?? .unreadable }
@@ -86,13 +80,7 @@ public final class Cache {
     /// 1...4096 or a crop fraction that is not a positive number is an error
     /// (a damaged or hand-made file), not a trap in the resize.
     public var preprocessing: Preprocessing {
-        get throws {
-            let size = try file.attribute("image_size", as: Int64.self)
-            let cropPct = try file.attribute("crop_pct", as: Double.self)
-            guard (1...4096).contains(size) else { throw CacheError(path, "image_size is \(size), expected 1...4096") }
-            guard cropPct.isFinite && cropPct > 0 else { throw CacheError(path, "crop_pct is \(cropPct), expected a positive fraction") }
-            return Preprocessing(size: Int(size), cropPct: cropPct)
-        }
+        get throws { try CacheLayout.preprocessing(of: file, path: path) }
     }
 
     /// Per row, the recorded identity of its image (`ImagePin.none` when not read yet).
@@ -137,26 +125,17 @@ public final class Cache {
 
     /// Names of the model runs.
     public func runNames() throws -> [String] {
-        try file.contains("/runs") ? try file.openGroup("/runs").members() : []
+        try file.contains(CacheLayout.runs) ? try file.openGroup(CacheLayout.runs).members() : []
     }
 
     /// A run's recorded description, or an error naming the runs that exist.
     /// Its attributes are checked against each other and against its datasets'
     /// shapes (a damaged or hand-made file gives an error naming what disagrees).
     public func run(_ name: String) throws -> RunInfo {
-        guard try file.contains("/runs/\(name)") else {
+        guard try file.contains(CacheLayout.run(name)) else {
             throw CacheError(path, "no run '\(name)'; runs: \(try runNames().joined(separator: ", "))")
         }
-        let g = try file.openGroup("/runs/\(name)")
-        func int(_ k: String) throws -> Int { Int(try g.attribute(k, as: Int64.self)) }
-        let info = RunInfo(name: name, arch: try g.attribute("arch", as: String.self),
-                       weights: try g.attribute("weights", as: String.self),
-                       weightsSHA256: try g.attribute("weights_sha256", as: String.self),
-                       numClasses: try int("num_classes"), embedDim: try int("embed_dim"), depth: try int("depth"),
-                       numHeads: try int("num_heads"), patchSize: try int("patch_size"),
-                       imageSize: Int(try file.attribute("image_size", as: Int64.self)),
-                       completed: min(images.count, max(0, try int("completed"))),
-                       lowResolution: try g.hasAttribute("low_resolution") ? try int("low_resolution") : nil)
+        let info = try CacheLayout.readRun(name, in: file, images: images.count)
         try check(info)
         return info
     }
@@ -175,7 +154,7 @@ public final class Cache {
         let n = images.count, p = r.numPatches
         let expected = [[n, r.numClasses], [n, p], [n, p], [n, p], [n, r.numHeads, 1 + p]]
         for (dataset, shape) in zip(CacheLayout.runDatasets, expected) {
-            let key = "/runs/\(r.name)/\(dataset)"
+            let key = CacheLayout.run(r.name, dataset)
             guard try file.contains(key) else { throw fail("dataset \(dataset) is missing") }
             let found = try file.openDataset(key).shape
             guard found == shape else { throw fail("dataset \(dataset) has shape \(found), expected \(shape)") }
@@ -185,7 +164,8 @@ public final class Cache {
     /// N x C logits of a run (its shape checked by `run(_:)`, its values finite).
     public func logits(_ run: String) throws -> [Float] {
         let info = try self.run(run)
-        return try finite(file.openDataset("/runs/\(run)/logits").read(as: Float.self).values, "run '\(run)': logits", width: info.numClasses)
+        let d = CacheLayout.logits
+        return try finite(file.openDataset(CacheLayout.run(run, d)).read(as: Float.self).values, "run '\(run)': \(d)", width: info.numClasses)
     }
 
     /// `values` (rows of `width`) when all are finite; else an error naming the
@@ -204,14 +184,14 @@ public final class Cache {
     public func importance(_ run: String, measure: ImportanceMeasure) throws -> [Float] {
         let info = try self.run(run)
         if case .head(let h) = measure {
-            let d = try file.openDataset("/runs/\(run)/attention/last")
+            let d = try file.openDataset(CacheLayout.run(run, CacheLayout.lastAttention))
             let (n, heads, t) = (images.count, info.numHeads, 1 + info.numPatches)
             guard (0..<heads).contains(h) else { throw CacheError(path, "run '\(run)' has heads 0..<\(heads), asked head \(h)") }
-            let rows = try finite(d.read(as: Float.self, start: [0, h, 0], count: [n, 1, t]).values, "run '\(run)': attention/last", width: t)  // head h only: N x T
+            let rows = try finite(d.read(as: Float.self, start: [0, h, 0], count: [n, 1, t]).values, "run '\(run)': \(CacheLayout.lastAttention)", width: t)  // head h only: N x T
             return (0..<n).flatMap { i in Importance.patchScores(Array(rows[(i * t)..<((i + 1) * t)]), prefixTokens: 1) }
         }
-        let dataset = "/runs/\(run)/importance/\(measure)"
-        return try finite(file.openDataset(dataset).read(as: Float.self).values, "run '\(run)': importance/\(measure)", width: info.numPatches)
+        let d = CacheLayout.importance(measure)
+        return try finite(file.openDataset(CacheLayout.run(run, d)).read(as: Float.self).values, "run '\(run)': \(d)", width: info.numPatches)
     }
 }
 

@@ -113,7 +113,7 @@ public struct CacheBuilder {
             try create(writer.file, nets: nets, hashes: hashes)
         }
         let n = images.count
-        var done = try models.map { Int(try writer.file.openGroup("/runs/\($0.name)").attribute("completed", as: Int64.self)) }
+        var done = try models.map { try CacheLayout.completedRows($0.name, in: writer.file) }
         let written = try Cache(path: path, file: writer.file)
         var status = written.status
         var pins = try written.pins()
@@ -136,7 +136,7 @@ public struct CacheBuilder {
                         let row = rows.lowerBound + bad
                         throw CacheError(path, "row \(row) (\(images.paths[row])): model '\(models[j].name)' gave a non-finite logit or attention value; nothing of this batch was stored")
                     }
-                    try write(out, net.config, rows: rows, unreadable: outcomes.map { $0.status == .unreadable }, group: writer.file.openGroup("/runs/\(models[j].name)"))
+                    try write(out, net.config, rows: rows, unreadable: outcomes.map { $0.status == .unreadable }, group: writer.file.openGroup(CacheLayout.run(models[j].name)))
                 }
                 // Batches are read whole, so a batch is either new or known (a run added
                 // later reads it again): a known one keeps its pins and reasons as stored.
@@ -147,7 +147,7 @@ public struct CacheBuilder {
                 }
                 for j in pending {
                     done[j] = rows.upperBound
-                    try writer.file.openGroup("/runs/\(models[j].name)").setAttribute("completed", to: Int64(done[j]))
+                    try CacheLayout.setCompleted(models[j].name, rows: done[j], in: writer.file)
                 }
                 start = rows.upperBound
                 try writer.checkpointIfDue()
@@ -248,8 +248,8 @@ public struct CacheBuilder {
     func create(_ f: HDF5File, nets: [VisionTransformer], hashes: [String]) throws {
         try CacheLayout.create(in: f, images: images, preprocessing: preprocessing, batch: batch)
         if let shard {
-            try f.setAttribute("shard_index", to: Int64(shard.index))
-            try f.setAttribute("shard_count", to: Int64(shard.count))
+            try f.setAttribute(CacheLayout.shardIndex, to: Int64(shard.index))
+            try f.setAttribute(CacheLayout.shardCount, to: Int64(shard.count))
         }
         for ((m, net), hash) in zip(zip(models, nets), hashes) {
             try CacheLayout.createRun(in: f, model: m, sha256: hash, config: net.config, images: images.count)
@@ -264,13 +264,13 @@ public struct CacheBuilder {
             throw CacheError(path, "exists with a different image list (\(cache.images.count) images); remove it or use another --out")
         }
         let f = writer.file
-        guard try f.attribute("image_size", as: Int64.self) == Int64(preprocessing.size),
-              try f.attribute("crop_pct", as: Double.self) == preprocessing.cropPct else {
+        let built = try CacheLayout.preprocessing(of: f, path: path)
+        guard built.size == preprocessing.size, built.cropPct == preprocessing.cropPct else {
             throw CacheError(path, "exists with other preprocessing (image_size, crop_pct); remove it or use another --out")
         }
-        let built = Int(try f.attribute("batch", as: Int64.self))
-        guard built == batch else {
-            throw CacheError(path, "was built with --batch \(built); resume it with the same batch size (results depend on the batching at the last bit)")
+        let builtBatch = try CacheLayout.batch(of: f)
+        guard builtBatch == batch else {
+            throw CacheError(path, "was built with --batch \(builtBatch); resume it with the same batch size (results depend on the batching at the last bit)")
         }
         let existing = try cache.runNames()
         for ((m, hash), net) in zip(zip(models, hashes), nets) {

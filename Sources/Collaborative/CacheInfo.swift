@@ -54,7 +54,7 @@ public struct CacheInfo: Sendable {
         self.runs = runs
         memos = try MemoTable.keys(in: cache).map { key in
             let columns = try MemoTable.columns(key, in: cache)
-            let values = try cache.file.openDataset(key).read(as: Int16.self).values
+            let values = try MemoTable.stored(key, in: cache)
             return Memo(key: key, stored: values.filter { $0 >= 0 }.count, rows: cache.images.count, columns: columns)
         }
         if !unreadable.isEmpty {
@@ -94,7 +94,7 @@ extension Cache {
             }
         }
         let writer = try CacheWriter(path: path)
-        try writer.file.setAttribute("images_root", to: root)
+        try writer.file.setAttribute(CacheLayout.imagesRoot, to: root)
         try writer.commit()
         return relative.count
     }

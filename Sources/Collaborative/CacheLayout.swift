@@ -5,7 +5,8 @@ import Imaging
 import ViT
 
 /// Where things are in a cache file (the schema is documented on `Cache`),
-/// and how its parts are created.
+/// how its parts are created and how its header is read back: the one place
+/// that spells a dataset path, a group or a root attribute of the cache.
 public enum CacheLayout {
     public static let paths = "/images/path"
     public static let labels = "/images/label"
@@ -13,8 +14,76 @@ public enum CacheLayout {
     public static let errors = "/images/error"
     public static let bytes = "/images/bytes"
     public static let sha256 = "/images/sha256"
-    /// Every per-run dataset, N rows each.
-    public static let runDatasets = ["logits"] + ImportanceMeasure.stored.map { "importance/\($0)" } + ["attention/last"]
+    /// The group of the model runs, and of the memo tables.
+    public static let runs = "/runs", memo = "/memo"
+    /// A run's group.
+    public static func run(_ name: String) -> String { "\(runs)/\(name)" }
+    /// Per-run datasets (relative to the run's group), N rows each.
+    public static let logits = "logits", lastAttention = "attention/last"
+    public static func importance(_ m: ImportanceMeasure) -> String { "importance/\(m)" }
+    public static let runDatasets = [logits] + ImportanceMeasure.stored.map(importance) + [lastAttention]
+    /// A run's dataset, from the root.
+    public static func run(_ name: String, _ dataset: String) -> String { "\(run(name))/\(dataset)" }
+    /// The memo table of `server`'s answers on prefixes of `ordering` (`MemoTable`).
+    public static func memoTable(server: String, ordering: PatchOrdering) -> String { "\(memo)/\(server)/\(ordering)" }
+
+    /// Root attributes: the format, the preprocessing and batch a cache was
+    /// built with (a resume must match them), the images' folder, a shard's place.
+    public static let format = "format", formatVersion = "format_version", semcomVersion = "semcom_version"
+    public static let imageSize = "image_size", cropPct = "crop_pct", batch = "batch", imagesRoot = "images_root"
+    public static let shardIndex = "shard_index", shardCount = "shard_count"
+    /// A run's attribute: rows 0..<completed are done.
+    public static let completed = "completed"
+
+    /// The images' folder of a cache of this format; another file or format is an error naming `path`.
+    static func imagesRoot(of f: HDF5File, path: String) throws -> String {
+        guard (try? f.attribute(format, as: String.self)) == Cache.format else {
+            throw CacheError(path, "not a semcom cache (no format=\(Cache.format) attribute)")
+        }
+        let version = try f.attribute(formatVersion, as: Int64.self)
+        guard version == Cache.formatVersion else {
+            throw CacheError(path, "cache format version \(version), this semcom reads \(Cache.formatVersion): rebuild it with semcom cache build")
+        }
+        return try f.attribute(imagesRoot, as: String.self)
+    }
+
+    /// A run's attributes as written by `createRun` (unchecked: `Cache.run` checks them).
+    static func readRun(_ name: String, in f: HDF5File, images n: Int) throws -> RunInfo {
+        let g = try f.openGroup(run(name))
+        func int(_ k: String) throws -> Int { Int(try g.attribute(k, as: Int64.self)) }
+        return RunInfo(name: name, arch: try g.attribute("arch", as: String.self),
+                       weights: try g.attribute("weights", as: String.self),
+                       weightsSHA256: try g.attribute("weights_sha256", as: String.self),
+                       numClasses: try int("num_classes"), embedDim: try int("embed_dim"), depth: try int("depth"),
+                       numHeads: try int("num_heads"), patchSize: try int("patch_size"),
+                       imageSize: Int(try f.attribute(imageSize, as: Int64.self)),
+                       completed: min(n, max(0, try int(completed))),
+                       lowResolution: try g.hasAttribute("low_resolution") ? try int("low_resolution") : nil)
+    }
+
+    /// Rows a run has completed, as stored (for a writer resuming a build).
+    static func completedRows(_ name: String, in f: HDF5File) throws -> Int {
+        Int(try f.openGroup(run(name)).attribute(completed, as: Int64.self))
+    }
+
+    /// Records that a run's rows 0..<rows are done.
+    static func setCompleted(_ name: String, rows: Int, in f: HDF5File) throws {
+        try f.openGroup(run(name)).setAttribute(completed, to: Int64(rows))
+    }
+
+    /// The preprocessing a cache's runs were made with; an image size outside
+    /// 1...4096 or a crop fraction that is not a positive number is an error
+    /// naming `path` (a damaged or hand-made file), not a trap in the resize.
+    static func preprocessing(of f: HDF5File, path: String) throws -> Preprocessing {
+        let size = try f.attribute(imageSize, as: Int64.self)
+        let crop = try f.attribute(cropPct, as: Double.self)
+        guard (1...4096).contains(size) else { throw CacheError(path, "image_size is \(size), expected 1...4096") }
+        guard crop.isFinite && crop > 0 else { throw CacheError(path, "crop_pct is \(crop), expected a positive fraction") }
+        return Preprocessing(size: Int(size), cropPct: crop)
+    }
+
+    /// The batch size a cache was built with.
+    static func batch(of f: HDF5File) throws -> Int { Int(try f.attribute(batch, as: Int64.self)) }
 
     /// The root attributes and the image datasets of a new cache over `images`
     /// (absolute paths), stored relative to their deepest common folder. Status,
@@ -23,13 +92,13 @@ public enum CacheLayout {
                               statuses: [ImageStatus]? = nil, reasons: [String]? = nil, pins: [ImagePin]? = nil) throws {
         let n = images.count
         let root = commonFolder(images.paths)
-        try f.setAttribute("format", to: Cache.format)
-        try f.setAttribute("format_version", to: Cache.formatVersion)
-        try f.setAttribute("semcom_version", to: semcomLibraryVersion)
-        try f.setAttribute("image_size", to: Int64(preprocessing.size))
-        try f.setAttribute("crop_pct", to: preprocessing.cropPct)
-        try f.setAttribute("batch", to: Int64(batch))
-        try f.setAttribute("images_root", to: root)
+        try f.setAttribute(format, to: Cache.format)
+        try f.setAttribute(formatVersion, to: Cache.formatVersion)
+        try f.setAttribute(semcomVersion, to: semcomLibraryVersion)
+        try f.setAttribute(imageSize, to: Int64(preprocessing.size))
+        try f.setAttribute(cropPct, to: preprocessing.cropPct)
+        try f.setAttribute(self.batch, to: Int64(batch))
+        try f.setAttribute(imagesRoot, to: root)
         let rowChunk = [max(1, min(n, 4096))]
         try f.createDataset(paths, values: images.paths.map { relative($0, to: root) }, chunks: rowChunk)
         try f.createDataset(labels, values: images.labels)
@@ -53,13 +122,13 @@ public enum CacheLayout {
     /// Creates a run's group, attributes and (empty, chunked, compressed) datasets.
     public static func createRun(in f: HDF5File, model m: ModelSpec, sha256: String,
                                  config c: ViTConfig, images n: Int, completed: Int = 0) throws {
-        let g = try f.requireGroup("/runs/\(m.name)")
+        let g = try f.requireGroup(run(m.name))
         try g.setAttribute("arch", to: m.arch)
         try g.setAttribute("weights", to: m.weights)
         try g.setAttribute("weights_sha256", to: sha256)
         if let r = m.lowResolution { try g.setAttribute("low_resolution", to: Int64(r)) }
         for (k, v) in [("num_classes", c.numClasses), ("embed_dim", c.embedDim), ("depth", c.depth),
-                       ("num_heads", c.numHeads), ("patch_size", c.patchSize), ("completed", completed)] {
+                       ("num_heads", c.numHeads), ("patch_size", c.patchSize), (self.completed, completed)] {
             try g.setAttribute(k, to: Int64(v))
         }
         let shapes = [[c.numClasses], [c.numPatches], [c.numPatches], [c.numPatches], [c.numHeads, c.numTokens]]

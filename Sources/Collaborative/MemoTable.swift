@@ -9,16 +9,17 @@ import HDF5IO
 public enum MemoTable {
     /// `/memo/SERVER/ORDERING`.
     public static func key(server: String, ordering: PatchOrdering) -> String {
-        "/memo/\(server)/\(ordering.description)"
+        CacheLayout.memoTable(server: server, ordering: ordering)
     }
 
     /// Every memo table in a cache.
     public static func keys(in cache: Cache) throws -> [String] {
-        guard try cache.file.contains("/memo") else { return [] }
+        let memo = CacheLayout.memo
+        guard try cache.file.contains(memo) else { return [] }
         var out: [String] = []
-        for server in try cache.file.openGroup("/memo").members() {
-            for ordering in try cache.file.openGroup("/memo/\(server)").members() {
-                out.append("/memo/\(server)/\(ordering)")
+        for server in try cache.file.openGroup(memo).members() {
+            for ordering in try cache.file.openGroup("\(memo)/\(server)").members() {
+                out.append("\(memo)/\(server)/\(ordering)")
             }
         }
         return out
@@ -32,6 +33,12 @@ public enum MemoTable {
             throw CacheError(cache.path, "memo table \(key) has shape \(shape), expected \(cache.images.count) x (P + 1)")
         }
         return shape[1]
+    }
+
+    /// The stored table at `key` (N x columns, row-major; -1 = not computed), its shape checked.
+    public static func stored(_ key: String, in cache: Cache) throws -> [Int16] {
+        _ = try columns(key, in: cache)
+        return try cache.file.openDataset(key).read(as: Int16.self).values
     }
 
     /// Creates an empty table (all -1), chunked by rows.

@@ -27,7 +27,7 @@ func describe(_ s: Session) throws -> String {
     } else {
         var t = ResultTable(columns: ["memo (server / ordering)", "filled"])
         for key in memo {
-            let v = try cache.file.openDataset(key).read(as: Int16.self).values
+            let v = try MemoTable.stored(key, in: cache)
             t.rows.append([String(key.dropFirst(6)), String(format: "%.1f %%", 100 * Double(v.filter { $0 >= 0 }.count) / Double(max(1, v.count)))])
         }
         lines.append(t.text)

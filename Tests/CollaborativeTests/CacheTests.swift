@@ -207,7 +207,7 @@ final class CacheTests: XCTestCase {
         XCTAssertEqual(r.totalImages, 10)
         XCTAssertTrue(r.partial)
         XCTAssertEqual(r.coverage, "over 8 of 10 images; completed rows only (partial: some runs are not built to the end)")
-        let memo = try Cache(path: path).file.openDataset(MemoTable.key(server: "server", ordering: setting.ordering)).read(as: Int16.self).values
+        let memo = try MemoTable.stored(MemoTable.key(server: "server", ordering: setting.ordering), in: Cache(path: path))
         XCTAssertTrue(memo[(8 * 197)...].allSatisfy { $0 == -1 }, "rows 8 and 9 are not built: no server answer stored")
         XCTAssertTrue((0..<8).allSatisfy { memo[$0 * 197 + 20] >= 0 })
 

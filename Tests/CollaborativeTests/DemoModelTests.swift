@@ -86,7 +86,7 @@ final class DemoModelTests: XCTestCase {
         let sent = slice.filter { $0.minEntropy >= eta }
         let result = try evaluator.evaluate(setting)
         // The server's answer on the kept patches of every sent image, as evaluate stored it.
-        let memo = try evaluator.cache.file.openDataset(MemoTable.key(server: "server", ordering: setting.ordering)).read(as: Int16.self).values
+        let memo = try MemoTable.stored(MemoTable.key(server: "server", ordering: setting.ordering), in: evaluator.cache)
         for (i, r) in slice.enumerated() where r.minEntropy >= eta {
             XCTAssertEqual(Int(memo[i * 65 + r.k]), r.subsetPred, r.file)
         }

@@ -67,8 +67,8 @@ final class CacheSafetyTests: XCTestCase {
 
     /// Server answers stored in the cache's memo table for `key`.
     func storedAnswers(_ cache: String, _ key: String = "/memo/server/edge:mean") -> Int {
-        guard let c = try? Cache(path: cache), (try? c.file.contains(key)) == true,
-              let v = try? c.file.openDataset(key).read(as: Int16.self).values else { return 0 }
+        guard let c = try? Cache(path: cache), (try? MemoTable.keys(in: c).contains(key)) == true,
+              let v = try? MemoTable.stored(key, in: c) else { return 0 }
         return v.filter { $0 >= 0 }.count
     }
 
@@ -163,7 +163,7 @@ final class CacheSafetyTests: XCTestCase {
             let (_, text, _) = try runSemcom(evalArgs + ["--partial"])
             XCTAssertTrue(text.contains("over \(done) of 120 images; completed rows only"), text)
             // Server answers were stored for complete rows only.
-            let memo = try Cache(path: cache).file.openDataset("/memo/server/edge:mean").read(as: Int16.self).values
+            let memo = try MemoTable.stored("/memo/server/edge:mean", in: Cache(path: cache))
             XCTAssertTrue(memo[(done * 65)...].allSatisfy { $0 == -1 }, "no answer stored for an unbuilt row")
             XCTAssertTrue(memo[..<(done * 65)].contains { $0 >= 0 })
             let (_, info, _) = try runSemcom(["cache", "info", cache])
