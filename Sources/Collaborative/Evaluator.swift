@@ -171,16 +171,19 @@ public final class Evaluator {
         try sorted(setting.ordering, patches: p).order[(i * p)..<((i + 1) * p)].map(Int.init)
     }
 
-    /// Evaluates one setting, computing missing server answers first.
-    public func evaluate(_ setting: Setting) throws -> Evaluation {
-        try sweep(setting, ruleParameters: nil, gateThresholds: nil)[0]
+    /// Evaluates one setting, computing missing server answers first; the
+    /// latency under `latency` (default: the evaluator's model).
+    public func evaluate(_ setting: Setting, latency: LatencyModel? = nil) throws -> Evaluation {
+        try sweep(setting, ruleParameters: nil, gateThresholds: nil, latency: latency)[0]
     }
 
     /// Evaluates `setting` on the grid ruleParameters x gateThresholds (nil
     /// keeps the setting's own value), row-major over the rule parameter.
     /// Costs O(N) per rule parameter plus O(log N) per grid point, once the
     /// memo holds the needed entries.
-    public func sweep(_ setting: Setting, ruleParameters: [Double]?, gateThresholds: [Double]?) throws -> [Evaluation] {
+    public func sweep(_ setting: Setting, ruleParameters: [Double]?, gateThresholds: [Double]?,
+                      latency: LatencyModel? = nil) throws -> [Evaluation] {
+        let latency = latency ?? self.latency
         let server = try cache.run(setting.server)
         let p = server.numPatches
         let runs = [setting.edge, setting.server] + (setting.rule.isRandom ? [] : [setting.encoder])

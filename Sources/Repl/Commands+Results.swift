@@ -52,19 +52,13 @@ func evaluationTable(_ points: [(Setting, Evaluation)], pareto: Bool = false) ->
 /// Every low-resolution run of the cache evaluated as the server (rules do not
 /// apply: it receives the whole image at R x R), one row each, by resolution.
 func lowResolutionTable(_ s: Session) throws -> ResultTable {
-    let (cache, e) = try s.requireCache()
-    let runs = try cache.runNames().map { try cache.run($0) }.filter { $0.lowResolution != nil }
-        .sorted { $0.lowResolution! < $1.lowResolution! }
-    let base = try s.validSetting()
-    let rows = try runs.map { r -> (Setting, Evaluation) in
-        var setting = base
-        setting.server = r.name
-        return (setting, try e.evaluate(setting))
-    }
-    var t = evaluationTable(rows)
+    let (_, e) = try s.requireCache()
+    let setting = try s.validSetting()
+    let baselines = try e.lowResolutionBaselines(setting)
+    var t = evaluationTable(baselines.map { (setting, $0.evaluation) })
     for i in t.rows.indices { t.rows[i][0] = "whole image" }  // the rule column: no patch selection
     return ResultTable(columns: ["run", "resolution"] + t.columns,
-                       rows: zip(runs, t.rows).map { [$0.name, "\($0.lowResolution!)"] + $1 })
+                       rows: zip(baselines, t.rows).map { [$0.run.name, "\($0.run.lowResolution!)"] + $1 })
 }
 
 extension Session {
@@ -76,21 +70,18 @@ extension Session {
 
 func paperTable(_ s: Session, _ which: String, _ values: [Double]?) throws -> ResultTable {
     let (_, e) = try s.requireCache()
-    var setting = try s.validSetting()
+    let setting = try s.validSetting()
     switch which {
     case "patches":
         let deltas = values ?? [0.87, 0.9, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99]
-        setting.rule = .sum(deltas[0])
-        setting.gate = .none
-        let r = try e.sweep(setting, ruleParameters: deltas, gateThresholds: nil)
+        let r = try e.patchTable(setting, deltas: deltas)
         var t = ResultTable(columns: ["delta", "patches_per_image", "comm_cost", "accuracy"],
                             rows: zip(deltas, r).map { [$0, $1.patchesPerSent, $1.commCost, $1.accuracy].map(ResultTable.cell) })
         t.notes = r.first?.coverage.map { [$0] } ?? []
         return t
     case "transmit":
         let etas = values ?? [1, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1]
-        setting.gate = .minEntropy(etas[0])
-        let r = try e.sweep(setting, ruleParameters: nil, gateThresholds: etas)
+        let r = try e.transmitTable(setting, etas: etas)
         var t = ResultTable(columns: ["eta", "sent_fraction", "comm_cost", "accuracy"],
                             rows: zip(etas, r).map { [$0, $1.sentFraction, $1.commCost, $1.accuracy].map(ResultTable.cell) })
         t.notes = r.first?.coverage.map { [$0] } ?? []
@@ -102,43 +93,27 @@ func paperTable(_ s: Session, _ which: String, _ values: [Double]?) throws -> Re
 
 /// Table I: parameters (from the shapes), float32 memory, eq. 9 GFLOPs, accuracy in this cache.
 func modelsTable(_ s: Session) throws -> ResultTable {
-    let (cache, e) = try s.requireCache()
+    let (_, e) = try s.requireCache()
     var t = ResultTable(columns: ["run", "arch", "params_M", "memory_MB", "gflops", "accuracy"])
-    let labels = cache.images.labels
-    for name in try cache.runNames() {
-        let selection = try cache.usableRows(runs: [name], partial: s.partial)
-        let labelled = max(1, selection.rows.filter { labels[$0] >= 0 }.count)
-        let r = try cache.run(name)
-        let c = r.config
-        let d = c.embedDim, hidden = c.mlpHidden
-        let perBlock = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * hidden + hidden) + (hidden * d + d)
-        let params = c.patchDim * d + d + c.prefixTokens * d + c.numTokens * d + c.depth * perBlock + 2 * d + d * c.numClasses + c.numClasses
-        let predictions = try e.predictions(name)
-        let correct = selection.rows.filter { labels[$0] >= 0 && predictions[$0] == labels[$0] }.count
-        if selection.isPartial || selection.unreadable > 0 {
-            t.notes.append("\(name): accuracy over \(thousands(selection.rows.count)) of \(thousands(selection.total)) images\(selection.isPartial ? " (partial)" : "")\(selection.unreadable > 0 ? ", \(selection.unreadable) unreadable left out" : "")")
+    for m in try e.modelSummaries() {
+        let rows = m.rows
+        if rows.isPartial || rows.unreadable > 0 {
+            t.notes.append("\(m.run.name): accuracy over \(thousands(rows.rows.count)) of \(thousands(rows.total)) images\(rows.isPartial ? " (partial)" : "")\(rows.unreadable > 0 ? ", \(rows.unreadable) unreadable left out" : "")")
         }
-        t.rows.append([name, r.arch] + [Double(params) / 1e6, Double(params) * 4 / 1_048_576,
-                                        c.encoderFLOPs(tokens: c.numTokens) / 1e9, Double(correct) / Double(labelled)].map(ResultTable.cell))
+        t.rows.append([m.run.name, m.run.arch] + [Double(m.parameters) / 1e6, m.memoryMiB, m.gflops, m.accuracy].map(ResultTable.cell))
     }
     return t
 }
 
 func latencyTable(_ s: Session, _ rates: [Double]) throws -> ResultTable {
-    let (cache, e) = try s.requireCache()
-    let setting = try s.validSetting()
-    let side = try cache.run(setting.server).imageSize
+    let (_, e) = try s.requireCache()
+    let points = try e.latencyBreakdown(try s.validSetting(), uplinks: rates)
     var t = ResultTable(columns: ["uplink_mbps", "latency_ms", "edge_ms", "uplink_ms", "server_ms", "full_image_ms"])
-    let saved = e.latency.uplinkMbps
-    defer { e.latency.uplinkMbps = saved }
-    for rate in rates {
-        e.latency.uplinkMbps = rate
-        let r = try e.evaluate(setting)
-        // Sending the whole S x S x 3 image instead (150,528 bytes at 224), and running the server on it.
-        let full = Double(side * side * 3) * 8 / (rate * 1e6) * 1e3 + e.latency.serverMs
-        t.rows.append([rate, r.latencyMs, r.edgeMs, r.uplinkMs, r.serverMs, full].map(ResultTable.cell))
-        t.notes = r.coverage.map { [$0] } ?? []
+    for p in points {
+        let r = p.evaluation
+        t.rows.append([p.uplinkMbps, r.latencyMs, r.edgeMs, r.uplinkMs, r.serverMs, p.fullImageMs].map(ResultTable.cell))
     }
+    t.notes = points.last?.evaluation.coverage.map { [$0] } ?? []
     return t
 }
 

@@ -43,6 +43,16 @@ public struct ViTConfig: Codable, Sendable, Equatable {
     /// Values per flattened patch: 3 x patch x patch.
     public var patchDim: Int { 3 * patchSize * patchSize }
 
+    /// Learned parameters, counted from the shapes as timm lays them out: the
+    /// patch embedding (weight and bias), the prefix tokens and the position
+    /// embedding, per block two LayerNorms, qkv, the attention projection and
+    /// the two MLP layers (weights and biases), the final LayerNorm and the head.
+    public var parameterCount: Int {
+        let d = embedDim, hidden = mlpHidden
+        let perBlock = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * hidden + hidden) + (hidden * d + d)
+        return patchDim * d + d + prefixTokens * d + numTokens * d + depth * perBlock + 2 * d + d * numClasses + numClasses
+    }
+
     /// Multiply-adds of the encoder with `tokens` tokens, the paper's eq. 9:
     /// L (12 T D² + 2 T² D).
     public func encoderFLOPs(tokens: Int) -> Double {

@@ -312,6 +312,38 @@ final class CacheTests: XCTestCase {
         }
     }
 
+    func testTablesAndBaselinesAreTheEvaluationsTheyStandFor() throws {
+        let path = try build("c.h5")
+        let e = Evaluator(cache: try Cache(path: path))
+        let setting = Setting(edge: "edge", server: "server", rule: .topK(30), gate: .minEntropy(2))
+        // Table I: parameters from the shapes (timm's count for DeiT-Tiny/Small/Base), accuracy by hand.
+        XCTAssertEqual([ViTConfig.deitTiny, .deitSmall, .deitBase].map(\.parameterCount), [5_717_416, 22_050_664, 86_567_656])
+        let summaries = try e.modelSummaries()
+        XCTAssertEqual(summaries.map(\.run.name), ["edge", "server"])
+        for m in summaries {
+            let p = try e.predictions(m.run.name)
+            XCTAssertEqual(m.accuracy, Double(images.labels.indices.filter { p[$0] == images.labels[$0] }.count) / Double(images.count))
+            XCTAssertEqual(m.parameters, m.run.config.parameterCount)
+        }
+        // Tables II and III are sweeps of the attention-sum rule with every image sent, and of the gate.
+        var sent = setting
+        sent.rule = .sum(0.5)
+        sent.gate = .none
+        XCTAssertEqual(try e.patchTable(setting, deltas: [0.5, 0.9]), [try e.evaluate(sent), try e.evaluate({ var s = sent; s.rule = .sum(0.9); return s }())])
+        XCTAssertEqual(try e.transmitTable(setting, etas: [1, 0.2]).map(\.sentFraction),
+                       try [1, 0.2].map { eta in try e.evaluate({ var s = setting; s.gate = .minEntropy(eta); return s }()).sentFraction })
+        // Latency at each rate, without touching the evaluator's own model.
+        let before = e.latency
+        let points = try e.latencyBreakdown(setting, uplinks: [1, 20])
+        XCTAssertEqual(e.latency, before)
+        for p in points {
+            var model = before
+            model.uplinkMbps = p.uplinkMbps
+            XCTAssertEqual(p.evaluation, try e.evaluate(setting, latency: model))
+            XCTAssertEqual(p.fullImageMs, Double(224 * 224 * 3) * 8 / (p.uplinkMbps * 1e6) * 1e3 + model.serverMs, accuracy: 1e-9)
+        }
+    }
+
     func testANonFiniteStoredValueIsAnErrorNamingTheDatasetAndRow() throws {
         let plain = try build("c.h5")
         for (dataset, measure, value) in [("logits", ImportanceMeasure.mean, Float.nan), ("importance/rollout", .rollout, .infinity),

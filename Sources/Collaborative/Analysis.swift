@@ -1,0 +1,83 @@
+import Entropy
+import ViT
+
+// The paper's tables and baselines as typed values. The REPL, the CLI and the
+// experiment scripts format them; nothing here returns text.
+
+/// Table I: one run's size, cost and accuracy in the cache.
+public struct ModelSummary: Equatable, Sendable {
+    public let run: RunInfo
+    /// Learned parameters (`ViTConfig.parameterCount`).
+    public var parameters: Int { run.config.parameterCount }
+    /// The parameters' float32 size in MiB (2^20 bytes).
+    public var memoryMiB: Double { Double(parameters) * 4 / 1_048_576 }
+    /// Encoder GFLOPs on every token, eq. 9.
+    public var gflops: Double { run.config.encoderFLOPs(tokens: run.config.numTokens) / 1e9 }
+    /// Top-1 accuracy over the labelled rows of `rows` (NaN when none is labelled).
+    public let accuracy: Double
+    /// The rows the accuracy is over.
+    public let rows: RowSelection
+}
+
+/// One uplink rate of the latency breakdown (Figs. 15-16).
+public struct LatencyPoint: Equatable, Sendable {
+    public let uplinkMbps: Double
+    /// The operating point's mean latency per image and its parts, in ms.
+    public let evaluation: Evaluation
+    /// The ordinary system: the whole S x S x 3 image sent at this rate and
+    /// classified by the server on every token, in ms per image.
+    public let fullImageMs: Double
+}
+
+extension Evaluator {
+    /// Table I: every run of the cache, in name order, over its usable rows.
+    public func modelSummaries() throws -> [ModelSummary] {
+        let labels = cache.images.labels
+        return try cache.runNames().map { name in
+            let selection = try cache.usableRows(runs: [name], partial: allowPartial)
+            let labelled = selection.rows.filter { labels[$0] >= 0 }
+            let predictions = try predictions(name)
+            let correct = labelled.filter { predictions[$0] == labels[$0] }.count
+            return ModelSummary(run: try cache.run(name), accuracy: Double(correct) / Double(labelled.count), rows: selection)
+        }
+    }
+
+    /// Table II: the attention-sum rule at each delta, every image sent (no gate).
+    public func patchTable(_ setting: Setting, deltas: [Double]) throws -> [Evaluation] {
+        var s = setting
+        s.rule = .sum(deltas.first ?? 0)
+        s.gate = .none
+        return try sweep(s, ruleParameters: deltas, gateThresholds: nil)
+    }
+
+    /// Table III: the min-entropy gate at each threshold eta, the setting's rule.
+    public func transmitTable(_ setting: Setting, etas: [Double]) throws -> [Evaluation] {
+        var s = setting
+        s.gate = .minEntropy(etas.first ?? 0)
+        return try sweep(s, ruleParameters: nil, gateThresholds: etas)
+    }
+
+    /// The latency model at each uplink rate (Mbit/s), beside the whole-image baseline.
+    public func latencyBreakdown(_ setting: Setting, uplinks: [Double]) throws -> [LatencyPoint] {
+        let side = try cache.run(setting.server).imageSize
+        return try uplinks.map { rate in
+            var model = latency
+            model.uplinkMbps = rate
+            let full = Double(side * side * 3) * 8 / (rate * 1e6) * 1e3 + model.serverMs
+            return LatencyPoint(uplinkMbps: rate, evaluation: try evaluate(setting, latency: model), fullImageMs: full)
+        }
+    }
+
+    /// The low-resolution baseline: each low-resolution run of the cache as the
+    /// server (it receives the whole image at R x R, so rules do not apply),
+    /// by increasing resolution.
+    public func lowResolutionBaselines(_ setting: Setting) throws -> [(run: RunInfo, evaluation: Evaluation)] {
+        let runs = try cache.runNames().map { try cache.run($0) }.filter { $0.lowResolution != nil }
+            .sorted { $0.lowResolution! < $1.lowResolution! }
+        return try runs.map { r in
+            var s = setting
+            s.server = r.name
+            return (r, try evaluate(s))
+        }
+    }
+}
