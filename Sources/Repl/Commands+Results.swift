@@ -18,7 +18,7 @@ func describe(_ s: Session) throws -> String {
     for name in try cache.runNames() {
         let r = try cache.run(name)
         let input = r.lowResolution.map { "\($0) px" } ?? "full"
-        runs.rows.append([name, r.arch, "\(r.numClasses)", "\(r.embedDim)", "\(r.depth)", "\(r.numHeads)", input, "\(r.completed)/\(cache.images.count)"])
+        runs.rows.append([.text(name), .text(r.arch), "\(r.numClasses)", "\(r.embedDim)", "\(r.depth)", "\(r.numHeads)", .text(input), "\(r.completed)/\(cache.images.count)"])
     }
     lines.append(runs.text)
     let memo = try MemoTable.keys(in: cache)
@@ -28,22 +28,28 @@ func describe(_ s: Session) throws -> String {
         var t = ResultTable(columns: ["memo (server / ordering)", "filled"])
         for key in memo {
             let v = try MemoTable.stored(key, in: cache)
-            t.rows.append([String(key.dropFirst(6)), String(format: "%.1f %%", 100 * Double(v.filter { $0 >= 0 }.count) / Double(max(1, v.count)))])
+            t.rows.append([.text(String(key.dropFirst(6))), .text(String(format: "%.1f %%", 100 * Double(v.filter { $0 >= 0 }.count) / Double(max(1, v.count))))])
         }
         lines.append(t.text)
     }
     return lines.joined(separator: "\n")
 }
 
-/// One row per (setting, evaluation), optionally with the Pareto flag.
-func evaluationTable(_ points: [(Setting, Evaluation)], pareto: Bool = false) -> ResultTable {
-    var t = ResultTable(columns: ["rule", "gate", "accuracy", "edge_accuracy", "server_accuracy", "sent_fraction",
-                                  "patches_per_sent", "comm_cost", "server_gflops", "latency_ms"] + (pareto ? ["pareto"] : []))
+/// One row per (setting, evaluation), optionally with the Pareto flag: the
+/// one column set of every evaluation the REPL shows and the CLI writes
+/// (`eval`, `sweep`, `sweep --out`, `export`). The rule's parameter, the
+/// gate's threshold and the image counts are CSV-only (`detailColumns`).
+public func evaluationTable(_ points: [(Setting, Evaluation)], pareto: Bool = false) -> ResultTable {
+    var t = ResultTable(columns: ["rule", "rule_param", "gate", "gate_threshold", "accuracy", "edge_accuracy", "server_accuracy",
+                                  "sent_fraction", "patches_per_sent", "comm_cost", "server_gflops", "latency_ms",
+                                  "images", "total_images"] + (pareto ? ["pareto"] : []))
+    t.detailColumns = ["rule_param", "gate_threshold", "images", "total_images"]
     let front = paretoFront(cost: points.map(\.1.commCost), accuracy: points.map(\.1.accuracy))
     for (n, (setting, r)) in points.enumerated() {
-        t.rows.append(["\(setting.rule)", "\(setting.gate)"] +
+        t.rows.append(["\(setting.rule)", .number(setting.rule.parameter), "\(setting.gate)", .number(setting.gate.scoreThresholdValue)] +
                       [r.accuracy, r.edgeAccuracy, r.serverAccuracy, r.sentFraction, r.patchesPerSent, r.commCost,
-                       r.serverGFLOPs, r.latencyMs].map(ResultTable.cell) + (pareto ? [front[n] ? "1" : "0"] : []))
+                       r.serverGFLOPs, r.latencyMs, Double(r.images), Double(r.totalImages)].map(Cell.number)
+                      + (pareto ? [.number(front[n] ? 1 : 0)] : []))
     }
     t.notes = Array(Set(points.compactMap(\.1.coverage))).sorted()
     return t
@@ -56,21 +62,18 @@ func lowResolutionTable(_ s: Session) throws -> ResultTable {
     let setting = try s.validSetting()
     let baselines = try e.lowResolutionBaselines(setting)
     var t = evaluationTable(baselines.map { (setting, $0.evaluation) })
-    for i in t.rows.indices { t.rows[i][0] = "whole image" }  // the rule column: no patch selection
-    return ResultTable(columns: ["run", "resolution"] + t.columns,
-                       rows: zip(baselines, t.rows).map { [$0.run.name, "\($0.run.lowResolution!)"] + $1 })
-}
-
-extension Session {
-    /// Table II (`patches`) or Table III (`transmit`) at the current settings.
-    public func paperTable(_ which: String, values: [Double]?) throws -> ResultTable {
-        try Repl.paperTable(self, which, values)
+    t.columns = ["run", "resolution"] + t.columns
+    for (i, b) in baselines.enumerated() {  // the rule column: no patch selection
+        t.rows[i][0] = "whole image"
+        t.rows[i] = [.text(b.run.name), .number(Double(b.run.lowResolution!))] + t.rows[i]
     }
+    return t
 }
 
-func paperTable(_ s: Session, _ which: String, _ values: [Double]?) throws -> ResultTable {
-    let (_, e) = try s.requireCache()
-    let setting = try s.validSetting()
+/// Table II (`patches`: `values` are attention-sum deltas, default the
+/// paper's) or Table III (`transmit`: min-entropy etas) at `setting`, for the
+/// REPL's and the CLI's `table`.
+public func paperTable(_ e: Evaluator, _ setting: Setting, _ which: String, _ values: [Double]?) throws -> ResultTable {
     switch which {
     case "patches":
         let deltas = values ?? [0.87, 0.9, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99]
@@ -100,7 +103,7 @@ func modelsTable(_ s: Session) throws -> ResultTable {
         if rows.isPartial || rows.unreadable > 0 {
             t.notes.append("\(m.run.name): accuracy over \(thousands(rows.rows.count)) of \(thousands(rows.total)) images\(rows.isPartial ? " (partial)" : "")\(rows.unreadable > 0 ? ", \(rows.unreadable) unreadable left out" : "")")
         }
-        t.rows.append([m.run.name, m.run.arch] + [Double(m.parameters) / 1e6, m.memoryMiB, m.gflops, m.accuracy].map(ResultTable.cell))
+        t.rows.append([.text(m.run.name), .text(m.run.arch)] + [Double(m.parameters) / 1e6, m.memoryMiB, m.gflops, m.accuracy].map(ResultTable.cell))
     }
     return t
 }
@@ -127,10 +130,10 @@ func plot(_ s: Session, _ a: [String]) throws -> String {
         guard let t = s.last, let ci = t.columns.firstIndex(of: "comm_cost"), let ai = t.columns.firstIndex(of: "accuracy") else {
             throw ReplError("plot \(a[0]): run 'sweep' first")
         }
-        let cost = t.rows.map { Double($0[ci]) ?? .nan }, acc = t.rows.map { Double($0[ai]) ?? .nan }
+        let cost = t.rows.map { $0[ci].number ?? .nan }, acc = t.rows.map { $0[ai].number ?? .nan }
         var series = [Series(name: "grid points", x: cost, y: acc, markers: true, line: false)]
-        if let pi = t.columns.firstIndex(of: "pareto") {
-            let front = t.rows.indices.filter { t.rows[$0][pi] == "1" }.sorted { cost[$0] < cost[$1] }
+        if let flags = t.numbers("pareto") {
+            let front = t.rows.indices.filter { flags[$0] == 1 }.sorted { cost[$0] < cost[$1] }
             series.append(Series(name: "Pareto front", x: front.map { cost[$0] }, y: front.map { acc[$0] }, markers: true))
         }
         svg = SVGChart.lines(title: s.title ?? "Accuracy vs communication", xLabel: "communication cost", yLabel: "accuracy", series: series)
@@ -153,10 +156,10 @@ func plot(_ s: Session, _ a: [String]) throws -> String {
             guard let xi = t.columns.firstIndex(of: xc), let yi = t.columns.firstIndex(of: yc) else {
                 throw ReplError("plot lines: '\(key)' has no column \(xc) or \(yc) (columns: \(t.columns.joined(separator: ", ")))")
             }
-            let points = t.rows.map { (Double($0[xi]) ?? .nan, Double($0[yi]) ?? .nan) }.sorted { $0.0 < $1.0 }
+            let points = t.rows.map { ($0[xi].number ?? .nan, $0[yi].number ?? .nan) }.sorted { $0.0 < $1.0 }
             let scatter = key.hasSuffix(":points")
             if name.hasPrefix("@") {
-                marks += t.rows.map { Marker(label: "\(key) \($0[0]) \($0[1])", x: Double($0[xi]) ?? .nan, y: Double($0[yi]) ?? .nan) }
+                marks += t.rows.map { Marker(label: "\(key) \($0[0]) \($0[1])", x: $0[xi].number ?? .nan, y: $0[yi].number ?? .nan) }
             } else {
                 series.append(Series(name: base, x: points.map(\.0), y: points.map(\.1), markers: scatter || t.rows.count < 30, line: !scatter))
             }
@@ -165,10 +168,7 @@ func plot(_ s: Session, _ a: [String]) throws -> String {
                              yLabel: yc.replacingOccurrences(of: "_", with: " "), series: series, markers: marks)
     case "latency":
         guard let t = s.last, t.columns.first == "uplink_mbps" else { throw ReplError("plot latency: run 'latency RATES' first") }
-        let parts = ["edge_ms", "uplink_ms", "server_ms"].map { name -> (String, [Double]) in
-            let c = t.columns.firstIndex(of: name)!
-            return (name, t.rows.map { Double($0[c]) ?? 0 })
-        }
+        let parts = ["edge_ms", "uplink_ms", "server_ms"].map { name in (name, t.numbers(name)!) }
         svg = SVGChart.stackedBars(title: s.title ?? "Latency per image", yLabel: "ms", categories: t.rows.map { "\($0[0]) Mbit/s" }, parts: parts)
     default:
         throw ReplError("plot '\(a[0])': expected sweep, pareto, hist, latency or lines")
@@ -253,7 +253,7 @@ func histogramTable(_ s: Session, _ measures: [String], bins: Int = 40) throws -
     }
     for b in 0..<bins {
         let start = range.lowerBound + Double(b) * w
-        t.rows.append(([start, start + w] + densities.map { $0[b] }).map { String(format: "%.6g", $0) })
+        t.rows.append(([start, start + w] + densities.map { $0[b] }).map(Cell.number))
     }
     return t
 }

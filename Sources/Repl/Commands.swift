@@ -62,9 +62,9 @@ struct Command {
             guard a == ["settings"] else { throw ReplError("usage: show settings") }
             let t = s.setting
             return ResultTable(columns: ["setting", "value"], rows: [
-                ["cache", s.cache?.path ?? "(none)"], ["edge", t.edge], ["server", t.server], ["encoder", t.encoder],
+                ["cache", .text(s.cache?.path ?? "(none)")], ["edge", .text(t.edge)], ["server", .text(t.server)], ["encoder", .text(t.encoder)],
                 ["measure", "\(t.measure)"], ["rule", "\(t.rule)"], ["gate", "\(t.gate)"], ["seed", "\(t.seed)"],
-                ["temperature", "\(t.temperature)"], ["uplink", "\(s.uplinkMbps) Mbit/s"], ["partial", s.partial ? "on" : "off"], ["out", s.outputDirectory],
+                ["temperature", "\(t.temperature)"], ["uplink", "\(s.uplinkMbps) Mbit/s"], ["partial", s.partial ? "on" : "off"], ["out", .text(s.outputDirectory)],
             ]).text
         },
         Command(name: "eval", usage: "eval", help: "Algorithm 1 at the current settings.") { s, _ in
@@ -104,13 +104,16 @@ struct Command {
             s.remember(try lowResolutionTable(s))
         },
         Command(name: "pareto", usage: "pareto", help: "The Pareto-optimal rows (accuracy vs communication) of the last sweep.") { s, _ in
-            guard let t = s.last, let col = t.columns.firstIndex(of: "pareto") else { throw ReplError("run 'sweep' first") }
-            return s.remember(ResultTable(columns: t.columns, rows: t.rows.filter { $0[col] == "1" }))
+            guard var t = s.last, let flags = t.numbers("pareto") else { throw ReplError("run 'sweep' first") }
+            t.rows = t.rows.indices.filter { flags[$0] == 1 }.map { t.rows[$0] }
+            return s.remember(t)
         },
         Command(name: "table", usage: "table patches [DELTAS] | table transmit [ETAS]",
                 help: "Table II (attention-sum delta -> patches per image, no gate) or Table III (min-entropy eta -> fraction sent).") { s, a in
             guard let which = a.first, a.count <= 2 else { throw ReplError("usage: table patches|transmit [VALUES]") }
-            return s.remember(try paperTable(s, which, a.count == 2 ? try paperTableValues(which, a[1], option: "table \(which)") : nil))
+            let values = a.count == 2 ? try paperTableValues(which, a[1], option: "table \(which)") : nil
+            let (_, e) = try s.requireCache()
+            return s.remember(try paperTable(e, try s.validSetting(), which, values))
         },
         Command(name: "histogram", usage: "histogram MEASURE...", help: "Densities of the encoder's patch scores on 40 shared bins (Figs. 7 and 11).") { s, a in
             guard !a.isEmpty else { throw ReplError("usage: histogram MEASURE...") }

@@ -127,8 +127,8 @@ struct Demo: ParsableCommand {
     func cheapestWithinOnePoint(_ t: ResultTable?) -> String? {
         guard let t, let a = t.columns.firstIndex(of: "accuracy"), let s = t.columns.firstIndex(of: "server_accuracy"),
               let c = t.columns.firstIndex(of: "comm_cost") else { return nil }
-        let ok = t.rows.filter { (Double($0[a]) ?? 0) >= (Double($0[s]) ?? 1) - 0.01 }
-        guard let best = ok.min(by: { (Double($0[c]) ?? 1) < (Double($1[c]) ?? 1) }) else { return nil }
-        return "cheapest Pareto point within 1 point of the server: rule \(best[0]), gate \(best[1]), accuracy \(best[a]), communication cost \(best[c])"
+        let ok = t.rows.filter { ($0[a].number ?? 0) >= ($0[s].number ?? 1) - 0.01 }
+        guard let best = ok.min(by: { ($0[c].number ?? 1) < ($1[c].number ?? 1) }) else { return nil }
+        return "cheapest Pareto point within 1 point of the server: rule \(best[0]), gate \(best[2]), accuracy \(best[a]), communication cost \(best[c])"
     }
 }

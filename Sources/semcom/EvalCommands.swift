@@ -76,18 +76,6 @@ struct SettingOptions: ParsableArguments {
         do { try Limits.check(setting, in: cache, ruleParameters: ruleParameters) } catch { throw ValidationError("--\(error)") }
     }
 
-    /// Opens the cache in a REPL session with these settings.
-    func session() throws -> Session {
-        let session = makeSession(threads: threads)
-        try session.open(cache)
-        session.setting = try setting()
-        if let c = session.cache { try check(session.setting, in: c) }
-        _ = try session.execute("set uplink \(uplink)")
-        session.partial = partial
-        session.checkpointInterval = checkpointEvery
-        return session
-    }
-
     /// An evaluator over the cache (read-only; missing server answers are stored through a `CacheWriter`).
     func evaluator(checking setting: Setting, ruleParameters: [Double]? = nil) throws -> Evaluator {
         let c = try Cache(path: cache)
@@ -176,17 +164,16 @@ struct Sweep: ParsableCommand {
             try options.evaluator(checking: setting, ruleParameters: ruleRange == nil ? nil : rules)
                 .sweep(setting, ruleParameters: rules, gateThresholds: gates)
         }
-        let front = paretoFront(cost: results.map(\.commCost), accuracy: results.map(\.accuracy))
-        var csv = "rule,rule_param,gate,gate_threshold,accuracy,edge_accuracy,server_accuracy,sent_fraction,patches_per_sent,comm_cost,server_gflops,latency_ms,images,total_images,pareto\n"
-        for (n, r) in results.enumerated() {
+        let points = results.enumerated().map { n, r in
             let (i, j) = n.quotientAndRemainder(dividingBy: gates.count)
-            let fields: [Any] = [setting.rule.with(parameter: rules[i]), rules[i], setting.gate.with(threshold: gates[j]), gates[j],
-                                 r.accuracy, r.edgeAccuracy, r.serverAccuracy, r.sentFraction, r.patchesPerSent,
-                                 r.commCost, r.serverGFLOPs, r.latencyMs, r.images, r.totalImages, front[n] ? 1 : 0]
-            csv += fields.map { "\($0)" }.joined(separator: ",") + "\n"
+            var s = setting
+            s.rule = setting.rule.with(parameter: rules[i])
+            s.gate = setting.gate.with(threshold: gates[j])
+            return (s, r)
         }
-        try AtomicWrite.write(csv, to: out)
-        print("wrote \(out): \(results.count) points, \(front.filter { $0 }.count) on the Pareto front")
+        let table = evaluationTable(points, pareto: true)
+        try AtomicWrite.write(table.csv, to: out)
+        print("wrote \(out): \(results.count) points, \(table.numbers("pareto")!.filter { $0 == 1 }.count) on the Pareto front")
         if let note = results.first?.coverage { print("(\(note))") }
     }
 }
@@ -215,7 +202,9 @@ struct Table: ParsableCommand {
     func run() throws {
         if let out { try checkOutput(out, kind: .text, inputs: [options.cache]) }
         let table = try interruptible("stopping after the server answers in hand (they are kept)") {
-            try options.session().paperTable(which, values: try values.map { try paperTableValues(which, $0, option: "--values") })
+            let setting = try options.setting()
+            return try paperTable(options.evaluator(checking: setting), setting, which,
+                                  try values.map { try paperTableValues(which, $0, option: "--values") })
         }
         print(table.text)
         if let out { try AtomicWrite.write(table.csv, to: out) }
