@@ -17,7 +17,10 @@ DEB_PACKAGES = pkg-config libopenblas-dev libhdf5-dev libjpeg62-turbo-dev libpng
 TEST_PACKAGES = python3-h5py python3-numpy tmux
 FUZZ_SECONDS ?= 60
 FUZZ_HARNESSES = $(notdir $(wildcard Fuzz/*))
-FUZZ_BUILD = SEMCOM_FUZZ=1 $(SWIFT) build -c debug --sanitize fuzzer --sanitize address --scratch-path .build-fuzz
+# SwiftPM's --sanitize fuzzer does not always reach the Swift compiles (a harness then links
+# with 87 coverage counters and libFuzzer fuzzes blind), so -sanitize=fuzzer is also passed to
+# every Swift compile, and make fuzz refuses a harness with fewer than 1,000 counters.
+FUZZ_BUILD = SEMCOM_FUZZ=1 $(SWIFT) build -c debug --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer --scratch-path .build-fuzz
 FUZZ_WORK ?= $(or $(TMPDIR),/tmp)/semcom-fuzz
 FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16
 
@@ -59,7 +62,9 @@ fuzz: deps
 	@for h in $(FUZZ_HARNESSES); do $(FUZZ_BUILD) --product fuzz-$$h || exit 1; done
 	@failed=""; for h in $(FUZZ_HARNESSES); do \
 		rm -rf $(FUZZ_WORK)/$$h && mkdir -p $(FUZZ_WORK)/$$h/corpus && cp Fuzz/$$h/corpus/* $(FUZZ_WORK)/$$h/corpus/ || exit 1; \
-		echo "== fuzz-$$h: $(FUZZ_SECONDS) s, log $(FUZZ_WORK)/$$h/log"; \
+		counters=$$(ASAN_OPTIONS=detect_leaks=0 .build-fuzz/debug/fuzz-$$h -runs=0 $(FUZZ_WORK)/$$h/corpus 2>&1 | sed -n 's/.*(\([0-9]*\) inline 8-bit counters).*/\1/p'); \
+		[ "$${counters:-0}" -ge 1000 ] || { echo "fuzz-$$h: $${counters:-no} coverage counters: built without instrumentation"; exit 1; }; \
+		echo "== fuzz-$$h: $(FUZZ_SECONDS) s, $$counters coverage counters, log $(FUZZ_WORK)/$$h/log"; \
 		mkdir -p $(FUZZ_WORK)/$$h/tmp; TMPDIR=$(FUZZ_WORK)/$$h/tmp ASAN_OPTIONS=detect_leaks=0 .build-fuzz/debug/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 			$$(cat Fuzz/$$h/flags 2>/dev/null) -artifact_prefix=$(FUZZ_WORK)/$$h/ $(FUZZ_WORK)/$$h/corpus > $(FUZZ_WORK)/$$h/log 2>&1 \
 			|| { failed="$$failed $$h"; tail -40 $(FUZZ_WORK)/$$h/log; }; \
