@@ -95,10 +95,9 @@ public func paperTable(_ e: Evaluator, _ setting: Setting, _ which: String, _ va
 }
 
 /// Table I: parameters (from the shapes), float32 memory, eq. 9 GFLOPs, accuracy in this cache.
-func modelsTable(_ s: Session) throws -> ResultTable {
-    let (_, e) = try s.requireCache()
+public func modelsTable(_ summaries: [ModelSummary]) -> ResultTable {
     var t = ResultTable(columns: ["run", "arch", "params_M", "memory_MB", "gflops", "accuracy"])
-    for m in try e.modelSummaries() {
+    for m in summaries {
         let rows = m.rows
         if rows.isPartial || rows.unreadable > 0 {
             t.notes.append("\(m.run.name): accuracy over \(thousands(rows.rows.count)) of \(thousands(rows.total)) images\(rows.isPartial ? " (partial)" : "")\(rows.unreadable > 0 ? ", \(rows.unreadable) unreadable left out" : "")")

@@ -120,7 +120,7 @@ struct Command {
             return s.remember(try histogramTable(s, a))
         },
         Command(name: "models", usage: "models", help: "Table I: parameters, memory, GFLOPs (eq. 9) and accuracy of every run.") { s, _ in
-            s.remember(try modelsTable(s))
+            s.remember(modelsTable(try s.requireCache().1.modelSummaries()))
         },
         Command(name: "latency", usage: "latency RATES", help: "Mean latency per image and its edge/uplink/server parts at uplink rates in Mbit/s (e.g. latency 1,8,20).") { s, a in
             guard a.count == 1 else { throw ReplError("usage: latency 1,8,20") }

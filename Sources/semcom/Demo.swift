@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collaborative
+import Entropy
 import Foundation
 import Repl
 import Tensors
@@ -56,30 +57,30 @@ struct Demo: ParsableCommand {
         print("== cache: edge, server and the server at \(lowResolution.map { "\($0.lowResolution!)" }.joined(separator: ", ")) px, over \(builder.images.count) images -> \(cachePath)")
         try interruptible("stopping after the batch in hand") { try builder.build(cachePath) }
 
-        let session = makeSession(threads: threads)
-        session.outputDirectory = out
-        try session.open(cachePath)
-        session.setting.edge = "edge"
-        session.setting.encoder = "edge"
-        session.setting.server = "server"
-        print("\n== headline (rule \(session.setting.rule), gate \(session.setting.gate))")
-        print(try session.execute("eval"))
-        _ = try session.execute("sweep rule 0.50:0.99:0.01 gate 0:3.3:0.1")
-        _ = try session.execute("pareto")
-        print(cheapestWithinOnePoint(session.last) ?? "(no Pareto point within 1 point of the server)")
-        for (title, command) in [("Table I", "models"), ("Table II", "table patches"), ("Table III", "table transmit")] {
+        let cache = try Cache(path: cachePath)
+        let e = Evaluator(cache: cache)
+        e.progress = ProgressMeter(label: "server").callback
+        let setting = Setting(edge: "edge", server: "server")
+        print("\n== headline (rule \(setting.rule), gate \(setting.gate))")
+        print(evaluationTable([(setting, try e.evaluate(setting))]).text)
+        let deltas = try Limits.ruleParameters("0.50:0.99:0.01", setting.rule, option: "demo")
+        let etas = try Limits.gateThresholds("0:3.3:0.1", setting.gate, option: "demo")
+        print(cheapestWithinOnePoint(setting, deltas: deltas, etas: etas, try e.sweep(setting, ruleParameters: deltas, gateThresholds: etas)))
+        for (title, table) in [("Table I", { modelsTable(try e.modelSummaries()) }),
+                               ("Table II", { try paperTable(e, setting, "patches", nil) }),
+                               ("Table III", { try paperTable(e, setting, "transmit", nil) })] {
             print("\n== \(title)")
-            print(try session.execute(command))
+            print(try table().text)
         }
         print("\n== experiments -> \(out)")
         // The scripts' grids, coarser than their defaults so that the server answers they
         // need are computed in about two minutes on 2 cores: k from P/8 to P in steps of
         // P/8 (P patches), thresholds 0.1/P to 4/P, and 11 attention-sum thresholds.
-        let p = try session.cache!.run("server").numPatches
+        let p = try cache.run("server").numPatches
         let ranges = ["ks": "\(max(1, p / 8)):\(p):\(max(1, p / 8))",
                       "taus": String(format: "%g:%g:%g", 0.1 / Double(p), 4.0 / Double(p), 0.2 / Double(p)),
                       "deltas": "0.5,0.6,0.7,0.8,0.85,0.9,0.93,0.95,0.97,0.98,0.99"]
-            .merging(try figureImages(session)) { $1 }
+            .merging(try figureImages(e, gate: setting.gate)) { $1 }
         let scripts = try FileManager.default.contentsOfDirectory(atPath: experiments).filter { $0.hasSuffix(".semcom") }.sorted()
         for script in scripts {
             let s = makeSession(threads: threads)
@@ -98,11 +99,10 @@ struct Demo: ParsableCommand {
 
     /// Images for Figs. 4-6 (variables i1, i2, i3): the first image the edge keeps
     /// at the default gate, then the first two it sends, each of another class.
-    func figureImages(_ session: Session) throws -> [String: String] {
-        let cache = session.cache!
-        guard let scores = try Evaluator(cache: cache).gateScores("edge", session.setting.gate) else { return [:] }
-        let labels = cache.images.labels
-        let threshold = session.setting.gate.scoreThreshold
+    func figureImages(_ e: Evaluator, gate: Gate) throws -> [String: String] {
+        guard let scores = try e.gateScores("edge", gate) else { return [:] }
+        let labels = e.cache.images.labels
+        let threshold = gate.scoreThreshold
         var chosen: [Int] = []
         for wantSent in [false, true, true] {
             let pick = scores.indices.first { i in
@@ -123,12 +123,14 @@ struct Demo: ParsableCommand {
         return ModelSpec(name: name, arch: arch, weights: file)
     }
 
-    /// The cheapest Pareto point whose accuracy is within 1 point of the server's.
-    func cheapestWithinOnePoint(_ t: ResultTable?) -> String? {
-        guard let t, let a = t.columns.firstIndex(of: "accuracy"), let s = t.columns.firstIndex(of: "server_accuracy"),
-              let c = t.columns.firstIndex(of: "comm_cost") else { return nil }
-        let ok = t.rows.filter { ($0[a].number ?? 0) >= ($0[s].number ?? 1) - 0.01 }
-        guard let best = ok.min(by: { ($0[c].number ?? 1) < ($1[c].number ?? 1) }) else { return nil }
-        return "cheapest Pareto point within 1 point of the server: rule \(best[0]), gate \(best[2]), accuracy \(best[a]), communication cost \(best[c])"
+    /// The cheapest Pareto point of the grid deltas x etas (row-major, as
+    /// `Evaluator.sweep` returns it) whose accuracy is within 1 point of the server's.
+    func cheapestWithinOnePoint(_ setting: Setting, deltas: [Double], etas: [Double], _ grid: [Evaluation]) -> String {
+        let front = paretoFront(cost: grid.map(\.commCost), accuracy: grid.map(\.accuracy))
+        let ok = grid.indices.filter { front[$0] && grid[$0].accuracy >= grid[$0].serverAccuracy - 0.01 }
+        guard let best = ok.min(by: { grid[$0].commCost < grid[$1].commCost }) else { return "(no Pareto point within 1 point of the server)" }
+        let (i, j) = best.quotientAndRemainder(dividingBy: etas.count)
+        let r = grid[best]
+        return "cheapest Pareto point within 1 point of the server: rule \(setting.rule.with(parameter: deltas[i])), gate \(setting.gate.with(threshold: etas[j])), accuracy \(Cell.number(r.accuracy)), communication cost \(Cell.number(r.commCost))"
     }
 }
