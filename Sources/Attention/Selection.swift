@@ -75,6 +75,9 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
         self = rule
     }
 
+    /// The syntax, in words, for help texts and error messages.
+    public static let syntax = "sum:D (D in [0, 1]), threshold:T (T in [0, 1]), topk:K or random:K (K in [1, patches])"
+
     /// The largest k `topk:K` and `random:K` accept before a cache says how
     /// many patches its runs have (`check(patches:)` then bounds k by P).
     public static let maxK = 1_000_000
@@ -85,7 +88,7 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         let kinds: [String: SelectionRule] = ["topk": .topK(1), "random": .randomK(1), "threshold": .threshold(0), "sum": .sum(0)]
         guard parts.count == 2, let kind = kinds[parts[0]] else {
-            throw RuleError("rule '\(text)': expected sum:D, threshold:T, topk:K or random:K")
+            throw RuleError("rule '\(text)': expected \(syntax)")
         }
         guard let x = Double(parts[1]) else { throw RuleError("rule '\(text)': '\(parts[1])' is not a number; \(kind.range)") }
         do { return try kind.checked(parameter: x) } catch let e as RuleError { throw RuleError("rule '\(text)': \(e.description)") }

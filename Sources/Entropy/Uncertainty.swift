@@ -106,13 +106,16 @@ public enum Gate: Equatable, Sendable, CustomStringConvertible {
         self = gate
     }
 
+    /// The syntax, in words, for help texts and error messages.
+    public static let syntax = "min:H, shannon:H (H >= 0 bits), margin:M (M in [0, 1]), renyi:ALPHA:H (ALPHA > 0 or inf) or none"
+
     /// Parses `none`, `min:H`, `shannon:H`, `margin:M`, `renyi:ALPHA:H`, each
     /// number in its meaningful range: entropies H finite and >= 0 (bits),
     /// margins M in [0, 1], Rényi orders ALPHA > 0 (`inf`: the min-entropy).
     /// The error names the text and the range.
     public static func parse(_ text: String) throws -> Gate {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        let usage = "expected min:H, shannon:H, margin:M, renyi:ALPHA:H or none"
+        let usage = "expected \(syntax)"
         func number(_ s: String) throws -> Double {
             guard let x = s == "inf" ? .infinity : Double(s) else { throw GateError("gate '\(text)': '\(s)' is not a number; \(usage)") }
             return x

@@ -47,7 +47,7 @@ struct Command {
             return ""
         },
         Command(name: "set", usage: "set edge|server|encoder|measure|rule|gate|seed|temperature|uplink|partial|out|title VALUE",
-                help: "Change a setting: runs by name; measure \(ImportanceMeasure.syntax); rule sum:D|threshold:T|topk:K|random:K; gate min:H|shannon:H|margin:M|renyi:A:H|none; partial on|off (evaluate the rows built so far of incomplete runs); title of the next plot.") { s, a in
+                help: "Change a setting: runs by name; measure \(ImportanceMeasure.syntax); rule \(SelectionRule.syntax); gate \(Gate.syntax); partial on|off (evaluate the rows built so far of incomplete runs); title of the next plot.") { s, a in
             if a.first == "title" && a.count >= 2 { s.title = a.dropFirst().joined(separator: " "); return "" }
             guard a.count == 2 else { throw ReplError("usage: set NAME VALUE") }
             try set(s, a[0], a[1])

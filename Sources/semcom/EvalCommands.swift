@@ -24,10 +24,10 @@ struct SettingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Importance measure: \(ImportanceMeasure.syntax)."))
     var measure: String = "mean"
 
-    @Option(help: "Selection rule: sum:D (D in [0, 1]), threshold:T (T in [0, 1]), topk:K, random:K (K in [1, patches]).")
+    @Option(help: ArgumentHelp("Selection rule: \(SelectionRule.syntax)."))
     var rule: String = "sum:0.97"
 
-    @Option(help: "Gate: min:H, shannon:H (H >= 0 bits), margin:M (M in [0, 1]), renyi:ALPHA:H (ALPHA > 0 or inf), none.")
+    @Option(help: ArgumentHelp("Gate: \(Gate.syntax)."))
     var gate: String = "min:0.8"
 
     @Option(help: "Seed of the random ordering (random:K).")
