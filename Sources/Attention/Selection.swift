@@ -34,26 +34,51 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
     /// k patches uniformly at random (the first k of a random ordering).
     case randomK(Int)
 
+    /// How a rule turns an image's sorted scores into k: the one definition
+    /// behind `keep(sorted:)` and the batched path (`Collaborative`'s
+    /// `SortedScores.keep`). A new rule is a case of `SelectionRule` (its
+    /// parsing, printing and range below) whose criterion is one of these.
+    public enum Criterion: Equatable, Sendable {
+        /// The first k patches (at most P).
+        case first(Int)
+        /// The longest prefix whose scores are each >= t (scores descend, so
+        /// it holds every score >= t).
+        case scoresAtLeast(Double)
+        /// The longest prefix whose running sum of scores stays <= t.
+        case runningSumAtMost(Double)
+
+        /// Whether the patch at sorted position j is kept, given its score and
+        /// the running sum through it (for `.first`: whether j < k).
+        @inline(__always)
+        public func keeps(position j: Int, score: Float, runningSum: Double) -> Bool {
+            switch self {
+            case .first(let k): return j < k
+            case .scoresAtLeast(let t): return Double(score) >= t
+            case .runningSumAtMost(let t): return runningSum <= t
+            }
+        }
+    }
+
+    /// The rule's criterion. `sum:D` with D >= 1 keeps every patch (running
+    /// sums of scores that sum to 1 may exceed 1 by rounding).
+    public var criterion: Criterion {
+        switch self {
+        case .topK(let k), .randomK(let k): return .first(k)
+        case .threshold(let tau): return .scoresAtLeast(tau)
+        case .sum(let delta): return delta >= 1 ? .first(Int.max) : .runningSumAtMost(delta)
+        }
+    }
+
     /// k for one image. `sorted` holds its P scores in descending order.
     public func keep(sorted: ArraySlice<Float>) -> Int {
-        let p = sorted.count
-        switch self {
-        case .topK(let k), .randomK(let k):
-            return max(0, min(k, p))
-        case .threshold(let tau):
-            var k = 0
-            for s in sorted where Double(s) >= tau { k += 1 }
-            return k
-        case .sum(let delta):
-            if delta >= 1 { return p }
-            var total = 0.0, k = 0
-            for s in sorted {
-                total += Double(s)
-                if total > delta { break }
-                k += 1
-            }
-            return k
+        let c = criterion
+        var k = 0, total = 0.0
+        for s in sorted {
+            total += Double(s)
+            guard c.keeps(position: k, score: s, runningSum: total) else { break }
+            k += 1
         }
+        return k
     }
 
     /// True for the rules whose ordering is random rather than by importance.

@@ -461,37 +461,31 @@ struct SortedScores {
     }
 
     /// k for every rule and image (rules x N): `rule.keep` on each image's
-    /// sorted scores (the same result). Each image's row is read once for all
-    /// rules of one kind: a merge of its sorted scores or running sums with
-    /// the sorted thresholds, O(P + R) per image.
+    /// sorted scores, through the same `SelectionRule.Criterion`. Each image's
+    /// row is read once per kind of criterion: with its rules ordered by
+    /// increasing k, each rule's prefix extends the previous one, O(P + R) per image.
     func keep(_ rules: [SelectionRule]) -> [[Int32]] {
         let n = order.count / patches, p = patches
         var out = [[Int32]](repeating: [Int32](repeating: 0, count: n), count: rules.count)
-        // Per rule: a threshold on a per-image nondecreasing key (k = how many keys pass), or a constant k.
-        var thresholdRules: [(rule: Int, t: Double)] = [], sumRules: [(rule: Int, t: Double)] = []
+        var scoreRules: [(rule: Int, t: Double)] = [], sumRules: [(rule: Int, t: Double)] = []
         for (r, rule) in rules.enumerated() {
-            switch rule {
-            case .topK, .randomK: out[r] = [Int32](repeating: Int32(rule.keep(sorted: scores[0..<p])), count: n)
-            case .sum(let d) where d >= 1: out[r] = [Int32](repeating: Int32(p), count: n)
-            case .sum(let d): sumRules.append((r, d))
-            case .threshold(let t): thresholdRules.append((r, t))
+            switch rule.criterion {
+            case .first(let k): out[r] = [Int32](repeating: Int32(max(0, min(k, p))), count: n)
+            case .scoresAtLeast(let t): scoreRules.append((r, t))
+            case .runningSumAtMost(let t): sumRules.append((r, t))
             }
         }
-        // Sum rule: k = count of running sums <= delta. Thresholds ascending give k ascending.
-        sumRules.sort { $0.t < $1.t }
-        thresholdRules.sort { $0.t > $1.t }  // count of scores >= tau: descending tau gives k ascending
+        // k grows as the score threshold falls and as the sum threshold rises.
+        let groups = [scoreRules.sorted { $0.t > $1.t }, sumRules.sorted { $0.t < $1.t }].map { $0.map { (r: $0.rule, c: rules[$0.rule].criterion) } }
         cumulative.withUnsafeBufferPointer { c in
             scores.withUnsafeBufferPointer { s in
                 for i in 0..<n {
-                    var k = 0
-                    for (r, d) in sumRules {
-                        while k < p && c[i * p + k] <= d { k += 1 }
-                        out[r][i] = Int32(k)
-                    }
-                    k = 0
-                    for (r, tau) in thresholdRules {
-                        while k < p && Double(s[i * p + k]) >= tau { k += 1 }
-                        out[r][i] = Int32(k)
+                    for group in groups {
+                        var k = 0
+                        for (r, criterion) in group {
+                            while k < p && criterion.keeps(position: k, score: s[i * p + k], runningSum: c[i * p + k]) { k += 1 }
+                            out[r][i] = Int32(k)
+                        }
                     }
                 }
             }

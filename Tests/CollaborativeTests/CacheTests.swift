@@ -382,3 +382,25 @@ final class CacheTests: XCTestCase {
         }
     }
 }
+
+final class BatchedKeepTests: XCTestCase {
+    /// The batched k of every rule equals the single-image `keep(sorted:)` on random scores.
+    func testBatchedKeepEqualsPerImageKeep() {
+        var rng = SplitMix64(seed: 7)
+        let n = 50, p = 16
+        let scores = (0..<n).flatMap { _ -> [Float] in
+            let raw = (0..<p).map { _ in Float(rng.next() % 1000) / 1000 }
+            let total = raw.reduce(0, +)
+            return raw.map { $0 / total }
+        }
+        let sorted = SortedScores(scores: scores, images: n, patches: p)
+        let rules: [SelectionRule] = [.sum(0.5), .sum(0.2), .sum(0.5), .sum(1), .sum(0), .threshold(0.05), .threshold(0.1),
+                                      .threshold(0), .threshold(1), .topK(3), .topK(40), .randomK(5)]
+        let batched = sorted.keep(rules)
+        for (r, rule) in rules.enumerated() {
+            for i in 0..<n {
+                XCTAssertEqual(Int(batched[r][i]), rule.keep(sorted: sorted.scores[(i * p)..<((i + 1) * p)]), "\(rule), image \(i)")
+            }
+        }
+    }
+}
