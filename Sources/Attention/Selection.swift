@@ -81,6 +81,14 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
         return k
     }
 
+    /// The rule's parameter (k or threshold).
+    public var parameter: Double {
+        switch self {
+        case .topK(let k), .randomK(let k): return Double(k)
+        case .threshold(let t), .sum(let t): return t
+        }
+    }
+
     /// True for the rules whose ordering is random rather than by importance.
     public var isRandom: Bool { if case .randomK = self { return true } else { return false } }
 

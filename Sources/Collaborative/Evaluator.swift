@@ -201,7 +201,7 @@ public final class Evaluator {
         // Images sorted by gate score, least confident first: each threshold sends a prefix.
         let scores = try gateScores(setting.edge, setting.gate, temperature: setting.temperature)
         let byScore = scores.map { s in rows.sorted { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) } } ?? rows
-        let thresholds = (gateThresholds ?? [setting.gate.scoreThresholdValue]).map { setting.gate.with(threshold: $0).scoreThreshold }
+        let thresholds = (gateThresholds ?? [setting.gate.thresholdValue]).map { setting.gate.with(threshold: $0).scoreThreshold }
         func sentCount(_ t: Double) -> Int {
             guard let s = scores else { return n }
             var lo = 0, hi = n  // first position whose score < t
@@ -491,25 +491,5 @@ struct SortedScores {
             }
         }
         return out
-    }
-}
-
-extension SelectionRule {
-    /// The rule's parameter (k or threshold).
-    public var parameter: Double {
-        switch self {
-        case .topK(let k), .randomK(let k): return Double(k)
-        case .threshold(let t), .sum(let t): return t
-        }
-    }
-}
-
-extension Gate {
-    /// The gate's own threshold as written (entropy bits, or margin).
-    public var scoreThresholdValue: Double {
-        switch self {
-        case .none: return 0
-        case .minEntropy(let t), .shannon(let t), .margin(let t), .renyi(_, let t): return t
-        }
     }
 }

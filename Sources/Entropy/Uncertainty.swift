@@ -48,39 +48,89 @@ public enum Uncertainty {
     }
 }
 
-/// When an image stays on the edge: a gate on the edge's softmax.
+/// An uncertainty measure of a softmax output. Adding a measure is one case
+/// here: its value, its direction, its thresholds' range and its name (in
+/// `description` and `parse`); gates, sweeps, the CLI and the REPL take it from there.
+public enum UncertaintyMeasure: Hashable, Sendable, CustomStringConvertible {
+    /// -log2 max p (bits; the paper's measure).
+    case minEntropy
+    /// Shannon entropy (bits).
+    case shannon
+    /// p(1st) - p(2nd): larger means more confident.
+    case margin
+    /// Rényi entropy of order alpha > 0 (bits; alpha = inf is the min-entropy).
+    case renyi(alpha: Double)
+
+    /// The measure of softmax `p`.
+    public func value(_ p: [Double]) -> Double {
+        switch self {
+        case .minEntropy: return Uncertainty.minEntropy(p)
+        case .shannon: return Uncertainty.shannon(p)
+        case .margin: return Uncertainty.margin(p)
+        case .renyi(let alpha): return Uncertainty.renyi(p, alpha: alpha)
+        }
+    }
+
+    /// Whether a larger value means a less confident prediction (entropies)
+    /// rather than a more confident one (the margin).
+    public var growsWithUncertainty: Bool { self != .margin }
+
+    /// The thresholds that mean something: entropies finite and >= 0, margins in [0, 1].
+    public func accepts(threshold t: Double) -> Bool {
+        t.isFinite && t >= 0 && (self != .margin || t <= 1)
+    }
+
+    /// `accepts(threshold:)` in words.
+    public var thresholdRange: String {
+        self == .margin ? "a margin threshold in [0, 1]" : "an entropy threshold in bits, finite and >= 0"
+    }
+
+    /// `min`, `shannon`, `margin`, `renyi:ALPHA` (`inf` for an infinite order).
+    public var description: String {
+        switch self {
+        case .minEntropy: return "min"
+        case .shannon: return "shannon"
+        case .margin: return "margin"
+        case .renyi(let a): return "renyi:\(a.isInfinite ? "inf" : "\(a)")"
+        }
+    }
+}
+
+/// When an image goes to the server: an uncertainty measure of the edge's
+/// softmax against a threshold, in the measure's direction (an entropy at or
+/// above it, a margin at or below it), or always (`none`).
 public enum Gate: Equatable, Sendable, CustomStringConvertible {
     /// Every image is sent.
     case none
-    /// Kept on the edge when the min-entropy is below the threshold (bits).
-    case minEntropy(Double)
-    /// Kept when the Shannon entropy is below the threshold (bits).
-    case shannon(Double)
-    /// Kept when the margin is above the threshold.
-    case margin(Double)
-    /// Kept when the Rényi entropy of order alpha is below the threshold (bits).
-    case renyi(alpha: Double, threshold: Double)
+    /// Sent when `measure` says the edge is at least this uncertain.
+    case threshold(UncertaintyMeasure, Double)
+
+    /// Kept on the edge when the min-entropy is below `t` bits.
+    public static func minEntropy(_ t: Double) -> Gate { .threshold(.minEntropy, t) }
+    /// Kept when the Shannon entropy is below `t` bits.
+    public static func shannon(_ t: Double) -> Gate { .threshold(.shannon, t) }
+    /// Kept when the margin is above `t`.
+    public static func margin(_ t: Double) -> Gate { .threshold(.margin, t) }
+    /// Kept when the Rényi entropy of order alpha is below `threshold` bits.
+    public static func renyi(alpha: Double, threshold: Double) -> Gate { .threshold(.renyi(alpha: alpha), threshold) }
+
+    /// The measure, or nil for `none`.
+    public var measure: UncertaintyMeasure? { if case .threshold(let m, _) = self { return m } else { return nil } }
+
+    /// The threshold as written (bits, or a margin); 0 for `none`.
+    public var thresholdValue: Double { if case .threshold(_, let t) = self { return t } else { return 0 } }
 
     /// The uncertainty score this gate compares, oriented so that larger
-    /// means less confident (the margin is negated), or nil for `.none`.
+    /// means less confident (a margin is negated), or nil for `.none`.
     public func score(_ p: [Double]) -> Double? {
-        switch self {
-        case .none: return nil
-        case .minEntropy: return Uncertainty.minEntropy(p)
-        case .shannon: return Uncertainty.shannon(p)
-        case .margin: return -Uncertainty.margin(p)
-        case .renyi(let alpha, _): return Uncertainty.renyi(p, alpha: alpha)
-        }
+        guard case .threshold(let m, _) = self else { return nil }
+        return m.growsWithUncertainty ? m.value(p) : -m.value(p)
     }
 
     /// The threshold on `score`'s scale: an image is sent when score >= it.
     public var scoreThreshold: Double {
-        switch self {
-        case .none: return -.infinity
-        case .minEntropy(let t), .shannon(let t): return t
-        case .margin(let m): return -m
-        case .renyi(_, let t): return t
-        }
+        guard case .threshold(let m, let t) = self else { return -.infinity }
+        return m.growsWithUncertainty ? t : -t
     }
 
     /// True when the image with softmax `p` goes to the server.
@@ -91,13 +141,8 @@ public enum Gate: Equatable, Sendable, CustomStringConvertible {
 
     /// The same gate with another threshold (for sweeps).
     public func with(threshold t: Double) -> Gate {
-        switch self {
-        case .none: return .none
-        case .minEntropy: return .minEntropy(t)
-        case .shannon: return .shannon(t)
-        case .margin: return .margin(t)
-        case .renyi(let a, _): return .renyi(alpha: a, threshold: t)
-        }
+        guard case .threshold(let m, _) = self else { return .none }
+        return .threshold(m, t)
     }
 
     /// Parses `none`, `min:0.8`, `shannon:H`, `margin:M`, `renyi:ALPHA:H` (ALPHA may be `inf`); nil when `parse` throws.
@@ -120,42 +165,31 @@ public enum Gate: Equatable, Sendable, CustomStringConvertible {
             guard let x = s == "inf" ? .infinity : Double(s) else { throw GateError("gate '\(text)': '\(s)' is not a number; \(usage)") }
             return x
         }
-        let kind: Gate
+        let measure: UncertaintyMeasure
         switch (parts.first, parts.count) {
         case ("none", 1): return .none
-        case ("min", 2): kind = .minEntropy(0)
-        case ("shannon", 2): kind = .shannon(0)
-        case ("margin", 2): kind = .margin(0)
+        case ("min", 2): measure = .minEntropy
+        case ("shannon", 2): measure = .shannon
+        case ("margin", 2): measure = .margin
         case ("renyi", 3):
             let a = try number(parts[1])
             guard a > 0 else { throw GateError("gate '\(text)': Rényi order \(a) is out of range: expected ALPHA > 0 (or inf)") }
-            kind = .renyi(alpha: a, threshold: 0)
+            measure = .renyi(alpha: a)
         default: throw GateError("gate '\(text)': \(usage)")
         }
         let t = try number(parts[parts.count - 1])
-        do { return try kind.checked(threshold: t) } catch let e as GateError { throw GateError("gate '\(text)': \(e.description)") }
+        do { return try Gate.threshold(measure, 0).checked(threshold: t) } catch let e as GateError { throw GateError("gate '\(text)': \(e.description)") }
     }
 
     /// The threshold's meaningful range, in words.
-    public var range: String {
-        switch self {
-        case .none: return "the gate none has no threshold"
-        case .minEntropy, .shannon, .renyi: return "an entropy threshold in bits, finite and >= 0"
-        case .margin: return "a margin threshold in [0, 1]"
-        }
-    }
+    public var range: String { measure?.thresholdRange ?? "the gate none has no threshold" }
 
     /// The same gate with threshold `t`, refused unless `t` is in the
-    /// gate's range (see `parse`). Sweeps check every value with it.
+    /// measure's range (see `parse`). Sweeps check every value with it.
     public func checked(threshold t: Double) throws -> Gate {
-        let ok: Bool
-        switch self {
-        case .none: throw GateError("\(t) is out of range: \(range)")
-        case .minEntropy, .shannon, .renyi: ok = t.isFinite && t >= 0
-        case .margin: ok = t.isFinite && (0...1).contains(t)
-        }
-        guard ok else { throw GateError("\(t) is out of range: expected \(range)") }
-        return with(threshold: t)
+        guard let m = measure else { throw GateError("\(t) is out of range: \(range)") }
+        guard m.accepts(threshold: t) else { throw GateError("\(t) is out of range: expected \(range)") }
+        return .threshold(m, t)
     }
 
     /// Checks a softmax temperature: finite and > 0.
@@ -164,13 +198,8 @@ public enum Gate: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        switch self {
-        case .none: return "none"
-        case .minEntropy(let t): return "min:\(t)"
-        case .shannon(let t): return "shannon:\(t)"
-        case .margin(let t): return "margin:\(t)"
-        case .renyi(let a, let t): return "renyi:\(a.isInfinite ? "inf" : "\(a)"):\(t)"
-        }
+        guard case .threshold(let m, let t) = self else { return "none" }
+        return "\(m):\(t)"
     }
 }
 

@@ -46,7 +46,7 @@ public func evaluationTable(_ points: [(Setting, Evaluation)], pareto: Bool = fa
     t.detailColumns = ["rule_param", "gate_threshold", "images", "total_images"]
     let front = paretoFront(cost: points.map(\.1.commCost), accuracy: points.map(\.1.accuracy))
     for (n, (setting, r)) in points.enumerated() {
-        t.rows.append(["\(setting.rule)", .number(setting.rule.parameter), "\(setting.gate)", .number(setting.gate.scoreThresholdValue)] +
+        t.rows.append(["\(setting.rule)", .number(setting.rule.parameter), "\(setting.gate)", .number(setting.gate.thresholdValue)] +
                       [r.accuracy, r.edgeAccuracy, r.serverAccuracy, r.sentFraction, r.patchesPerSent, r.commCost,
                        r.serverGFLOPs, r.latencyMs, Double(r.images), Double(r.totalImages)].map(Cell.number)
                       + (pareto ? [.number(front[n] ? 1 : 0)] : []))

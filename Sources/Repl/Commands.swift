@@ -90,7 +90,7 @@ struct Command {
             try Limits.check(grid: rules?.count ?? 1, gates: gates?.count ?? 1)
             let base = try s.validSetting(ruleParameters: rules)
             let results = try e.sweep(base, ruleParameters: rules, gateThresholds: gates)
-            let rs = rules ?? [base.rule.parameter], gs = gates ?? [base.gate.scoreThresholdValue]
+            let rs = rules ?? [base.rule.parameter], gs = gates ?? [base.gate.thresholdValue]
             let points = results.enumerated().map { n, r -> (Setting, Evaluation) in
                 var p = base
                 p.rule = base.rule.with(parameter: rs[n / gs.count])

@@ -159,7 +159,7 @@ struct Sweep: ParsableCommand {
         try checkOutput(out, kind: .text, inputs: [options.cache])
         let setting = try options.setting()
         let rules = try ruleRange.map { try Limits.ruleParameters($0, setting.rule, option: "--rule-range") } ?? [setting.rule.parameter]
-        let gates = try gateRange.map { try Limits.gateThresholds($0, setting.gate, option: "--gate-range") } ?? [setting.gate.scoreThresholdValue]
+        let gates = try gateRange.map { try Limits.gateThresholds($0, setting.gate, option: "--gate-range") } ?? [setting.gate.thresholdValue]
         let results = try interruptible("stopping after the server answers in hand (they are kept)") {
             try options.evaluator(checking: setting, ruleParameters: ruleRange == nil ? nil : rules)
                 .sweep(setting, ruleParameters: rules, gateThresholds: gates)

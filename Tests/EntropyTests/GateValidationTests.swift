@@ -24,3 +24,21 @@ final class GateValidationTests: XCTestCase {
         for t in [0, -1, Double.nan, .infinity] { XCTAssertThrowsError(try Gate.check(temperature: t), "\(t)") }
     }
 }
+
+final class UncertaintyMeasureTests: XCTestCase {
+    /// A gate is a measure, a threshold and the measure's direction: entropies send at or
+    /// above the threshold, the margin at or below it.
+    func testAGateComparesItsMeasureInTheMeasuresDirection() {
+        let p = [0.5, 0.25, 0.125, 0.125]
+        for (m, v) in [(UncertaintyMeasure.minEntropy, 1.0), (.shannon, 1.75), (.margin, 0.25), (.renyi(alpha: 2), -log2(0.34375))] {
+            XCTAssertEqual(m.value(p), v, accuracy: 1e-12, "\(m)")
+            let below = Gate.threshold(m, v - 0.01), above = Gate.threshold(m, v + 0.01)
+            XCTAssertEqual(below.sends(p), m.growsWithUncertainty, "\(m)")
+            XCTAssertEqual(above.sends(p), !m.growsWithUncertainty, "\(m)")
+            XCTAssertEqual(try Gate.parse("\(Gate.threshold(m, 0.5))"), .threshold(m, 0.5))
+        }
+        XCTAssertEqual(Gate.minEntropy(0.8), .threshold(.minEntropy, 0.8))
+        XCTAssertNil(Gate.none.measure)
+        XCTAssertEqual(Gate.margin(0.3).thresholdValue, 0.3)
+    }
+}
