@@ -77,7 +77,8 @@ let package = Package(
 
 // libFuzzer harnesses (make fuzz): executables without a main of their own,
 // linked only with --sanitize fuzzer, so they exist only when SEMCOM_FUZZ is set.
-// Fuzz/NAME holds main.swift, the seed corpus and optionally `flags` (libFuzzer options).
+// Fuzz/NAME holds NAME.swift (not main.swift: no top-level code, libFuzzer has the main),
+// the seed corpus and optionally `flags` (libFuzzer options).
 if ProcessInfo.processInfo.environment["SEMCOM_FUZZ"] != nil {
     let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
         ("safetensors", ["Tensors"]),
@@ -90,8 +91,7 @@ if ProcessInfo.processInfo.environment["SEMCOM_FUZZ"] != nil {
     ]
     for h in harnesses {
         package.targets.append(.executableTarget(name: "fuzz-\(h.name)", dependencies: h.dependencies, path: "Fuzz/\(h.name)",
-                                                 exclude: ["corpus", "flags"].filter { FileManager.default.fileExists(atPath: "\(Context.packageDirectory)/Fuzz/\(h.name)/\($0)") },
-                                                 swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+                                                 exclude: ["corpus", "flags"].filter { FileManager.default.fileExists(atPath: "\(Context.packageDirectory)/Fuzz/\(h.name)/\($0)") }))
         package.products.append(.executable(name: "fuzz-\(h.name)", targets: ["fuzz-\(h.name)"]))
     }
 }
