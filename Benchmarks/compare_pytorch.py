@@ -6,7 +6,7 @@ noisy), each in a fresh process so that neither's idle threads share the cores
 with the other's timing, and prints the median throughput of each and the
 median of the per-round ratios.
 
-    swift build -c release
+    make release
     python3 Benchmarks/compare_pytorch.py [--threads 2] [--rounds 5] [--archs tiny,small,base] [--batches 1,16]
 
 Needs torch and timm (development tools only: pip install torch timm).
