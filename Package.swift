@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "semcomTests", dependencies: ["semcom", "HDF5IO", "Tensors", "Collaborative"]),
         .testTarget(name: "UmbrellaTests", dependencies: ["SemComKit"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )
 
 // libFuzzer harnesses (make fuzz): executables without a main of their own,

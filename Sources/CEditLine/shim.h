@@ -1,2 +1,9 @@
 #include <stdio.h>
 #include <editline/readline.h>
+
+/* libedit's settings are C globals; Swift 6 refuses to touch a C global
+   directly (shared mutable state), so they are set through these. The REPL
+   calls them from the one thread that runs readline(). */
+static inline void semcom_rl_set_completion(rl_compentry_func_t *f) { rl_completion_entry_function = f; }
+static inline void semcom_rl_set_pre_input_hook(rl_hook_func_t *f) { rl_pre_input_hook = f; }
+static inline void semcom_rl_set_done(void) { rl_done = 1; }

@@ -6,11 +6,11 @@ import Foundation
 import ViT
 
 /// One REPL command: its name, usage, help text and action.
-struct Command {
+struct Command: Sendable {
     let name: String
     let usage: String
     let help: String
-    let action: (Session, [String]) throws -> String
+    let action: @Sendable (Session, [String]) throws -> String
 
     func run(_ s: Session, _ args: [String]) throws -> String { try action(s, args) }
 

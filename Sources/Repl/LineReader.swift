@@ -44,7 +44,7 @@ public final class LineReader {
         self.historyFile = historyFile
         guard interactive else { return }
         LineReader.completer = completions
-        rl_completion_entry_function = { text, state in
+        semcom_rl_set_completion { text, state in
             guard let text else { return nil }
             if state == 0 { LineReader.matches = LineReader.completer(String(cString: text)) }
             guard Int(state) < LineReader.matches.count else { return nil }
@@ -60,13 +60,13 @@ public final class LineReader {
         }
         _ = rl_add_defun("semcom-interrupt", { _, _ in
             LineReader.interruptTyped = true
-            rl_done = 1  // ends readline(), which returns NULL
+            semcom_rl_set_done()  // ends readline(), which returns NULL
             return 0
         }, key)
         LineReader.interruptKey = key < 32 ? "^" + String(UnicodeScalar(UInt8(key + 64))) : key == 127 ? "^?" : String(UnicodeScalar(UInt8(key)))
         // Each readline() resets libedit's terminal modes and binds the
         // terminal's keys again (tty_init), so this is done before each line.
-        rl_pre_input_hook = {
+        semcom_rl_set_pre_input_hook {
             _ = rl_parse_and_bind("setty -d -isig")
             _ = rl_parse_and_bind("bind \(LineReader.interruptKey) semcom-interrupt")
             return 0
@@ -74,6 +74,9 @@ public final class LineReader {
         if let historyFile { _ = read_history(historyFile) }
     }
 
+    // libedit's callbacks are C functions that cannot capture, so their state is
+    // static. Safe: only the thread inside `read(prompt:)` (readline and the
+    // callbacks it makes) touches it, and a process runs one REPL.
     nonisolated(unsafe) static var completer: (String) -> [String] = { _ in [] }
     nonisolated(unsafe) static var matches: [String] = []
     nonisolated(unsafe) static var interruptTyped = false
@@ -87,8 +90,7 @@ public final class LineReader {
         errno = 0
         guard let raw = readline(prompt) else {
             let signalled = errno == EINTR
-            fputs(LineReader.interruptTyped ? "^C\n" : "\n", stdout)
-            fflush(stdout)
+            FileHandle.standardOutput.write(Data((LineReader.interruptTyped ? "^C\n" : "\n").utf8))
             return LineReader.interruptTyped ? .interrupted : signalled ? .signal : .end
         }
         defer { free(raw) }

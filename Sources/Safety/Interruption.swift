@@ -13,6 +13,7 @@ import Glibc
 /// since every write is published by an atomic rename.
 public enum Interruption {
     private static let lock = NSLock()
+    // Safe: every read and write of these four holds `lock`.
     nonisolated(unsafe) private static var signalNumber: Int32 = 0
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
     nonisolated(unsafe) private static var exitsOnSecond = true

@@ -7,6 +7,8 @@ import Synchronization
 /// that many threads, and each thread calls OpenBLAS single-threaded: one
 /// thread pool, no OpenBLAS workers spinning against ours.
 public enum Threads {
+    // Process-global by design (one pool for the process; see `parallelFor`). Safe as
+    // documented: set before the numerical code runs, only read while it runs.
     nonisolated(unsafe) private static var current = 1
 
     /// The thread count in force (at least 1).
@@ -41,6 +43,9 @@ public func parallelFor(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>)
 /// Persistent worker threads that spin briefly between jobs before sleeping,
 /// so that the many short parallel regions of a forward pass do not each pay
 /// for waking a sleeping thread (as OpenMP runtimes do).
+// Sendable by hand: its mutable state is the atomics, `pool` (under `creation`),
+// and `job`/`parts`, written only by the thread that won `busy` before it bumps
+// `generation` and read by the workers after they see the bump (acquire/release).
 final class WorkerPool: @unchecked Sendable {
     nonisolated(unsafe) private static var pool: WorkerPool?
     private static let creation = NSLock()
