@@ -7,3 +7,6 @@
 static inline void semcom_rl_set_completion(rl_compentry_func_t *f) { rl_completion_entry_function = f; }
 static inline void semcom_rl_set_pre_input_hook(rl_hook_func_t *f) { rl_pre_input_hook = f; }
 static inline void semcom_rl_set_done(void) { rl_done = 1; }
+/* fflush(stdout) for Swift, which may not name the C global; fflush(NULL) would
+   also lock stdin's stream, held by a thread blocked reading it. */
+static inline void semcom_flush_stdout(void) { fflush(stdout); }

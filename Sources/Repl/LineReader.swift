@@ -90,7 +90,8 @@ public final class LineReader {
         errno = 0
         guard let raw = readline(prompt) else {
             let signalled = errno == EINTR
-            FileHandle.standardOutput.write(Data((LineReader.interruptTyped ? "^C\n" : "\n").utf8))
+            print(LineReader.interruptTyped ? "^C" : "")
+            flushStandardOutput()
             return LineReader.interruptTyped ? .interrupted : signalled ? .signal : .end
         }
         defer { free(raw) }
@@ -135,3 +136,7 @@ extension Session {
         }
     }
 }
+
+/// Flushes the C `stdout` stream (Swift's `print` writes through it): before
+/// writing to stderr or waiting, so that output appears in order.
+public func flushStandardOutput() { semcom_flush_stdout() }

@@ -52,7 +52,7 @@ struct ReplCommand: ParsableCommand {
         } catch {
             reportError("\(error)")
         }
-        fflush(nil)  // all C streams, stdout included
+        flushStandardOutput()
         signals.afterCommand()
         return true
     }
@@ -168,7 +168,7 @@ final class ReplSignals: @unchecked Sendable {
         lock.unlock()
         while !first { pause() }
         if var t = terminal { tcsetattr(STDIN_FILENO, TCSADRAIN, &t) }
-        fflush(nil)  // all C streams, stdout included
+        flushStandardOutput()
         note((freshLine ? "\n" : "") + (stop ?? Interrupted(signal: s)).description)
         exit(128 + s)
     }
@@ -209,7 +209,7 @@ struct RunScript: ParsableCommand {
             if let cache { _ = try session.execute("open \(cache)") }
             try session.runScript(script) { print($0) }
         } catch let stop as Interrupted {
-            fflush(nil)  // all C streams, stdout included
+            flushStandardOutput()
             FileHandle.standardError.write(Data("\(stop)\n".utf8))
             throw ExitCode(128 + stop.signal)
         } catch {
