@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["COpenBLAS", "Safety"]),
         .target(name: "Attention", dependencies: ["Tensors"]),
         .target(name: "Entropy"),
-        .target(name: "ViT", dependencies: ["Tensors", "Attention"]),
+        .target(name: "ViT", dependencies: ["Tensors"]),
         .target(name: "Imaging", dependencies: ["CImagingCodecs", "CPNG", "Safety"]),
         .target(name: "HDF5IO", dependencies: ["CHDF5"]),
         .target(name: "Collaborative", dependencies: ["Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),
@@ -58,7 +58,7 @@ let package = Package(
         // MARK: Tests, one target per module
         .testTarget(name: "SafetyTests", dependencies: ["Safety"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "AttentionTests", dependencies: ["Attention"]),
+        .testTarget(name: "AttentionTests", dependencies: ["Attention", "Tensors"]),
         .testTarget(name: "EntropyTests", dependencies: ["Entropy"]),
         .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensors", "Attention"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),

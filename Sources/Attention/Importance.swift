@@ -1,13 +1,65 @@
+import Tensors
+
 /// Patch importance measures computed from a ViT's attention probabilities
 /// (method.md, "Patch importance"). Letters: L layers, H heads, T tokens
 /// (prefix tokens first, then P patches), so T = prefix + P.
-/// Every measure returns P non-negative scores that sum to 1.
+/// Every measure returns P non-negative scores that sum to 1 per image.
+/// The module knows tensors, not models: a ViT's forward pass gives the
+/// class-token attention (B x L x H x T) and, when asked, every layer's
+/// attention (B x L x H x T x T), and these turn them into B x P scores.
 public enum Importance {
-    /// Mean attention score (the paper's choice): the last layer's
-    /// class-token rows, `rows` H x T, averaged over heads; the prefix
-    /// columns are dropped and the P patch scores renormalised to sum 1.
-    public static func mean(classRows rows: UnsafePointer<Float>, heads: Int, tokens: Int,
-                            prefixTokens: Int = 1) -> [Float] {
+    /// Mean attention score (the paper's choice) of each image: the last
+    /// layer's class-token rows of `classAttention` (B x L x H x T) averaged
+    /// over heads, the prefix columns dropped, renormalised. B x P.
+    public static func mean(classAttention: Tensor, prefixTokens: Int = 1) -> Tensor {
+        let (b, l, h, t) = dims4(classAttention)
+        return perImage(classAttention, count: b, stride: l * h * t, patches: t - prefixTokens) { p in
+            mean(classRows: p + (l - 1) * h * t, heads: h, tokens: t, prefixTokens: prefixTokens)
+        }
+    }
+
+    /// The authors' rollout of each image from every layer's attention
+    /// `attention` (B x L x H x T x T). B x P.
+    public static func rollout(attention: Tensor, prefixTokens: Int = 1) -> Tensor {
+        let (b, l, h, t) = dims5(attention)
+        return perImage(attention, count: b, stride: l * h * t * t, patches: t - prefixTokens) { p in
+            rollout(attention: p, layers: l, heads: h, tokens: t, prefixTokens: prefixTokens)
+        }
+    }
+
+    /// The textbook rollout of each image from `attention` (B x L x H x T x T). B x P.
+    public static func textbookRollout(attention: Tensor, prefixTokens: Int = 1) -> Tensor {
+        let (b, l, h, t) = dims5(attention)
+        return perImage(attention, count: b, stride: l * h * t * t, patches: t - prefixTokens) { p in
+            textbookRollout(attention: p, layers: l, heads: h, tokens: t, prefixTokens: prefixTokens)
+        }
+    }
+
+    private static func dims4(_ a: Tensor) -> (Int, Int, Int, Int) {
+        precondition(a.rank == 4, "class attention must be B x L x H x T, got \(a.shape)")
+        return (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
+    }
+
+    private static func dims5(_ a: Tensor) -> (Int, Int, Int, Int) {
+        precondition(a.rank == 5 && a.shape[3] == a.shape[4], "attention must be B x L x H x T x T, got \(a.shape)")
+        return (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
+    }
+
+    /// B x `patches` scores, one image's block of `stride` values at a time.
+    private static func perImage(_ a: Tensor, count b: Int, stride: Int, patches: Int,
+                                 _ scores: (UnsafePointer<Float>) -> [Float]) -> Tensor {
+        var out: [Float] = []
+        out.reserveCapacity(b * patches)
+        a.scalars.withUnsafeBufferPointer { p in
+            for i in 0..<b { out += scores(p.baseAddress! + i * stride) }
+        }
+        return Tensor(shape: [b, patches], scalars: out)
+    }
+
+    /// Mean attention of one image: its last layer's class-token rows
+    /// `rows` (H x T) averaged over heads, patch columns renormalised.
+    static func mean(classRows rows: UnsafePointer<Float>, heads: Int, tokens: Int,
+                     prefixTokens: Int = 1) -> [Float] {
         var v = [Float](repeating: 0, count: tokens)
         for h in 0..<heads {
             for j in 0..<tokens { v[j] += rows[h * tokens + j] }
@@ -22,8 +74,8 @@ public enum Importance {
     ///
     /// Only row 0 of J is needed, so it is computed as the row vector
     /// e_0ᵀ (A_L + I) ... (A_1 + I), from the last layer down: O(L H T²).
-    public static func rollout(attention: UnsafePointer<Float>, layers: Int, heads: Int, tokens: Int,
-                               prefixTokens: Int = 1) -> [Float] {
+    static func rollout(attention: UnsafePointer<Float>, layers: Int, heads: Int, tokens: Int,
+                        prefixTokens: Int = 1) -> [Float] {
         var total = [Float](repeating: 0, count: tokens)
         var v = [Float](repeating: 0, count: tokens), w = v
         for h in 0..<heads {
@@ -43,8 +95,8 @@ public enum Importance {
     /// M_l = 0.5 mean_h(A_{l,h}) + 0.5 I, rows renormalised to sum 1;
     /// R = M_L ... M_1; the class row's patch columns, renormalised.
     /// `attention` is L x H x T x T.
-    public static func textbookRollout(attention: UnsafePointer<Float>, layers: Int, heads: Int, tokens: Int,
-                                       prefixTokens: Int = 1) -> [Float] {
+    static func textbookRollout(attention: UnsafePointer<Float>, layers: Int, heads: Int, tokens: Int,
+                                prefixTokens: Int = 1) -> [Float] {
         var v = [Float](repeating: 0, count: tokens)
         v[0] = 1
         var m = [Float](repeating: 0, count: tokens * tokens)

@@ -1,3 +1,4 @@
+import Attention
 import Foundation
 import HDF5IO
 import Imaging
@@ -131,7 +132,7 @@ public struct CacheBuilder {
                 }
                 for j in pending {
                     let net = nets[j]
-                    let out = net.forward(inputs[models[j].lowResolution]!, rollout: true)
+                    let out = net.forward(inputs[models[j].lowResolution]!, storeAttention: true)
                     if let bad = out.firstNonFiniteImage() {
                         let row = rows.lowerBound + bad
                         throw CacheError(path, "row \(row) (\(images.paths[row])): model '\(models[j].name)' gave a non-finite logit or attention value; nothing of this batch was stored")
@@ -238,8 +239,10 @@ public struct CacheBuilder {
             let start = (i * l + l - 1) * h * t
             last += out.classAttention.scalars[start..<(start + h * t)]
         }
-        let values = [out.logits.scalars, out.meanImportance(prefixTokens: c.prefixTokens).scalars,
-                      out.rollout!.scalars, out.textbookRollout!.scalars, last]
+        let prefix = c.prefixTokens
+        let values = [out.logits.scalars, Importance.mean(classAttention: out.classAttention, prefixTokens: prefix).scalars,
+                      Importance.rollout(attention: out.attention!, prefixTokens: prefix).scalars,
+                      Importance.textbookRollout(attention: out.attention!, prefixTokens: prefix).scalars, last]
         for (name, v) in zip(CacheLayout.runDatasets, values) {
             try g.openDataset(name).write(masked(v), rows: rows)
         }

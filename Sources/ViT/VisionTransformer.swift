@@ -1,4 +1,3 @@
-import Attention
 import Tensors
 
 /// What a forward pass returns.
@@ -8,32 +7,16 @@ public struct ViTOutput: Sendable {
     /// B x L x H x T: the class token's attention probabilities in every
     /// layer and head, over the T tokens that entered the encoder.
     public var classAttention: Tensor
-    /// B x P authors' rollout importance (method.md), full-image runs with
-    /// `rollout: true` only.
-    public var rollout: Tensor?
-    /// B x P textbook rollout (Abnar and Zuidema), computed with `rollout`.
-    public var textbookRollout: Tensor?
-
-    /// B x P mean-attention importance from the last layer (full-image runs).
-    public func meanImportance(prefixTokens: Int = 1) -> Tensor {
-        let (b, l, h, t) = (classAttention.shape[0], classAttention.shape[1], classAttention.shape[2], classAttention.shape[3])
-        var out: [Float] = []
-        out.reserveCapacity(b * (t - prefixTokens))
-        classAttention.scalars.withUnsafeBufferPointer { p in
-            for i in 0..<b {
-                out += Importance.mean(classRows: p.baseAddress! + ((i * l + l - 1) * h) * t, heads: h, tokens: t,
-                                       prefixTokens: prefixTokens)
-            }
-        }
-        return Tensor(shape: [b, t - prefixTokens], scalars: out)
-    }
+    /// B x L x H x T x T: every layer's attention probabilities, with
+    /// `storeAttention: true` only (what attention rollout needs; `Importance`).
+    public var attention: Tensor?
 }
 
 extension ViTOutput {
-    /// Index in the batch of the first image whose logits, class-token attention, or rollouts (when present) hold a NaN or an infinity; nil when all are finite.
+    /// Index in the batch of the first image whose logits or attention (class-token, and every layer's when present) hold a NaN or an infinity; nil when all are finite.
     public func firstNonFiniteImage() -> Int? {
         var first: Int?
-        for t in [logits, classAttention, rollout, textbookRollout].compactMap({ $0 }) where t.count > 0 {
+        for t in [logits, classAttention, attention].compactMap({ $0 }) where t.count > 0 {
             guard let flat = t.firstNonFiniteIndex else { continue }
             let image = flat / (t.count / t.shape[0])
             first = min(first ?? image, image)
@@ -67,9 +50,9 @@ public final class VisionTransformer {
     ///     patches, the same count K for every image of the batch). Kept
     ///     patches keep their own position embedding, prefix tokens are always
     ///     kept, the rest are dropped before the first block (T = 1 + K).
-    ///   - rollout: also compute the authors' and the textbook attention rollout (needs every
-    ///     layer's full attention matrices, kept only when asked).
-    public func forward(_ images: Tensor, keep: [[Int]]? = nil, rollout: Bool = false) -> ViTOutput {
+    ///   - storeAttention: also return every layer's attention matrices
+    ///     (`ViTOutput.attention`, B x L x H x T x T: what rollout needs).
+    public func forward(_ images: Tensor, keep: [[Int]]? = nil, storeAttention: Bool = false) -> ViTOutput {
         let c = config
         let b = images.shape[0]
         precondition(images.shape == [b, 3, c.imageSize, c.imageSize],
@@ -80,7 +63,7 @@ public final class VisionTransformer {
         precondition(patchIndex.allSatisfy { $0.count == k && $0.allSatisfy { (0..<c.numPatches).contains($0) } },
                      "every image of a batch must keep the same number of patches, each index in 0..<\(c.numPatches)")
         let t = c.prefixTokens + k
-        buffers.reserve(c, batch: b, tokens: t, patches: k, storeAttention: rollout)
+        buffers.reserve(c, batch: b, tokens: t, patches: k, storeAttention: storeAttention)
 
         let classAttention = buffers.withPointers { p -> Tensor in
             images.scalars.withUnsafeBufferPointer { img in
@@ -89,27 +72,16 @@ public final class VisionTransformer {
             var classAttention = Tensor(zeros: [b, c.depth, c.numHeads, t])
             classAttention.scalars.withUnsafeMutableBufferPointer { cls in
                 for (l, block) in weights.blocks.enumerated() {
-                    run(block, layer: l, b: b, t: t, p, classRows: cls.baseAddress!, storeAttention: rollout)
+                    run(block, layer: l, b: b, t: t, p, classRows: cls.baseAddress!, storeAttention: storeAttention)
                 }
             }
             return classAttention
         }
         let logits = buffers.withPointers { p in head(b: b, t: t, p) }
         var output = ViTOutput(logits: logits, classAttention: classAttention)
-        if rollout {
-            var authors: [Float] = [], textbook: [Float] = []
-            buffers.withPointers { p in
-                let perImage = c.depth * c.numHeads * t * t
-                for i in 0..<b {
-                    let a = p.attention + i * perImage
-                    authors += Importance.rollout(attention: a, layers: c.depth, heads: c.numHeads, tokens: t,
-                                                  prefixTokens: c.prefixTokens)
-                    textbook += Importance.textbookRollout(attention: a, layers: c.depth, heads: c.numHeads, tokens: t,
-                                                           prefixTokens: c.prefixTokens)
-                }
-            }
-            output.rollout = Tensor(shape: [b, t - c.prefixTokens], scalars: authors)
-            output.textbookRollout = Tensor(shape: [b, t - c.prefixTokens], scalars: textbook)
+        if storeAttention {
+            let shape = [b, c.depth, c.numHeads, t, t]
+            output.attention = Tensor(shape: shape, scalars: buffers.takeAttention(count: shape.reduce(1, *)))
         }
         return output
     }
@@ -248,7 +220,7 @@ struct Buffers {
         let scores: UnsafeMutablePointer<Float>
         /// B x K x 3p² flattened patches.
         let patches: UnsafeMutablePointer<Float>
-        /// B x L x H x T x T every layer's attention (rollout only).
+        /// B x L x H x T x T every layer's attention (`storeAttention` only).
         let attention: UnsafeMutablePointer<Float>
     }
 
@@ -262,6 +234,16 @@ struct Buffers {
         grow(&scores, b * c.numHeads * t * t)
         grow(&patches, b * k * c.patchDim)
         grow(&attention, storeAttention ? b * c.depth * c.numHeads * t * t : 1)
+    }
+
+    /// The stored attention's first `count` values, handed over without a copy
+    /// when that is all of it (the next forward pass that stores attention allocates anew).
+    mutating func takeAttention(count: Int) -> [Float] {
+        if attention.count == count {
+            defer { attention = [] }
+            return attention
+        }
+        return Array(attention[0..<count])
     }
 
     mutating func withPointers<R>(_ body: (Pointers) -> R) -> R {

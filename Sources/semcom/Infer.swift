@@ -1,4 +1,5 @@
 import ArgumentParser
+import Attention
 import Collaborative
 import Entropy
 import Foundation
@@ -78,7 +79,7 @@ struct Infer: ParsableCommand {
             let rows = start..<min(n, start + batch)
             let xb = Tensor(shape: [rows.count] + x.shape.dropFirst(),
                             scalars: Array(x.scalars[(rows.lowerBound * x.count / n)..<(rows.upperBound * x.count / n)]))
-            let result = net.forward(xb, keep: kept.map { Array($0[rows]) }, rollout: rollout)
+            let result = net.forward(xb, keep: kept.map { Array($0[rows]) }, storeAttention: rollout)
             let bad = result.firstNonFiniteImage()
             for (i, row) in rows.enumerated() {
                 if i == bad {
@@ -163,8 +164,8 @@ final class ResultsWriter {
     func write(_ r: ViTOutput, rows: Range<Int>, prefixTokens: Int) throws {
         try logits.write(r.logits.scalars, rows: rows)
         try attention.write(r.classAttention.scalars, rows: rows)
-        try mean?.write(r.meanImportance(prefixTokens: prefixTokens).scalars, rows: rows)
-        if let rollout, let values = r.rollout { try rollout.write(values.scalars, rows: rows) }
+        try mean?.write(Importance.mean(classAttention: r.classAttention, prefixTokens: prefixTokens).scalars, rows: rows)
+        if let rollout, let a = r.attention { try rollout.write(Importance.rollout(attention: a, prefixTokens: prefixTokens).scalars, rows: rows) }
     }
 
     /// Closes the file, flushes it to disk and renames it over the destination.

@@ -1,3 +1,4 @@
+import Tensors
 import XCTest
 @testable import Attention
 
@@ -71,7 +72,7 @@ final class ImportanceTests: XCTestCase {
     func testMean() {
         // Last layer class rows: [0.4, 0.1, 0.5] and [0, 0.8, 0.2]; patch columns summed: [0.9, 0.7] / 1.6.
         let classRows: [Float] = [0.4, 0.1, 0.5, 0.0, 0.8, 0.2]  // H x T
-        let m = classRows.withUnsafeBufferPointer { Importance.mean(classRows: $0.baseAddress!, heads: 2, tokens: 3) }
+        let m = Importance.mean(classAttention: Tensor(shape: [1, 1, 2, 3], scalars: classRows)).scalars  // B x L x H x T
         XCTAssertEqual(m[0], 0.9 / 1.6, accuracy: 1e-6)
         XCTAssertEqual(m[1], 0.7 / 1.6, accuracy: 1e-6)
     }
@@ -87,7 +88,7 @@ final class ImportanceTests: XCTestCase {
         var row = [0.0, 0.0, 0.0]
         for h in 0..<2 { let j = mul(matrix(1, h), matrix(0, h)); for c in 0..<3 { row[c] += j[0][c] / 2 } }
         let expected = [row[1] / (row[1] + row[2]), row[2] / (row[1] + row[2])]
-        let r = attention.withUnsafeBufferPointer { Importance.rollout(attention: $0.baseAddress!, layers: 2, heads: 2, tokens: 3) }
+        let r = Importance.rollout(attention: Tensor(shape: [1, 2, 2, 3, 3], scalars: attention)).scalars
         XCTAssertEqual(Double(r[0]), expected[0], accuracy: 1e-6)
         XCTAssertEqual(Double(r[1]), expected[1], accuracy: 1e-6)
     }
@@ -105,7 +106,7 @@ final class ImportanceTests: XCTestCase {
         }
         let a = m(1), b = m(0)
         let row = (0..<3).map { j in (0..<3).reduce(0.0) { $0 + a[0][$1] * b[$1][j] } }
-        let r = attention.withUnsafeBufferPointer { Importance.textbookRollout(attention: $0.baseAddress!, layers: 2, heads: 2, tokens: 3) }
+        let r = Importance.textbookRollout(attention: Tensor(shape: [1, 2, 2, 3, 3], scalars: attention)).scalars
         XCTAssertEqual(Double(r[0]), row[1] / (row[1] + row[2]), accuracy: 1e-6)
         XCTAssertEqual(Double(r[1]), row[2] / (row[1] + row[2]), accuracy: 1e-6)
     }

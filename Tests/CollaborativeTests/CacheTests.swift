@@ -67,7 +67,7 @@ final class CacheTests: XCTestCase {
                 let e = edge.forward(x)
                 let p = Uncertainty.probabilities(e.logits.scalars[...])
                 let edgeClass = p.indices.max { p[$0] < p[$1] }!
-                let importance = e.meanImportance().scalars
+                let importance = Importance.mean(classAttention: e.classAttention).scalars
                 let order = Ordering.byScore(importance[...])
                 let k = rule.keep(sorted: order.map { importance[$0] }[...])
                 let full = server.forward(x).logits.scalars

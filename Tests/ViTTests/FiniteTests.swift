@@ -32,22 +32,22 @@ final class FiniteTests: XCTestCase {
         XCTAssertEqual(out.firstNonFiniteImage(), 2)
         out.logits.scalars[1 * 4 + 3] = .infinity
         XCTAssertEqual(out.firstNonFiniteImage(), 1)
-        out.rollout = Tensor(zeros: [3, 4])
-        out.rollout!.scalars[1] = -.infinity
+        out.attention = Tensor(zeros: [3, 2, 2, 5, 5])
+        out.attention!.scalars[1] = -.infinity
         XCTAssertEqual(out.firstNonFiniteImage(), 0)
         out = ViTOutput(logits: Tensor(zeros: [2, 4]), classAttention: Tensor(zeros: [2, 1, 1, 3]))
-        out.textbookRollout = Tensor(zeros: [2, 2])
-        out.textbookRollout!.scalars[3] = .nan
+        out.attention = Tensor(zeros: [2, 1, 1, 3, 3])
+        out.attention!.scalars[9 + 4] = .nan
         XCTAssertEqual(out.firstNonFiniteImage(), 1)
     }
 
     func testForwardPassWithNaNWeightsOrImages() throws {
         let (c, w) = try ViTWeights.load(path: fixture.path("model.safetensors"))
         let x = try fixture.tensor("inputs.npy")
-        XCTAssertNil(VisionTransformer(config: c, weights: w).forward(x, rollout: true).firstNonFiniteImage())
+        XCTAssertNil(VisionTransformer(config: c, weights: w).forward(x, storeAttention: true).firstNonFiniteImage())
         var bad = w
         bad.blocks[1].mlp.fc2.weight[5] = .nan
-        XCTAssertEqual(VisionTransformer(config: c, weights: bad).forward(x, rollout: true).firstNonFiniteImage(), 0)
+        XCTAssertEqual(VisionTransformer(config: c, weights: bad).forward(x, storeAttention: true).firstNonFiniteImage(), 0)
         // A NaN pixel in the second image spoils that image only.
         var y = x
         y.scalars[x.count / x.shape[0] + 17] = .nan

@@ -1,3 +1,4 @@
+import Attention
 import Tensors
 import XCTest
 @testable import ViT
@@ -11,12 +12,12 @@ final class TimmConformanceTests: XCTestCase {
     func testFullImage() throws {
         for f in VitFixture.all {
             let model = try VisionTransformer(weightsPath: f.path("model.safetensors"))
-            let out = model.forward(try f.tensor("inputs.npy"), rollout: true)
+            let out = model.forward(try f.tensor("inputs.npy"), storeAttention: true)
             assertClose(out.logits, try f.tensor("logits.npy"), atol: 1e-4, rtol: 1e-4, "\(f.name) logits")
             assertClose(out.classAttention, try f.tensor("cls_attention.npy"), atol: 1e-5, "\(f.name) class attention")
-            assertClose(out.meanImportance(), try f.tensor("mean_importance.npy"), atol: 1e-5, "\(f.name) mean importance")
-            assertClose(out.rollout!, try f.tensor("rollout_importance.npy"), atol: 1e-5, "\(f.name) rollout")
-            assertClose(out.textbookRollout!, try f.tensor("rollout_textbook.npy"), atol: 1e-5, "\(f.name) textbook rollout")
+            assertClose(Importance.mean(classAttention: out.classAttention), try f.tensor("mean_importance.npy"), atol: 1e-5, "\(f.name) mean importance")
+            assertClose(Importance.rollout(attention: out.attention!), try f.tensor("rollout_importance.npy"), atol: 1e-5, "\(f.name) rollout")
+            assertClose(Importance.textbookRollout(attention: out.attention!), try f.tensor("rollout_textbook.npy"), atol: 1e-5, "\(f.name) textbook rollout")
         }
     }
 
