@@ -34,8 +34,9 @@ extension Cache {
         let runs = try first.runNames()
         for s in parts {
             guard try s.runNames() == runs else { throw CacheError(s.path, "has runs \(try s.runNames()), shard 0 has \(runs)") }
-            for attr in [CacheLayout.imageSize, CacheLayout.cropPct, CacheLayout.batch] where try !sameAttribute(s.file, first.file, attr) {
-                throw CacheError(s.path, "attribute \(attr) differs from shard 0")
+            guard try s.preprocessing == first.preprocessing else { throw CacheError(s.path, "preprocessing differs from shard 0") }
+            guard try CacheLayout.batch(of: s.file) == CacheLayout.batch(of: first.file) else {
+                throw CacheError(s.path, "attribute \(CacheLayout.batch) differs from shard 0")
             }
             for r in runs {
                 let a = try s.run(r), b = try first.run(r)
@@ -80,12 +81,5 @@ extension Cache {
             }
         }
         try writer.commit()
-    }
-
-    private static func sameAttribute(_ a: HDF5File, _ b: HDF5File, _ name: String) throws -> Bool {
-        switch try a.attributeType(name) {
-        case .float64: return try a.attribute(name, as: Double.self) == b.attribute(name, as: Double.self)
-        default: return try a.attribute(name, as: Int64.self) == b.attribute(name, as: Int64.self)
-        }
     }
 }

@@ -9,7 +9,7 @@ import ViT
 /// server's memoised predictions on patch prefixes. Schema (format version 2):
 ///
 ///     /                           attrs format="semcom-cache", format_version, semcom_version,
-///                                 image_size, crop_pct, batch, images_root (absolute folder the
+///                                 image_size, crop_pct, mean, std, batch, images_root (absolute folder the
 ///                                 image paths are relative to); shards also shard_index, shard_count
 ///     /images/path                N strings, relative to images_root
 ///     /images/label               N int32 (-1 = unknown)

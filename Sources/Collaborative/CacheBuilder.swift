@@ -268,8 +268,8 @@ public struct CacheBuilder {
         }
         let f = writer.file
         let built = try CacheLayout.preprocessing(of: f, path: path)
-        guard built.size == preprocessing.size, built.cropPct == preprocessing.cropPct else {
-            throw CacheError(path, "exists with other preprocessing (image_size, crop_pct); remove it or use another --out")
+        guard built.size == preprocessing.size, built.cropPct == preprocessing.cropPct, built.mean == preprocessing.mean, built.std == preprocessing.std else {
+            throw CacheError(path, "exists with other preprocessing (image_size, crop_pct, mean, std); remove it or use another --out")
         }
         let builtBatch = try CacheLayout.batch(of: f)
         guard builtBatch == batch else {

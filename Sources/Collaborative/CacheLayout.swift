@@ -31,6 +31,8 @@ public enum CacheLayout {
     /// built with (a resume must match them), the images' folder, a shard's place.
     public static let format = "format", formatVersion = "format_version", semcomVersion = "semcom_version"
     public static let imageSize = "image_size", cropPct = "crop_pct", batch = "batch", imagesRoot = "images_root"
+    /// The normalisation, R, G, B each (absent in caches made before it was recorded: ImageNet's).
+    public static let mean = "mean", std = "std"
     public static let shardIndex = "shard_index", shardCount = "shard_count"
     /// A run's attribute: rows 0..<completed are done.
     public static let completed = "completed"
@@ -79,7 +81,16 @@ public enum CacheLayout {
         let crop = try f.attribute(cropPct, as: Double.self)
         guard (1...4096).contains(size) else { throw CacheError(path, "image_size is \(size), expected 1...4096") }
         guard crop.isFinite && crop > 0 else { throw CacheError(path, "crop_pct is \(crop), expected a positive fraction") }
-        return Preprocessing(size: Int(size), cropPct: crop)
+        func rgb(_ name: String, _ absent: SIMD3<Float>) throws -> SIMD3<Float> {
+            guard try f.hasAttribute(name) else { return absent }
+            let v = try f.attributeValues(name, as: Double.self)
+            guard v.count == 3, v.allSatisfy(\.isFinite), name != std || v.allSatisfy({ $0 > 0 }) else {
+                throw CacheError(path, "\(name) is \(v), expected 3 finite numbers\(name == std ? " > 0" : "")")
+            }
+            return SIMD3(Float(v[0]), Float(v[1]), Float(v[2]))
+        }
+        return Preprocessing(size: Int(size), cropPct: crop, mean: try rgb(mean, Preprocessing.imagenetMean),
+                             std: try rgb(std, Preprocessing.imagenetStd))
     }
 
     /// The batch size a cache was built with.
@@ -97,6 +108,9 @@ public enum CacheLayout {
         try f.setAttribute(semcomVersion, to: semcomLibraryVersion)
         try f.setAttribute(imageSize, to: Int64(preprocessing.size))
         try f.setAttribute(cropPct, to: preprocessing.cropPct)
+        let (m, s) = (preprocessing.mean, preprocessing.std)
+        try f.setAttribute(mean, to: [m.x, m.y, m.z].map(Double.init))
+        try f.setAttribute(std, to: [s.x, s.y, s.z].map(Double.init))
         try f.setAttribute(self.batch, to: Int64(batch))
         try f.setAttribute(imagesRoot, to: root)
         let rowChunk = [max(1, min(n, 4096))]

@@ -68,7 +68,7 @@ struct CacheCommand: ParsableCommand {
                 builder.images = list.shard(i, of: n, alignment: batch)
                 builder.shard = (i, n)
             }
-            builder.preprocessing = image.preprocessing
+            builder.preprocessing = try image.preprocessing(weights: specs.map(\.weights))
             builder.batch = batch
             builder.strict = strict
             builder.checkpointInterval = checkpointEvery

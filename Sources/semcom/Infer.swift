@@ -5,6 +5,7 @@ import Entropy
 import Foundation
 import Repl
 import HDF5IO
+import Imaging
 import Safety
 import Tensors
 import ViT
@@ -55,6 +56,7 @@ struct Infer: ParsableCommand {
         }
         Threads.set(model.threads)
         let net = try model.load(weights)
+        let pre = try image.preprocessing(weights: [weights])
         let c = net.config
         var (x, names): (Tensor, [String])
         if let inputs {
@@ -64,15 +66,17 @@ struct Infer: ParsableCommand {
             }
             names = (0..<x.shape[0]).map { "\(inputs)[\($0)]" }
         } else {
-            guard image.size == c.imageSize else { throw CLIError("--size \(image.size) but the model takes \(c.imageSize)") }
-            (x, names) = image.load(images)
+            guard pre.size == c.imageSize else {
+                throw CLIError("\(image.size == nil ? "the weights' config states size" : "--size") \(pre.size) but the model takes \(c.imageSize)")
+            }
+            (x, names) = image.load(images, pre)
         }
         let n = x.shape[0]
         let kept = try keep.map { try readKeep($0, images: n, patches: c.numPatches) }
         let tokens = c.prefixTokens + (kept?.first?.count ?? c.numPatches)
         let writer = try out.map { try ResultsWriter(path: $0, config: c, images: names, tokens: tokens,
                                                     importance: kept == nil, rollout: rollout,
-                                                    attributes: provenance()) }
+                                                    attributes: provenance(pre)) }
         defer { writer?.discard() }
         let classNames = ClassNames.forClassCount(c.numClasses)
         for start in stride(from: 0, to: n, by: batch) {
@@ -101,9 +105,10 @@ struct Infer: ParsableCommand {
     }
 
     /// What produced the results, stored as file attributes.
-    func provenance() -> [String: String] {
+    func provenance(_ pre: Preprocessing) -> [String: String] {
         ["semcom_version": semcomLibraryVersion, "weights": weights, "arch": model.arch,
-         "crop_pct": "\(image.cropPct)", "inputs": inputs ?? "images", "keep": keep ?? ""]
+         "image_size": "\(pre.size)", "crop_pct": "\(pre.cropPct)", "mean": "\([pre.mean.x, pre.mean.y, pre.mean.z])",
+         "std": "\([pre.std.x, pre.std.y, pre.std.z])", "inputs": inputs ?? "images", "keep": keep ?? ""]
     }
 }
 

@@ -7,11 +7,11 @@ import Tensors
 
 /// Preprocessing options (timm/torchvision evaluation transform).
 struct ImageOptions: ParsableArguments {
-    @Option(help: "Crop fraction: the shorter side is resized to int(size / crop-pct) before the center crop.")
-    var cropPct: Double = 0.875
+    @Option(help: "Crop fraction: the shorter side is resized to int(size / crop-pct) before the center crop (default: the weights' config.json or preprocessor_config.json, else 0.875).")
+    var cropPct: Double?
 
-    @Option(help: "Side of the square network input.")
-    var size: Int = 224
+    @Option(help: "Side of the square network input (default: the weights' config, else 224).")
+    var size: Int?
 
     @Option(help: ArgumentHelp("Largest image decoded, in pixels (width x height as its header declares them; also the most a resize may produce).",
                                discussion: "Larger images are refused before decoding. Default: PIL's Image.MAX_IMAGE_PIXELS, 89478485."),
@@ -24,16 +24,30 @@ struct ImageOptions: ParsableArguments {
     /// Makes `--max-image-pixels` the limit of every decode in this process.
     func applyLimits() { ImageLimits.maxPixels = maxImagePixels }
 
-    var preprocessing: Preprocessing { Preprocessing(size: size, cropPct: cropPct) }
+    /// The transform: the defaults (224, 0.875, ImageNet's mean and std), then
+    /// what the configs beside `weights` state (`Preprocessing.stated`; they
+    /// must agree), then `--size` and `--crop-pct`.
+    func preprocessing(weights: [String] = []) throws -> Preprocessing {
+        var stated: [(String, Preprocessing)] = []
+        for w in Set(weights).sorted() {
+            if let p = try Preprocessing.stated(besideWeights: w) { stated.append((w, p)) }
+        }
+        var p = stated.first?.1 ?? Preprocessing()
+        if let (w, other) = stated.first(where: { $0.1 != p }) {
+            throw CLIError("the configs beside \(stated[0].0) and \(w) state different preprocessing (\(p) and \(other)); the runs of one cache share one: pass --size and --crop-pct, or use weights whose configs agree")
+        }
+        if let size { p.size = size }
+        if let cropPct { p.cropPct = cropPct }
+        return p
+    }
 
     func validate() throws {
-        try usage { try Limits.check(cropPct: cropPct, size: size) }
+        try usage { try Limits.check(cropPct: cropPct ?? 0.875, size: size ?? 224) }
     }
 
     /// Network inputs for `paths` (decoded in parallel), N x 3 x size x size,
     /// and the paths that decoded; failures are reported and skipped.
-    func load(_ paths: [String]) -> (Tensor, [String]) {
-        let p = preprocessing
+    func load(_ paths: [String], _ p: Preprocessing) -> (Tensor, [String]) {
         var results = [Result<[Float], Error>?](repeating: nil, count: paths.count)
         results.withUnsafeMutableBufferPointer { out in
             parallelFor(paths.count, costPerItem: 1 << 20) { range in
@@ -47,7 +61,7 @@ struct ImageOptions: ParsableArguments {
             case .failure(let e): reportError("\(e)")
             }
         }
-        return (Tensor(shape: [good.count, 3, size, size], scalars: scalars), good)
+        return (Tensor(shape: [good.count, 3, p.size, p.size], scalars: scalars), good)
     }
 }
 
@@ -75,7 +89,7 @@ struct Preprocess: ParsableCommand {
         image.applyLimits()
         try checkOutput(out, kind: .npy, inputs: images)
         Threads.set(threads)
-        let (x, good) = image.load(images)
+        let (x, good) = image.load(images, try image.preprocessing())
         try NPY.write(x, to: out)
         print("wrote \(out): \(x.shape)")
         if good.count < images.count {

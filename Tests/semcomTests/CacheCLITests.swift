@@ -1,4 +1,6 @@
+import Collaborative
 import Foundation
+import Imaging
 import XCTest
 
 /// `semcom cache build`, `eval` and `sweep` end to end through the executable.
@@ -31,6 +33,26 @@ final class CacheCLITests: XCTestCase {
         XCTAssertTrue(stdout.contains("6 images"), stdout)
         XCTAssertTrue(stderr.contains("cache: 6/6"), "progress on stderr: \(stderr)")
         return out
+    }
+
+    /// The preprocessing comes from the config beside the weights (timm's pretrained_cfg),
+    /// options override it, and the cache records it.
+    func testPreprocessingFollowsTheWeightsConfigAndIsRecorded() throws {
+        let folder = tmp.appendingPathComponent("w")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let model = folder.appendingPathComponent("model.safetensors").path
+        try FileManager.default.copyItem(atPath: weights, toPath: model)
+        try """
+            {"num_heads": 4, "pretrained_cfg": {"input_size": [3, 224, 224], "crop_pct": 0.9, "mean": [0.5, 0.5, 0.5],
+             "std": [0.25, 0.25, 0.25], "interpolation": "bicubic"}}
+            """.write(to: folder.appendingPathComponent("config.json"), atomically: false, encoding: .utf8)
+        for (extra, crop) in [([String](), 0.9), (["--crop-pct", "0.8"], 0.8)] {
+            let out = tmp.appendingPathComponent("c\(crop).h5").path
+            let (status, _, stderr) = try runSemcom(["cache", "build", "--out", out, "--images", try dataset(), "--model", "a=auto:\(model)"] + extra)
+            XCTAssertEqual(status, 0, stderr)
+            XCTAssertEqual(try Cache(path: out).preprocessing,
+                           Preprocessing(size: 224, cropPct: crop, mean: SIMD3(0.5, 0.5, 0.5), std: SIMD3(0.25, 0.25, 0.25)))
+        }
     }
 
     func testEvalJSONHasTheDocumentedKeys() throws {
