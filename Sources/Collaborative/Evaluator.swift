@@ -73,6 +73,24 @@ public struct Evaluation: Equatable, Sendable {
     /// Whether rows not yet built were left out (asked for with `allowPartial`).
     public var partial: Bool
 
+    /// Every number above by its one name, in one order: the columns of every
+    /// CSV and the keys of every JSON object an evaluation is written to
+    /// (`partial` as 0 or 1).
+    public var namedValues: KeyValuePairs<String, Double> {
+        ["accuracy": accuracy, "edge_accuracy": edgeAccuracy, "server_accuracy": serverAccuracy,
+         "sent_fraction": sentFraction, "patches_per_sent": patchesPerSent, "comm_cost": commCost,
+         "server_gflops": serverGFLOPs, "latency_ms": latencyMs, "edge_ms": edgeMs, "uplink_ms": uplinkMs,
+         "server_ms": serverMs, "images": Double(images), "labelled": Double(labelled), "total_images": Double(totalImages),
+         "unreadable_images": Double(unreadableImages), "partial": partial ? 1 : 0]
+    }
+
+    /// The names of `namedValues`, in order.
+    public static var valueNames: [String] {
+        Evaluation(accuracy: 0, edgeAccuracy: 0, serverAccuracy: 0, sentFraction: 0, patchesPerSent: 0, commCost: 0,
+                   serverGFLOPs: 0, latencyMs: 0, edgeMs: 0, uplinkMs: 0, serverMs: 0, images: 0, labelled: 0,
+                   totalImages: 0, unreadableImages: 0, partial: false).namedValues.map(\.key)
+    }
+
     /// One line saying which images the numbers are over, when not every image
     /// of the cache: a partial evaluation, unreadable images left out; else nil.
     public var coverage: String? {

@@ -37,19 +37,18 @@ func describe(_ s: Session) throws -> String {
 
 /// One row per (setting, evaluation), optionally with the Pareto flag: the
 /// one column set of every evaluation the REPL shows and the CLI writes
-/// (`eval`, `sweep`, `sweep --out`, `export`). The rule's parameter, the
-/// gate's threshold and the image counts are CSV-only (`detailColumns`).
+/// (`eval`, `sweep`, `sweep --out`, `export`): the setting, then
+/// `Evaluation.namedValues`. Printed: the rule, the gate and the rates and
+/// costs; the rest is CSV-only (`detailColumns`).
 public func evaluationTable(_ points: [(Setting, Evaluation)], pareto: Bool = false) -> ResultTable {
-    var t = ResultTable(columns: ["rule", "rule_param", "gate", "gate_threshold", "accuracy", "edge_accuracy", "server_accuracy",
-                                  "sent_fraction", "patches_per_sent", "comm_cost", "server_gflops", "latency_ms",
-                                  "images", "total_images"] + (pareto ? ["pareto"] : []))
-    t.detailColumns = ["rule_param", "gate_threshold", "images", "total_images"]
+    let names = Evaluation.valueNames
+    var t = ResultTable(columns: ["rule", "rule_param", "gate", "gate_threshold"] + names + (pareto ? ["pareto"] : []))
+    t.detailColumns = ["rule_param", "gate_threshold", "edge_ms", "uplink_ms", "server_ms", "images", "labelled",
+                       "total_images", "unreadable_images", "partial"]
     let front = paretoFront(cost: points.map(\.1.commCost), accuracy: points.map(\.1.accuracy))
     for (n, (setting, r)) in points.enumerated() {
-        t.rows.append(["\(setting.rule)", .number(setting.rule.parameter), "\(setting.gate)", .number(setting.gate.thresholdValue)] +
-                      [r.accuracy, r.edgeAccuracy, r.serverAccuracy, r.sentFraction, r.patchesPerSent, r.commCost,
-                       r.serverGFLOPs, r.latencyMs, Double(r.images), Double(r.totalImages)].map(Cell.number)
-                      + (pareto ? [.number(front[n] ? 1 : 0)] : []))
+        t.rows.append(["\(setting.rule)", .number(setting.rule.parameter), "\(setting.gate)", .number(setting.gate.thresholdValue)]
+                      + r.namedValues.map { Cell.number($0.value) } + (pareto ? [.number(front[n] ? 1 : 0)] : []))
     }
     t.notes = Array(Set(points.compactMap(\.1.coverage))).sorted()
     return t

@@ -105,13 +105,10 @@ struct Eval: ParsableCommand {
             return try options.evaluator(checking: setting).evaluate(setting)
         }
         if json {
-            let object: [String: Any] = [
-                "accuracy": r.accuracy, "edge_accuracy": r.edgeAccuracy, "server_accuracy": r.serverAccuracy,
-                "sent_fraction": r.sentFraction, "patches_per_sent": r.patchesPerSent, "comm_cost": r.commCost,
-                "server_gflops": r.serverGFLOPs, "latency_ms": r.latencyMs, "edge_ms": r.edgeMs, "uplink_ms": r.uplinkMs,
-                "server_ms": r.serverMs, "images": r.images, "labelled": r.labelled,
-                "total_images": r.totalImages, "unreadable_images": r.unreadableImages, "partial": r.partial,
-            ].mapValues { ($0 as? Double).map { $0.isNaN ? NSNull() : $0 as Any } ?? $0 }
+            // The CSV's names and numbers (NaN as null; partial as a boolean).
+            var object: [String: Any] = [:]
+            for (name, value) in r.namedValues { object[name] = value.isNaN ? NSNull() : value }
+            object["partial"] = r.partial
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
