@@ -21,7 +21,7 @@ ifeq ($(shell uname -m)$(SEMCOM_PORTABLE),x86_64)
 RELEASE_FLAGS = -Xswiftc -target-cpu -Xswiftc haswell
 endif
 FUZZ_SECONDS ?= 60
-FUZZ_HARNESSES = $(notdir $(wildcard Fuzz/*))
+FUZZ_HARNESSES = $(filter-out Support,$(notdir $(wildcard Fuzz/*)))
 # SwiftPM's --sanitize fuzzer does not always reach the Swift compiles (a harness then links
 # with 87 coverage counters and libFuzzer fuzzes blind), so -sanitize=fuzzer is also passed to
 # every Swift compile, and make fuzz refuses a harness with fewer than 1,000 counters.

@@ -74,7 +74,7 @@ let package = Package(
 // libFuzzer harnesses (make fuzz): executables without a main of their own,
 // linked only with --sanitize fuzzer, so they exist only when SEMCOM_FUZZ is set.
 // Fuzz/NAME holds NAME.swift (not main.swift: no top-level code, libFuzzer has the main),
-// the seed corpus and optionally `flags` (libFuzzer options).
+// the seed corpus and optionally `flags` (libFuzzer options); Fuzz/Support what they share.
 if ProcessInfo.processInfo.environment["SEMCOM_FUZZ"] != nil {
     let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
         ("safetensors", ["Tensors"]),
@@ -85,8 +85,9 @@ if ProcessInfo.processInfo.environment["SEMCOM_FUZZ"] != nil {
         ("repl", ["Repl"]),
         ("cache", ["Collaborative", "HDF5IO", "Imaging", "Repl", "Attention", "Entropy", "ViT"]),
     ]
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["Imaging"], path: "Fuzz/Support"))
     for h in harnesses {
-        package.targets.append(.executableTarget(name: "fuzz-\(h.name)", dependencies: h.dependencies, path: "Fuzz/\(h.name)",
+        package.targets.append(.executableTarget(name: "fuzz-\(h.name)", dependencies: h.dependencies + ["FuzzSupport"], path: "Fuzz/\(h.name)",
                                                  exclude: ["corpus", "flags"].filter { FileManager.default.fileExists(atPath: "\(Context.packageDirectory)/Fuzz/\(h.name)/\($0)") }))
         package.products.append(.executable(name: "fuzz-\(h.name)", targets: ["fuzz-\(h.name)"]))
     }

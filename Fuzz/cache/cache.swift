@@ -12,6 +12,7 @@
 
 import Foundation
 import Attention
+import FuzzSupport
 import Collaborative
 import Entropy
 import HDF5IO
@@ -19,12 +20,8 @@ import Imaging
 import Repl
 import ViT
 
-/// One folder per process: the cache is rewritten for every input.
-let folder: String = {
-    let dir = NSTemporaryDirectory() + "semcom-fuzz-\(getpid())"
-    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}()
+/// The cache, rewritten for every input, in the process's scratch folder.
+let folder = scratchFolder
 let cachePath = folder + "/cache.h5"
 
 /// The input, read front to back; zeros once it runs out.

@@ -1,25 +1,15 @@
-import Foundation
-
-/// One temporary file per process, rewritten for every input.
-let inputPath: String = {
-    let dir = NSTemporaryDirectory() + "semcom-fuzz-\(getpid())"
-    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir + "/input.txt"
-}()
-
-
+import FuzzSupport
 import Repl
 
-/// The session's output folder (commands that write files write there); the
-/// process keeps its working directory, so relative corpus paths still read.
-/// With no cache open no command has a result to write anyway.
-let scratch: String = (inputPath as NSString).deletingLastPathComponent
+// The session's output folder is the scratch folder (commands that write files
+// write there); the process keeps its working directory, so relative corpus
+// paths still read. With no cache open no command has a result to write anyway.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     let session = Session()
-    session.outputDirectory = scratch
+    session.outputDirectory = scratchFolder
     for line in text.split(separator: "\n", omittingEmptySubsequences: false).prefix(16) {
         _ = try? session.execute(String(line))
     }
