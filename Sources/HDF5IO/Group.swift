@@ -194,10 +194,11 @@ extension HDF5Group {
             }
         }
         func attribute(_ g: HDF5Object, _ name: String) throws -> String {
+            func text<T>(_ v: [T]) -> String { v.count == 1 ? "\(v[0])" : "\(v)" }
             switch try g.attributeType(name) {
-            case .string: return try g.attribute(name, as: String.self)
-            case .float32, .float64: return "\(try g.attribute(name, as: Double.self).bitPattern)"
-            default: return "\(try g.attribute(name, as: Int64.self))"
+            case .string: return text(try g.attributeValues(name, as: String.self))
+            case .float32, .float64: return text(try g.attributeValues(name, as: Double.self).map(\.bitPattern))
+            default: return text(try g.attributeValues(name, as: Int64.self))
             }
         }
         func walk(_ g: HDF5Group, _ prefix: String) throws {
