@@ -18,13 +18,15 @@ import ViT
 ///     /images/bytes               N int64: the file's size when first read (-1 = not read yet)
 ///     /images/sha256              N x 32 uint8: SHA-256 of the file's bytes when first read
 ///     /runs/NAME                  attrs arch, weights, weights_sha256, num_classes, embed_dim,
-///                                 depth, num_heads, patch_size, completed (rows 0..<completed are
-///                                 done), low_resolution (only on low-resolution runs: side R in px)
+///                                 depth, num_heads, patch_size, prefix_tokens (class and other
+///                                 tokens before the patches; absent: 1), completed (rows
+///                                 0..<completed are done), low_resolution (only on low-resolution
+///                                 runs: side R in px)
 ///     /runs/NAME/logits           N x C float32
 ///     /runs/NAME/importance/mean      N x P float32  (last-layer class attention, head mean)
 ///     /runs/NAME/importance/rollout   N x P float32  (the authors' rollout)
 ///     /runs/NAME/importance/textbook  N x P float32  (Abnar and Zuidema's rollout)
-///     /runs/NAME/attention/last   N x H x T float32  (last-layer class-token rows, T = 1 + P)
+///     /runs/NAME/attention/last   N x H x T float32  (last-layer class-token rows, T = prefix_tokens + P)
 ///     /memo/SERVER/ORDERING       N x (P+1) int16: the server's class on the first k patches
 ///                                 of ORDERING (column k), -1 = not computed yet
 ///
@@ -148,11 +150,12 @@ public final class Cache {
                          ("num_heads", r.numHeads), ("patch_size", r.patchSize), ("image_size", r.imageSize)] where !(1...limit).contains(v) {
             throw fail("\(key) is \(v), expected 1...\(limit)")
         }
+        guard (1...64).contains(r.prefixTokens) else { throw fail("prefix_tokens is \(r.prefixTokens), expected 1...64") }
         guard r.imageSize % r.patchSize == 0 else { throw fail("image_size \(r.imageSize) is not a multiple of patch_size \(r.patchSize)") }
         guard r.embedDim % r.numHeads == 0 else { throw fail("embed_dim \(r.embedDim) is not a multiple of num_heads \(r.numHeads)") }
         if let low = r.lowResolution, !(1..<r.imageSize).contains(low) { throw fail("low_resolution \(low) is not in 1..<\(r.imageSize)") }
         let n = images.count, p = r.numPatches
-        let expected = [[n, r.numClasses], [n, p], [n, p], [n, p], [n, r.numHeads, 1 + p]]
+        let expected = [[n, r.numClasses], [n, p], [n, p], [n, p], [n, r.numHeads, r.prefixTokens + p]]
         for (dataset, shape) in zip(CacheLayout.runDatasets, expected) {
             let key = CacheLayout.run(r.name, dataset)
             guard try file.contains(key) else { throw fail("dataset \(dataset) is missing") }
@@ -185,10 +188,10 @@ public final class Cache {
         let info = try self.run(run)
         if case .head(let h) = measure {
             let d = try file.openDataset(CacheLayout.run(run, CacheLayout.lastAttention))
-            let (n, heads, t) = (images.count, info.numHeads, 1 + info.numPatches)
+            let (n, heads, t) = (images.count, info.numHeads, info.prefixTokens + info.numPatches)
             guard (0..<heads).contains(h) else { throw CacheError(path, "run '\(run)' has heads 0..<\(heads), asked head \(h)") }
             let rows = try finite(d.read(as: Float.self, start: [0, h, 0], count: [n, 1, t]).values, "run '\(run)': \(CacheLayout.lastAttention)", width: t)  // head h only: N x T
-            return (0..<n).flatMap { i in Importance.patchScores(Array(rows[(i * t)..<((i + 1) * t)]), prefixTokens: 1) }
+            return (0..<n).flatMap { i in Importance.patchScores(Array(rows[(i * t)..<((i + 1) * t)]), prefixTokens: info.prefixTokens) }
         }
         let d = CacheLayout.importance(measure)
         return try finite(file.openDataset(CacheLayout.run(run, d)).read(as: Float.self).values, "run '\(run)': \(d)", width: info.numPatches)
@@ -201,11 +204,13 @@ public struct RunInfo: Equatable, Sendable {
     public let numClasses, embedDim, depth, numHeads, patchSize, imageSize, completed: Int
     /// R for a run on images sent at R x R pixels (the low-resolution baseline), else nil.
     public let lowResolution: Int?
+    /// Tokens before the patches (class, distillation, register tokens).
+    public var prefixTokens: Int = 1
     public var numPatches: Int { (imageSize / patchSize) * (imageSize / patchSize) }
     /// The run's architecture as a configuration (for FLOPs, shapes and parameter counts).
     public var config: ViTConfig {
         ViTConfig(imageSize: imageSize, patchSize: patchSize, embedDim: embedDim, depth: depth,
-                  numHeads: numHeads, numClasses: numClasses)
+                  numHeads: numHeads, numClasses: numClasses, prefixTokens: prefixTokens)
     }
 }
 

@@ -60,7 +60,8 @@ public enum CacheLayout {
                        numHeads: try int("num_heads"), patchSize: try int("patch_size"),
                        imageSize: Int(try f.attribute(imageSize, as: Int64.self)),
                        completed: min(n, max(0, try int(completed))),
-                       lowResolution: try g.hasAttribute("low_resolution") ? try int("low_resolution") : nil)
+                       lowResolution: try g.hasAttribute("low_resolution") ? try int("low_resolution") : nil,
+                       prefixTokens: try g.hasAttribute("prefix_tokens") ? try int("prefix_tokens") : 1)
     }
 
     /// Rows a run has completed, as stored (for a writer resuming a build).
@@ -142,7 +143,8 @@ public enum CacheLayout {
         try g.setAttribute("weights_sha256", to: sha256)
         if let r = m.lowResolution { try g.setAttribute("low_resolution", to: Int64(r)) }
         for (k, v) in [("num_classes", c.numClasses), ("embed_dim", c.embedDim), ("depth", c.depth),
-                       ("num_heads", c.numHeads), ("patch_size", c.patchSize), (self.completed, completed)] {
+                       ("num_heads", c.numHeads), ("patch_size", c.patchSize), ("prefix_tokens", c.prefixTokens),
+                       (self.completed, completed)] {
             try g.setAttribute(k, to: Int64(v))
         }
         let shapes = [[c.numClasses], [c.numPatches], [c.numPatches], [c.numPatches], [c.numHeads, c.numTokens]]

@@ -273,7 +273,9 @@ final class CacheTests: XCTestCase {
                                             ("patch_size", 0, "run 'edge': patch_size is 0"),
                                             ("patch_size", 15, "image_size 224 is not a multiple of patch_size 15"),
                                             ("num_heads", 3, "embed_dim 32 is not a multiple of num_heads 3"),
-                                            ("num_classes", 11, "dataset logits has shape [10, 10], expected [10, 11]")] {
+                                            ("num_classes", 11, "dataset logits has shape [10, 10], expected [10, 11]"),
+                                            ("prefix_tokens", 0, "prefix_tokens is 0, expected 1...64"),
+                                            ("prefix_tokens", 2, "dataset attention/last has shape [10, 2, 197], expected [10, 2, 198]")] {
             let damaged = tmp.appendingPathComponent("damaged-\(attribute)-\(value).h5").path
             try FileManager.default.copyItem(atPath: plain, toPath: damaged)
             let f = try HDF5File.open(damaged, mode: .readWrite)
@@ -283,6 +285,16 @@ final class CacheTests: XCTestCase {
                 XCTAssertTrue("\($0)".contains(damaged) && "\($0)".contains(message), "\($0)")
             }
         }
+    }
+
+    func testPrefixTokensAreRecordedAndAbsentMeansOne() throws {
+        let path = try build("c.h5")
+        XCTAssertEqual(try Cache(path: path).run("edge").prefixTokens, 1)
+        let f = try HDF5File.open(path, mode: .readWrite)
+        XCTAssertEqual(try f.openGroup("/runs/edge").attribute("prefix_tokens", as: Int64.self), 1)
+        try f.openGroup("/runs/edge").removeAttribute("prefix_tokens")  // a cache made before it was recorded
+        f.close()
+        XCTAssertEqual(try Cache(path: path).run("edge").prefixTokens, 1)
     }
 
     func testAnUnreadableImageKeepsItsReasonWhenARunIsAdded() throws {
