@@ -9,40 +9,40 @@ extension Cache {
     /// datasets concatenated in shard order, the same attributes; memo tables
     /// present in every shard are concatenated too.
     public static func merge(shards paths: [String], into out: String) throws {
-        guard !paths.isEmpty else { throw CacheError(out, "no shards to merge") }
+        guard !paths.isEmpty else { throw CacheError(out, "no shards to merge", kind: .badValue) }
         for p in paths where FileIdentity(p) != nil && FileIdentity(p) == FileIdentity(out) {
-            throw CacheError(out, "is one of the shards being merged; write the merged cache elsewhere")
+            throw CacheError(out, "is one of the shards being merged; write the merged cache elsewhere", kind: .badValue)
         }
-        guard !FileManager.default.fileExists(atPath: out) else { throw CacheError(out, "exists already; remove it or choose another --out") }
+        guard !FileManager.default.fileExists(atPath: out) else { throw CacheError(out, "exists already; remove it or choose another --out", kind: .badValue) }
         let shards = try paths.map { try Cache(path: $0) }
         var ordered: [Int: Cache] = [:]
         var count = -1
         for s in shards {
             guard let i = try? s.file.attribute(CacheLayout.shardIndex, as: Int64.self),
                   let n = try? s.file.attribute(CacheLayout.shardCount, as: Int64.self) else {
-                throw CacheError(s.path, "not a shard (built without --shard)")
+                throw CacheError(s.path, "not a shard (built without --shard)", kind: .badValue)
             }
-            if count >= 0 && Int(n) != count { throw CacheError(s.path, "is shard \(i)/\(n), others are of \(count)") }
+            if count >= 0 && Int(n) != count { throw CacheError(s.path, "is shard \(i)/\(n), others are of \(count)", kind: .badValue) }
             count = Int(n)
-            if ordered[Int(i)] != nil { throw CacheError(s.path, "shard \(i) given twice") }
+            if ordered[Int(i)] != nil { throw CacheError(s.path, "shard \(i) given twice", kind: .badValue) }
             ordered[Int(i)] = s
         }
         let missing = (0..<count).filter { ordered[$0] == nil }
-        guard missing.isEmpty else { throw CacheError(out, "missing shard(s) \(missing.map(String.init).joined(separator: ", ")) of \(count)") }
+        guard missing.isEmpty else { throw CacheError(out, "missing shard(s) \(missing.map(String.init).joined(separator: ", ")) of \(count)", kind: .notFound) }
         let parts = (0..<count).map { ordered[$0]! }
         let first = parts[0]
         let runs = try first.runNames()
         for s in parts {
-            guard try s.runNames() == runs else { throw CacheError(s.path, "has runs \(try s.runNames()), shard 0 has \(runs)") }
-            guard try s.preprocessing == first.preprocessing else { throw CacheError(s.path, "preprocessing differs from shard 0") }
+            guard try s.runNames() == runs else { throw CacheError(s.path, "has runs \(try s.runNames()), shard 0 has \(runs)", kind: .badValue) }
+            guard try s.preprocessing == first.preprocessing else { throw CacheError(s.path, "preprocessing differs from shard 0", kind: .badValue) }
             guard try CacheLayout.batch(of: s.file) == CacheLayout.batch(of: first.file) else {
-                throw CacheError(s.path, "attribute \(CacheLayout.batch) differs from shard 0")
+                throw CacheError(s.path, "attribute \(CacheLayout.batch) differs from shard 0", kind: .badValue)
             }
             for r in runs {
                 let a = try s.run(r), b = try first.run(r)
-                guard a.weightsSHA256 == b.weightsSHA256, a.arch == b.arch else { throw CacheError(s.path, "run '\(r)' differs from shard 0") }
+                guard a.weightsSHA256 == b.weightsSHA256, a.arch == b.arch else { throw CacheError(s.path, "run '\(r)' differs from shard 0", kind: .badValue) }
                 guard a.completed == s.images.count else {
-                    throw CacheError(s.path, "run '\(r)' is incomplete (\(a.completed)/\(s.images.count) images): finish it with cache build")
+                    throw CacheError(s.path, "run '\(r)' is incomplete (\(a.completed)/\(s.images.count) images): finish it with cache build", kind: .incomplete)
                 }
             }
         }

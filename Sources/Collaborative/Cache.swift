@@ -72,7 +72,7 @@ public final class Cache {
         let labels = try file.openDataset(CacheLayout.labels).read(as: Int32.self).values
         let status = try file.openDataset(CacheLayout.status).read(as: Int8.self).values.map { ImageStatus(rawValue: $0) ?? .unreadable }
         guard labels.count == relative.count, status.count == relative.count else {
-            throw CacheError(path, "image datasets disagree in length (\(relative.count) paths, \(labels.count) labels, \(status.count) statuses)")
+            throw CacheError(path, "image datasets disagree in length (\(relative.count) paths, \(labels.count) labels, \(status.count) statuses)", kind: .corrupt)
         }
         let list = ImageList(paths: relative.map { CacheLayout.join(root, $0) }, labels: labels)
         return (file, list, root, status)
@@ -90,7 +90,7 @@ public final class Cache {
         let bytes = try file.openDataset(CacheLayout.bytes).read(as: Int64.self).values
         let digests = try file.openDataset(CacheLayout.sha256).read(as: UInt8.self).values
         guard bytes.count == images.count, digests.count == 32 * images.count else {
-            throw CacheError(path, "image pins disagree in length with the image list")
+            throw CacheError(path, "image pins disagree in length with the image list", kind: .corrupt)
         }
         return (0..<images.count).map { ImagePin(bytes: bytes[$0], sha256: Array(digests[(32 * $0)..<(32 * $0 + 32)])) }
     }
@@ -112,7 +112,7 @@ public final class Cache {
         for name in Set(runs).sorted() {
             let done = try run(name).completed
             if done < n && !partial {
-                throw CacheError(path, "run '\(name)' is incomplete: \(thousands(done)) of \(thousands(n)) images; finish it with the same semcom cache build, or use the completed rows only (--partial; in the REPL, set partial on)")
+                throw CacheError(path, "run '\(name)' is incomplete: \(thousands(done)) of \(thousands(n)) images; finish it with the same semcom cache build, or use the completed rows only (--partial; in the REPL, set partial on)", kind: .incomplete)
             }
             complete = min(complete, done)
         }
@@ -120,7 +120,7 @@ public final class Cache {
         let unreadable = (0..<complete).filter { status[$0] == .unreadable }.count
         guard !rows.isEmpty else {
             throw CacheError(path, complete == 0 ? "no complete rows in run(s) \(Set(runs).sorted().joined(separator: ", ")): build them with semcom cache build"
-                                                 : "none of the \(complete) completed images could be read (see semcom cache info)")
+                                                 : "none of the \(complete) completed images could be read (see semcom cache info)", kind: .incomplete)
         }
         return RowSelection(rows: rows, total: n, completed: complete, unreadable: unreadable)
     }
@@ -135,7 +135,7 @@ public final class Cache {
     /// shapes (a damaged or hand-made file gives an error naming what disagrees).
     public func run(_ name: String) throws -> RunInfo {
         guard try file.contains(CacheLayout.run(name)) else {
-            throw CacheError(path, "no run '\(name)'; runs: \(try runNames().joined(separator: ", "))")
+            throw CacheError(path, "no run '\(name)'; runs: \(try runNames().joined(separator: ", "))", kind: .notFound)
         }
         let info = try CacheLayout.readRun(name, in: file, images: images.count)
         try check(info)
@@ -144,7 +144,7 @@ public final class Cache {
 
     /// A run's sizes are positive and consistent, and its datasets have the shapes they imply.
     private func check(_ r: RunInfo) throws {
-        func fail(_ what: String) -> CacheError { CacheError(path, "run '\(r.name)': \(what)") }
+        func fail(_ what: String) -> CacheError { CacheError(path, "run '\(r.name)': \(what)", kind: .corrupt) }
         let limit = 1 << 20
         for (key, v) in [("num_classes", r.numClasses), ("embed_dim", r.embedDim), ("depth", r.depth),
                          ("num_heads", r.numHeads), ("patch_size", r.patchSize), ("image_size", r.imageSize)] where !(1...limit).contains(v) {
@@ -176,7 +176,7 @@ public final class Cache {
     /// means a damaged or hand-made file, whose answers would be wrong.
     private func finite(_ values: [Float], _ what: String, width: Int) throws -> [Float] {
         if let i = values.withUnsafeBufferPointer(firstNonFinite) {
-            throw CacheError(path, "\(what) of row \(i / width) holds \(values[i]): a damaged cache")
+            throw CacheError(path, "\(what) of row \(i / width) holds \(values[i]): a damaged cache", kind: .corrupt)
         }
         return values
     }
@@ -189,7 +189,7 @@ public final class Cache {
         if case .head(let h) = measure {
             let d = try file.openDataset(CacheLayout.run(run, CacheLayout.lastAttention))
             let (n, heads, t) = (images.count, info.numHeads, info.prefixTokens + info.numPatches)
-            guard (0..<heads).contains(h) else { throw CacheError(path, "run '\(run)' has heads 0..<\(heads), asked head \(h)") }
+            guard (0..<heads).contains(h) else { throw CacheError(path, "run '\(run)' has heads 0..<\(heads), asked head \(h)", kind: .badValue) }
             let rows = try finite(d.read(as: Float.self, start: [0, h, 0], count: [n, 1, t]).values, "run '\(run)': \(CacheLayout.lastAttention)", width: t)  // head h only: N x T
             return (0..<n).flatMap { i in Importance.patchScores(Array(rows[(i * t)..<((i + 1) * t)]), prefixTokens: info.prefixTokens) }
         }
@@ -233,10 +233,35 @@ public struct RowSelection: Equatable, Sendable {
     public var isPartial: Bool { completed < total }
 }
 
-/// A cache problem, in one line naming the file.
+/// A cache problem, in one line naming the file, of a kind a caller can switch on.
 public struct CacheError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ path: String, _ reason: String) { description = "\(path): \(reason)" }
+    public enum Kind: Sendable {
+        /// A run, shard, weights file or image that is not where the cache says.
+        case notFound
+        /// A file that is not a cache, or whose datasets and attributes disagree or hold impossible values.
+        case corrupt
+        /// Made from other inputs (images, weights, preprocessing, batch, format) than those given now, or changed since.
+        case stale
+        /// Being written by another process.
+        case inUse
+        /// No permission to write the cache or its lock.
+        case readOnly
+        /// A run not built to the end (or no complete rows).
+        case incomplete
+        /// An argument that cannot work (no images, unknown architecture, shards that do not fit...).
+        case badValue
+        /// A computation that could not go on: an image unreadable under --strict, a non-finite model output.
+        case failed
+    }
+    public let kind: Kind
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+    public init(_ path: String, _ reason: String, kind: Kind) {
+        self.path = path
+        self.reason = reason
+        self.kind = kind
+    }
 }
 
 /// `16384` as `16,384`.

@@ -83,25 +83,25 @@ public struct CacheBuilder {
     /// with the work so far published: it throws `Interrupted` saying how to resume.
     @discardableResult
     public func build(_ path: String) throws -> Report {
-        guard images.count > 0 else { throw CacheError(path, "no images to build a cache from") }
-        guard batch > 0 else { throw CacheError(path, "batch size must be positive") }
+        guard images.count > 0 else { throw CacheError(path, "no images to build a cache from", kind: .badValue) }
+        guard batch > 0 else { throw CacheError(path, "batch size must be positive", kind: .badValue) }
         let nets = try models.map { m -> VisionTransformer in
             let expected = m.arch == "auto" ? nil : ViTConfig.named(m.arch)
-            if m.arch != "auto" && expected == nil { throw CacheError(path, "model '\(m.name)': unknown architecture '\(m.arch)'") }
+            if m.arch != "auto" && expected == nil { throw CacheError(path, "model '\(m.name)': unknown architecture '\(m.arch)'", kind: .badValue) }
             return try VisionTransformer(weightsPath: m.weights, expected: expected)
         }
         for (m, net) in zip(models, nets) {
             guard net.config.imageSize == preprocessing.size else {
-                throw CacheError(path, "model '\(m.name)' takes \(net.config.imageSize) px images, preprocessing gives \(preprocessing.size)")
+                throw CacheError(path, "model '\(m.name)' takes \(net.config.imageSize) px images, preprocessing gives \(preprocessing.size)", kind: .badValue)
             }
             if let r = m.lowResolution, r >= preprocessing.size {
-                throw CacheError(path, "model '\(m.name)': low resolution @\(r) must be under the image size \(preprocessing.size)")
+                throw CacheError(path, "model '\(m.name)': low resolution @\(r) must be under the image size \(preprocessing.size)", kind: .badValue)
             }
             guard net.config.numClasses <= Int(Int16.max) else {
-                throw CacheError(path, "model '\(m.name)' has \(net.config.numClasses) classes; the cache's memo stores a class as int16 (at most \(Int16.max))")
+                throw CacheError(path, "model '\(m.name)' has \(net.config.numClasses) classes; the cache's memo stores a class as int16 (at most \(Int16.max))", kind: .badValue)
             }
             if let row = images.labels.firstIndex(where: { $0 >= net.config.numClasses }) {
-                throw CacheError(path, "row \(row) (\(images.paths[row])): label \(images.labels[row]) is out of range for model '\(m.name)' (\(net.config.numClasses) classes, labels 0..<\(net.config.numClasses); unknown is an empty label)")
+                throw CacheError(path, "row \(row) (\(images.paths[row])): label \(images.labels[row]) is out of range for model '\(m.name)' (\(net.config.numClasses) classes, labels 0..<\(net.config.numClasses); unknown is an empty label)", kind: .badValue)
             }
         }
         let hashes = try models.map { try sha256Hex(ofFile: $0.weights) }
@@ -128,14 +128,14 @@ public struct CacheBuilder {
                 let (inputs, outcomes) = try loadBatch(rows, resolutions: Set(pending.map { models[$0].lowResolution }),
                                                        status: Array(status[rows]), pins: Array(pins[rows]))
                 if strict, let bad = outcomes.indices.first(where: { outcomes[$0].status == .unreadable && status[rows.lowerBound + $0] != .unreadable }) {
-                    throw CacheError(path, "row \(rows.lowerBound + bad): \(outcomes[bad].error!) (--strict stops at the first unreadable image)")
+                    throw CacheError(path, "row \(rows.lowerBound + bad): \(outcomes[bad].error!) (--strict stops at the first unreadable image)", kind: .failed)
                 }
                 for j in pending {
                     let net = nets[j]
                     let out = net.forward(inputs[models[j].lowResolution]!, storeAttention: true)
                     if let bad = out.firstNonFiniteImage() {
                         let row = rows.lowerBound + bad
-                        throw CacheError(path, "row \(row) (\(images.paths[row])): model '\(models[j].name)' gave a non-finite logit or attention value; nothing of this batch was stored")
+                        throw CacheError(path, "row \(row) (\(images.paths[row])): model '\(models[j].name)' gave a non-finite logit or attention value; nothing of this batch was stored", kind: .failed)
                     }
                     try write(out, net.config, rows: rows, unreadable: outcomes.map { $0.status == .unreadable }, group: writer.file.openGroup(CacheLayout.run(models[j].name)))
                 }
@@ -264,16 +264,16 @@ public struct CacheBuilder {
         let path = writer.path
         let cache = try Cache(path: path, file: writer.file)
         guard cache.images == images else {
-            throw CacheError(path, "exists with a different image list (\(cache.images.count) images); remove it or use another --out")
+            throw CacheError(path, "exists with a different image list (\(cache.images.count) images); remove it or use another --out", kind: .stale)
         }
         let f = writer.file
         let built = try CacheLayout.preprocessing(of: f, path: path)
         guard built.size == preprocessing.size, built.cropPct == preprocessing.cropPct, built.mean == preprocessing.mean, built.std == preprocessing.std else {
-            throw CacheError(path, "exists with other preprocessing (image_size, crop_pct, mean, std); remove it or use another --out")
+            throw CacheError(path, "exists with other preprocessing (image_size, crop_pct, mean, std); remove it or use another --out", kind: .stale)
         }
         let builtBatch = try CacheLayout.batch(of: f)
         guard builtBatch == batch else {
-            throw CacheError(path, "was built with --batch \(builtBatch); resume it with the same batch size (results depend on the batching at the last bit)")
+            throw CacheError(path, "was built with --batch \(builtBatch); resume it with the same batch size (results depend on the batching at the last bit)", kind: .stale)
         }
         let existing = try cache.runNames()
         for ((m, hash), net) in zip(zip(models, hashes), nets) {
@@ -283,10 +283,10 @@ public struct CacheBuilder {
             }
             let info = try cache.run(m.name)
             guard info.weightsSHA256 == hash else {
-                throw CacheError(path, "run '\(m.name)' was made with other weights (sha256 \(info.weightsSHA256.prefix(12))...); remove it or use another --out")
+                throw CacheError(path, "run '\(m.name)' was made with other weights (sha256 \(info.weightsSHA256.prefix(12))...); remove it or use another --out", kind: .stale)
             }
             guard info.lowResolution == m.lowResolution else {
-                throw CacheError(path, "run '\(m.name)' was made at another input resolution; remove it or use another --out")
+                throw CacheError(path, "run '\(m.name)' was made at another input resolution; remove it or use another --out", kind: .stale)
             }
         }
     }

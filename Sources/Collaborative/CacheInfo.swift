@@ -88,9 +88,9 @@ extension Cache {
         for (i, r) in relative.enumerated() {
             let p = CacheLayout.join(root, r)
             var s = stat()
-            guard stat(p, &s) == 0 else { throw CacheError(path, "row \(i): \(p) not found under the new images root") }
+            guard stat(p, &s) == 0 else { throw CacheError(path, "row \(i): \(p) not found under the new images root", kind: .notFound) }
             if pins[i] != .none && Int64(s.st_size) != pins[i].bytes {
-                throw CacheError(path, "row \(i): \(p) has \(s.st_size) bytes, the cache recorded \(pins[i].bytes): not the same image")
+                throw CacheError(path, "row \(i): \(p) has \(s.st_size) bytes, the cache recorded \(pins[i].bytes): not the same image", kind: .stale)
             }
         }
         let writer = try CacheWriter(path: path)

@@ -40,11 +40,11 @@ public enum CacheLayout {
     /// The images' folder of a cache of this format; another file or format is an error naming `path`.
     static func imagesRoot(of f: HDF5File, path: String) throws -> String {
         guard (try? f.attribute(format, as: String.self)) == Cache.format else {
-            throw CacheError(path, "not a semcom cache (no format=\(Cache.format) attribute)")
+            throw CacheError(path, "not a semcom cache (no format=\(Cache.format) attribute)", kind: .corrupt)
         }
         let version = try f.attribute(formatVersion, as: Int64.self)
         guard version == Cache.formatVersion else {
-            throw CacheError(path, "cache format version \(version), this semcom reads \(Cache.formatVersion): rebuild it with semcom cache build")
+            throw CacheError(path, "cache format version \(version), this semcom reads \(Cache.formatVersion): rebuild it with semcom cache build", kind: .stale)
         }
         return try f.attribute(imagesRoot, as: String.self)
     }
@@ -80,13 +80,13 @@ public enum CacheLayout {
     static func preprocessing(of f: HDF5File, path: String) throws -> Preprocessing {
         let size = try f.attribute(imageSize, as: Int64.self)
         let crop = try f.attribute(cropPct, as: Double.self)
-        guard (1...4096).contains(size) else { throw CacheError(path, "image_size is \(size), expected 1...4096") }
-        guard crop.isFinite && crop > 0 else { throw CacheError(path, "crop_pct is \(crop), expected a positive fraction") }
+        guard (1...4096).contains(size) else { throw CacheError(path, "image_size is \(size), expected 1...4096", kind: .corrupt) }
+        guard crop.isFinite && crop > 0 else { throw CacheError(path, "crop_pct is \(crop), expected a positive fraction", kind: .corrupt) }
         func rgb(_ name: String, _ absent: SIMD3<Float>) throws -> SIMD3<Float> {
             guard try f.hasAttribute(name) else { return absent }
             let v = try f.attributeValues(name, as: Double.self)
             guard v.count == 3, v.allSatisfy(\.isFinite), name != std || v.allSatisfy({ $0 > 0 }) else {
-                throw CacheError(path, "\(name) is \(v), expected 3 finite numbers\(name == std ? " > 0" : "")")
+                throw CacheError(path, "\(name) is \(v), expected 3 finite numbers\(name == std ? " > 0" : "")", kind: .corrupt)
             }
             return SIMD3(Float(v[0]), Float(v[1]), Float(v[2]))
         }

@@ -64,14 +64,14 @@ public final class CacheWriter {
         mode = exists ? info.st_mode & 0o7777 : 0o644
         // Permission bits are the owner's word, even for root, whom the kernel would let write.
         if exists && !creating && mode & 0o222 == 0 {
-            throw CacheError(path, "is read-only (no write permission): it can answer what it stores, but cannot store anything new")
+            throw CacheError(path, "is read-only (no write permission): it can answer what it stores, but cannot store anything new", kind: .readOnly)
         }
         lockDescriptor = try Self.lock(path)
         do {
             Self.removeLeftovers(of: path)
             workPath = try AtomicWrite.temporaryPath(for: path)
             if creating {
-                guard !FileManager.default.fileExists(atPath: path) else { throw CacheError(path, "exists already") }
+                guard !FileManager.default.fileExists(atPath: path) else { throw CacheError(path, "exists already", kind: .badValue) }
                 file = try HDF5File.create(workPath, mode: .failIfExists)
             } else {
                 try AtomicWrite.copy(path, to: workPath)
@@ -143,12 +143,12 @@ public final class CacheWriter {
         let lockFile = lockPath(path)
         let fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw CacheError(path, "cannot write here: cannot create the lock file \(lockFile) (\(String(cString: strerror(errno))))")
+            throw CacheError(path, "cannot write here: cannot create the lock file \(lockFile) (\(String(cString: strerror(errno))))", kind: .readOnly)
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = readHolder(fd)
             close(fd)
-            throw CacheError(path, "is being written by another process\(holder.map { " (pid \($0))" } ?? ""); wait for it to finish, then run this again")
+            throw CacheError(path, "is being written by another process\(holder.map { " (pid \($0))" } ?? ""); wait for it to finish, then run this again", kind: .inUse)
         }
         let text = "\(getpid())\n"
         _ = ftruncate(fd, 0)

@@ -320,13 +320,13 @@ public final class Evaluator {
         let latest = try Cache(path: cache.path, file: writer.file)
         guard latest.images == cache.images, try latest.run(server).weightsSHA256 == cache.run(server).weightsSHA256 else {
             writer.abandon()
-            throw CacheError(cache.path, "was rebuilt by another process since it was opened; open it again")
+            throw CacheError(cache.path, "was rebuilt by another process since it was opened; open it again", kind: .stale)
         }
         if try writer.file.contains(key) {
             let stored = try writer.file.openDataset(key).read(as: Int16.self).values
             guard stored.count == memo.count else {
                 writer.abandon()
-                throw CacheError(cache.path, "memo table \(key) has \(stored.count) entries, expected \(memo.count)")
+                throw CacheError(cache.path, "memo table \(key) has \(stored.count) entries, expected \(memo.count)", kind: .corrupt)
             }
             for j in memo.indices where memo[j] < 0 && stored[j] >= 0 { memo[j] = stored[j] }
         } else {
@@ -355,7 +355,7 @@ public final class Evaluator {
                 var inputs: [Int: [Float]] = [:]
                 for i in chunk {
                     do { inputs[i] = pre.networkInput(cropped: try ImageFiles.load(cache.images.paths[i], preprocessing: pre, expected: pins[i]).0) }
-                    catch { throw CacheError(cache.path, "cannot compute server answers: \(error)") }
+                    catch { throw CacheError(cache.path, "cannot compute server answers: \(error)", kind: .failed) }
                 }
                 let byK = Dictionary(grouping: chunk.flatMap { byImage[$0]! }, by: \.k)
                 for (k, group) in byK.sorted(by: { $0.key < $1.key }) {
@@ -368,7 +368,7 @@ public final class Evaluator {
                         for (j, pair) in part.enumerated() {
                             let row = logits.scalars[(j * c)..<((j + 1) * c)]
                             guard row.allSatisfy(\.isFinite) else {
-                                throw CacheError(cache.path, "row \(pair.image) (\(cache.images.paths[pair.image])): server '\(server)' gave a non-finite logit on \(k) patches")
+                                throw CacheError(cache.path, "row \(pair.image) (\(cache.images.paths[pair.image])): server '\(server)' gave a non-finite logit on \(k) patches", kind: .failed)
                             }
                             memo[pair.image * (p + 1) + k] = Int16(row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - j * c)
                         }
@@ -417,11 +417,11 @@ public final class Evaluator {
         if let m = memos[key] { return m }
         let info = try cache.run(server)
         guard info.numClasses <= Int(Int16.max) else {
-            throw CacheError(cache.path, "run '\(server)' has \(info.numClasses) classes; the memo stores a class as int16 (at most \(Int16.max))")
+            throw CacheError(cache.path, "run '\(server)' has \(info.numClasses) classes; the memo stores a class as int16 (at most \(Int16.max))", kind: .badValue)
         }
         var memo = try cache.file.contains(key) ? try cache.file.openDataset(key).read(as: Int16.self).values
                                                 : [Int16](repeating: -1, count: count * (p + 1))
-        guard memo.count == count * (p + 1) else { throw CacheError(cache.path, "memo table \(key) has \(memo.count) entries, expected \(count) x \(p + 1)") }
+        guard memo.count == count * (p + 1) else { throw CacheError(cache.path, "memo table \(key) has \(memo.count) entries, expected \(count) x \(p + 1)", kind: .corrupt) }
         let predictions = try predictions(server)
         for i in 0..<info.completed where cache.status[i] == .read { memo[i * (p + 1) + p] = Int16(predictions[i]) }
         memos[key] = memo
@@ -434,10 +434,10 @@ public final class Evaluator {
         if let m = servers[name] { return m }
         let info = try cache.run(name)
         guard FileManager.default.fileExists(atPath: info.weights) else {
-            throw CacheError(cache.path, "run '\(name)': weights \(info.weights) not found; needed to compute missing server answers")
+            throw CacheError(cache.path, "run '\(name)': weights \(info.weights) not found; needed to compute missing server answers", kind: .notFound)
         }
         guard try sha256Hex(ofFile: info.weights) == info.weightsSHA256 else {
-            throw CacheError(cache.path, "run '\(name)': \(info.weights) has changed since the cache was built (SHA-256 differs)")
+            throw CacheError(cache.path, "run '\(name)': \(info.weights) has changed since the cache was built (SHA-256 differs)", kind: .stale)
         }
         let net = try VisionTransformer(weightsPath: info.weights, expected: ViTConfig.named(info.arch), heads: info.numHeads)
         servers[name] = net

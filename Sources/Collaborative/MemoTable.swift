@@ -30,7 +30,7 @@ public enum MemoTable {
     public static func columns(_ key: String, in cache: Cache) throws -> Int {
         let shape = try cache.file.openDataset(key).shape
         guard shape.count == 2, shape[0] == cache.images.count, shape[1] >= 2 else {
-            throw CacheError(cache.path, "memo table \(key) has shape \(shape), expected \(cache.images.count) x (P + 1)")
+            throw CacheError(cache.path, "memo table \(key) has shape \(shape), expected \(cache.images.count) x (P + 1)", kind: .corrupt)
         }
         return shape[1]
     }

@@ -183,7 +183,10 @@ final class CacheTests: XCTestCase {
         other[1].name = "server"
         var b = CacheBuilder(images: images, models: other)
         b.batch = 4
-        XCTAssertThrowsError(try b.build(path)) { XCTAssertTrue("\($0)".contains("other weights"), "\($0)") }
+        XCTAssertThrowsError(try b.build(path)) {
+            XCTAssertTrue("\($0)".contains("other weights"), "\($0)")
+            XCTAssertEqual(($0 as? CacheError)?.kind, .stale)
+        }
         b = CacheBuilder(images: images.limited(to: 3), models: models)
         b.batch = 4
         XCTAssertThrowsError(try b.build(path)) { XCTAssertTrue("\($0)".contains("different image list"), "\($0)") }
@@ -199,6 +202,7 @@ final class CacheTests: XCTestCase {
         let setting = Setting(edge: "edge", server: "server", rule: .topK(20), gate: .none)
         XCTAssertThrowsError(try Evaluator(cache: try Cache(path: path)).evaluate(setting)) {
             XCTAssertTrue("\($0)".contains("\(path): run 'edge' is incomplete: 8 of 10 images"), "\($0)")
+            XCTAssertEqual(($0 as? CacheError)?.kind, .incomplete)
         }
         let partial = Evaluator(cache: try Cache(path: path))
         partial.allowPartial = true
@@ -283,6 +287,7 @@ final class CacheTests: XCTestCase {
             f.close()
             XCTAssertThrowsError(try Evaluator(cache: try Cache(path: damaged)).evaluate(Setting(edge: "edge", server: "server"))) {
                 XCTAssertTrue("\($0)".contains(damaged) && "\($0)".contains(message), "\($0)")
+                XCTAssertEqual(($0 as? CacheError)?.kind, .corrupt)
             }
         }
     }
