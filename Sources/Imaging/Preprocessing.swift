@@ -20,6 +20,11 @@ public struct Preprocessing: Sendable, Equatable {
     /// an image transmitted at low resolution (the low-resolution baseline).
     public var lowResolution: Int?
 
+    /// The sides and crop fractions accepted from options and config files:
+    /// a crop fraction in [0.05, 1] keeps the resized side <= 20 x size.
+    public static let sizes = 1...4096
+    public static let cropPcts = 0.05...1.0
+
     /// ImageNet's channel statistics, as timm's IMAGENET_DEFAULT_MEAN / _STD.
     public static let imagenetMean = SIMD3<Float>(0.485, 0.456, 0.406)
     public static let imagenetStd = SIMD3<Float>(0.229, 0.224, 0.225)

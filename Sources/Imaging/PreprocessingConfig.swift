@@ -64,8 +64,10 @@ extension Preprocessing {
     /// The same transform, refused (naming `path`) unless its numbers mean something.
     private func checked(_ path: String) throws -> Preprocessing {
         func fail(_ r: String) -> ImagingConfigError { ImagingConfigError(path: path, reason: r) }
-        guard (1...4096).contains(size) else { throw fail("input size \(size), expected 1...4096") }
-        guard cropPct.isFinite, cropPct >= 0.05, cropPct <= 1 else { throw fail("crop_pct \(cropPct), expected [0.05, 1]") }
+        guard Self.sizes.contains(size) else { throw fail("input size \(size), expected \(Self.sizes)") }
+        guard cropPct.isFinite, Self.cropPcts.contains(cropPct) else {
+            throw fail("crop_pct \(cropPct), expected " + String(format: "[%g, %g]", Self.cropPcts.lowerBound, Self.cropPcts.upperBound))
+        }
         for (name, v) in [("std", std), ("mean", mean)] {
             guard (0..<3).allSatisfy({ v[$0].isFinite }), name == "mean" || (0..<3).allSatisfy({ v[$0] > 0 }) else {
                 throw fail("\(name) \([v.x, v.y, v.z]), expected finite numbers\(name == "std" ? " > 0" : "")")

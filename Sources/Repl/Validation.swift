@@ -2,6 +2,7 @@ import Attention
 import Collaborative
 import Entropy
 import Foundation
+import Imaging
 
 /// Issue 10: every option is checked where it is parsed, from one definition
 /// shared by the CLI (`validate()`, and when the cache is opened) and the
@@ -14,10 +15,9 @@ public enum Limits {
     public static var threads: ClosedRange<Int> { 1...(4 * max(1, ProcessInfo.processInfo.activeProcessorCount)) }
     /// Shards of a build: n in 1...100,000.
     public static let shards = 100_000
-    /// Crop fraction: [0.05, 1], so the resized side stays <= 20 x size.
-    public static let cropPct = 0.05...1.0
-    /// Network input side: 1...4096 pixels.
-    public static let size = 1...4096
+    /// Crop fraction and network input side (`Preprocessing.cropPcts`, `.sizes`).
+    public static let cropPct = Preprocessing.cropPcts
+    public static let size = Preprocessing.sizes
 
     /// Checks `--batch`.
     public static func check(batch: Int, option: String = "--batch") throws {

@@ -81,7 +81,7 @@ public final class VisionTransformer {
         var output = ViTOutput(logits: logits, classAttention: classAttention)
         if storeAttention {
             let shape = [b, c.depth, c.numHeads, t, t]
-            output.attention = Tensor(shape: shape, scalars: buffers.takeAttention(count: shape.reduce(1, *)))
+            output.attention = Tensor(shape: shape, scalars: buffers.attention(count: shape.reduce(1, *)))
         }
         return output
     }
@@ -236,14 +236,12 @@ struct Buffers {
         grow(&attention, storeAttention ? b * c.depth * c.numHeads * t * t : 1)
     }
 
-    /// The stored attention's first `count` values, handed over without a copy
-    /// when that is all of it (the next forward pass that stores attention allocates anew).
-    mutating func takeAttention(count: Int) -> [Float] {
-        if attention.count == count {
-            defer { attention = [] }
-            return attention
-        }
-        return Array(attention[0..<count])
+    /// The stored attention's first `count` values: the buffer itself when that
+    /// is all of it, shared copy-on-write (no allocation while the caller drops
+    /// each output before the next forward pass; one copy in that pass if it
+    /// keeps one), else a copy of the prefix.
+    func attention(count: Int) -> [Float] {
+        attention.count == count ? attention : Array(attention[0..<count])
     }
 
     mutating func withPointers<R>(_ body: (Pointers) -> R) -> R {
