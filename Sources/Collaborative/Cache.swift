@@ -19,7 +19,10 @@ import ViT
 ///     /images/sha256              N x 32 uint8: SHA-256 of the file's bytes when first read
 ///     /runs/NAME                  attrs arch, weights, weights_sha256, num_classes, embed_dim,
 ///                                 depth, num_heads, patch_size, prefix_tokens (class and other
-///                                 tokens before the patches; absent: 1), completed (rows
+///                                 tokens before the patches; absent: 1), distilled (1: the
+///                                 second prefix token is a distillation token with its own
+///                                 head; absent: 0), no_embed_class (1: the position embedding
+///                                 covers the patches only; absent: 0), completed (rows
 ///                                 0..<completed are done), low_resolution (only on low-resolution
 ///                                 runs: side R in px)
 ///     /runs/NAME/logits           N x C float32
@@ -151,6 +154,7 @@ public final class Cache {
             throw fail("\(key) is \(v), expected 1...\(limit)")
         }
         guard (1...64).contains(r.prefixTokens) else { throw fail("prefix_tokens is \(r.prefixTokens), expected 1...64") }
+        if r.distilled && r.prefixTokens < 2 { throw fail("distilled, but prefix_tokens is \(r.prefixTokens) (expected 2: class and distillation tokens)") }
         guard r.imageSize % r.patchSize == 0 else { throw fail("image_size \(r.imageSize) is not a multiple of patch_size \(r.patchSize)") }
         guard r.embedDim % r.numHeads == 0 else { throw fail("embed_dim \(r.embedDim) is not a multiple of num_heads \(r.numHeads)") }
         if let low = r.lowResolution, !(1..<r.imageSize).contains(low) { throw fail("low_resolution \(low) is not in 1..<\(r.imageSize)") }
@@ -206,11 +210,18 @@ public struct RunInfo: Equatable, Sendable {
     public let lowResolution: Int?
     /// Tokens before the patches (class, distillation, register tokens).
     public var prefixTokens: Int = 1
+    /// Whether the second prefix token is a distillation token with its own head (`ViTConfig.distilled`).
+    public var distilled = false
+    /// Whether the position embedding covers the patches only (`ViTConfig.noEmbedClass`).
+    public var noEmbedClass = false
     public var numPatches: Int { (imageSize / patchSize) * (imageSize / patchSize) }
-    /// The run's architecture as a configuration (for FLOPs, shapes and parameter counts).
+    /// The run's architecture as a configuration (for FLOPs, shapes and
+    /// parameter counts): the prefix tokens after the class and distillation
+    /// tokens are register tokens.
     public var config: ViTConfig {
         ViTConfig(imageSize: imageSize, patchSize: patchSize, embedDim: embedDim, depth: depth,
-                  numHeads: numHeads, numClasses: numClasses, prefixTokens: prefixTokens)
+                  numHeads: numHeads, numClasses: numClasses, distilled: distilled,
+                  registerTokens: prefixTokens - 1 - (distilled ? 1 : 0), noEmbedClass: noEmbedClass)
     }
 }
 

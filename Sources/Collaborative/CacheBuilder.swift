@@ -85,10 +85,11 @@ public struct CacheBuilder {
     public func build(_ path: String) throws -> Report {
         guard images.count > 0 else { throw CacheError(path, "no images to build a cache from", kind: .badValue) }
         guard batch > 0 else { throw CacheError(path, "batch size must be positive", kind: .badValue) }
-        let nets = try models.map { m -> VisionTransformer in
-            let expected = m.arch == "auto" ? nil : ViTConfig.named(m.arch)
-            if m.arch != "auto" && expected == nil { throw CacheError(path, "model '\(m.name)': unknown architecture '\(m.arch)'", kind: .badValue) }
-            return try VisionTransformer(weightsPath: m.weights, expected: expected)
+        let nets = try models.map { m -> any ImageClassifier in
+            if m.arch != "auto" && ModelRegistry.architecture(named: m.arch) == nil {
+                throw CacheError(path, "model '\(m.name)': unknown architecture '\(m.arch)'", kind: .badValue)
+            }
+            return try ModelRegistry.load(m.arch, weightsPath: m.weights)
         }
         for (m, net) in zip(models, nets) {
             guard net.config.imageSize == preprocessing.size else {
@@ -248,7 +249,7 @@ public struct CacheBuilder {
         }
     }
 
-    func create(_ f: HDF5File, nets: [VisionTransformer], hashes: [String]) throws {
+    func create(_ f: HDF5File, nets: [any ImageClassifier], hashes: [String]) throws {
         try CacheLayout.create(in: f, images: images, preprocessing: preprocessing, batch: batch)
         if let shard {
             try f.setAttribute(CacheLayout.shardIndex, to: Int64(shard.index))
@@ -260,7 +261,7 @@ public struct CacheBuilder {
     }
 
     /// Checks that the cache being resumed was made from the same inputs, and adds new runs.
-    func prepareResume(_ writer: CacheWriter, hashes: [String], nets: [VisionTransformer]) throws {
+    func prepareResume(_ writer: CacheWriter, hashes: [String], nets: [any ImageClassifier]) throws {
         let path = writer.path
         let cache = try Cache(path: path, file: writer.file)
         guard cache.images == images else {

@@ -61,7 +61,9 @@ public enum CacheLayout {
                        imageSize: Int(try f.attribute(imageSize, as: Int64.self)),
                        completed: min(n, max(0, try int(completed))),
                        lowResolution: try g.hasAttribute("low_resolution") ? try int("low_resolution") : nil,
-                       prefixTokens: try g.hasAttribute("prefix_tokens") ? try int("prefix_tokens") : 1)
+                       prefixTokens: try g.hasAttribute("prefix_tokens") ? try int("prefix_tokens") : 1,
+                       distilled: try g.hasAttribute("distilled") ? try int("distilled") != 0 : false,
+                       noEmbedClass: try g.hasAttribute("no_embed_class") ? try int("no_embed_class") != 0 : false)
     }
 
     /// Rows a run has completed, as stored (for a writer resuming a build).
@@ -144,7 +146,7 @@ public enum CacheLayout {
         if let r = m.lowResolution { try g.setAttribute("low_resolution", to: Int64(r)) }
         for (k, v) in [("num_classes", c.numClasses), ("embed_dim", c.embedDim), ("depth", c.depth),
                        ("num_heads", c.numHeads), ("patch_size", c.patchSize), ("prefix_tokens", c.prefixTokens),
-                       (self.completed, completed)] {
+                       ("distilled", c.distilled ? 1 : 0), ("no_embed_class", c.noEmbedClass ? 1 : 0), (self.completed, completed)] {
             try g.setAttribute(k, to: Int64(v))
         }
         let shapes = [[c.numClasses], [c.numPatches], [c.numPatches], [c.numPatches], [c.numHeads, c.numTokens]]

@@ -439,7 +439,8 @@ public final class Evaluator {
         guard try sha256Hex(ofFile: info.weights) == info.weightsSHA256 else {
             throw CacheError(cache.path, "run '\(name)': \(info.weights) has changed since the cache was built (SHA-256 differs)", kind: .stale)
         }
-        let net = try VisionTransformer(weightsPath: info.weights, expected: ViTConfig.named(info.arch), heads: info.numHeads)
+        let net = try VisionTransformer(weightsPath: info.weights, expected: ModelRegistry.architecture(named: info.arch)?.config,
+                                        heads: info.numHeads)
         servers[name] = net
         return net
     }

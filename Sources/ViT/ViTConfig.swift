@@ -1,5 +1,8 @@
-/// The shape of a plain ViT of the DeiT family (timm's `VisionTransformer`
-/// with a class token, pre-norm blocks, LayerNorm eps 1e-6, exact GELU).
+/// The shape of a ViT of the DeiT family (timm's `VisionTransformer`, or
+/// `VisionTransformerDistilled` with `distilled`): a class token, pre-norm
+/// blocks, LayerNorm eps 1e-6, exact GELU, the head on the class token;
+/// optionally register tokens and a position embedding for the patches only
+/// (timm's `reg_tokens`, `no_embed_class`).
 ///
 /// Letters used across the module: B batch, T tokens (prefix + P patches),
 /// D embedding dimension, H heads, L layers (blocks), C classes.
@@ -16,12 +19,21 @@ public struct ViTConfig: Codable, Sendable, Equatable {
     public var numClasses: Int
     /// Hidden width of the MLP (4 D in DeiT).
     public var mlpHidden: Int
-    /// Tokens before the patches: 1 (class token); distilled DeiT has 2.
-    public var prefixTokens: Int = 1
+    /// A distillation token after the class token, with its own head
+    /// (timm's `dist_token` and `head_dist`, distilled DeiT). In eval mode the
+    /// logits are the mean of the two heads: (head(x[:, 0]) + head_dist(x[:, 1])) / 2.
+    public var distilled: Bool = false
+    /// Register tokens after the class token (timm's `reg_tokens`, `reg_token`
+    /// R x D): extra tokens that take part in attention and feed no head.
+    public var registerTokens: Int = 0
+    /// The position embedding covers the patches only, not the prefix tokens
+    /// (timm's `no_embed_class`).
+    public var noEmbedClass: Bool = false
     public var layerNormEps: Float = 1e-6
 
     public init(imageSize: Int = 224, patchSize: Int = 16, embedDim: Int, depth: Int, numHeads: Int,
-                numClasses: Int = 1000, mlpHidden: Int? = nil, prefixTokens: Int = 1) {
+                numClasses: Int = 1000, mlpHidden: Int? = nil, distilled: Bool = false, registerTokens: Int = 0,
+                noEmbedClass: Bool = false) {
         self.imageSize = imageSize
         self.patchSize = patchSize
         self.embedDim = embedDim
@@ -29,9 +41,18 @@ public struct ViTConfig: Codable, Sendable, Equatable {
         self.numHeads = numHeads
         self.numClasses = numClasses
         self.mlpHidden = mlpHidden ?? 4 * embedDim
-        self.prefixTokens = prefixTokens
+        self.distilled = distilled
+        self.registerTokens = registerTokens
+        self.noEmbedClass = noEmbedClass
     }
 
+    /// Tokens before the patches, in this order: the class token, the
+    /// distillation token when `distilled`, the register tokens.
+    public var prefixTokens: Int { 1 + (distilled ? 1 : 0) + registerTokens }
+    /// Rows of the position embedding: P with `noEmbedClass`, else T.
+    public var posEmbedTokens: Int { noEmbedClass ? numPatches : numTokens }
+    /// Classifier heads (on prefix tokens 0..<classifierHeads): 2 when distilled, else 1.
+    public var classifierHeads: Int { distilled ? 2 : 1 }
     /// Patches per side.
     public var gridSize: Int { imageSize / patchSize }
     /// P.
@@ -44,13 +65,17 @@ public struct ViTConfig: Codable, Sendable, Equatable {
     public var patchDim: Int { 3 * patchSize * patchSize }
 
     /// Learned parameters, counted from the shapes as timm lays them out: the
-    /// patch embedding (weight and bias), the prefix tokens and the position
-    /// embedding, per block two LayerNorms, qkv, the attention projection and
-    /// the two MLP layers (weights and biases), the final LayerNorm and the head.
+    /// patch embedding (weight and bias), the prefix tokens (class, and
+    /// distillation when distilled, registers) and the position embedding
+    /// (`posEmbedTokens` x D), per
+    /// block two LayerNorms, qkv, the attention projection and the two MLP
+    /// layers (weights and biases), the final LayerNorm and the head (two
+    /// heads when distilled).
     public var parameterCount: Int {
         let d = embedDim, hidden = mlpHidden
         let perBlock = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * hidden + hidden) + (hidden * d + d)
-        return patchDim * d + d + prefixTokens * d + numTokens * d + depth * perBlock + 2 * d + d * numClasses + numClasses
+        return patchDim * d + d + prefixTokens * d + posEmbedTokens * d + depth * perBlock + 2 * d
+            + classifierHeads * (d * numClasses + numClasses)
     }
 
     /// Multiply-adds of the encoder with `tokens` tokens, the paper's eq. 9:
@@ -63,17 +88,4 @@ public struct ViTConfig: Codable, Sendable, Equatable {
     public static let deitTiny = ViTConfig(embedDim: 192, depth: 12, numHeads: 3)
     public static let deitSmall = ViTConfig(embedDim: 384, depth: 12, numHeads: 6)
     public static let deitBase = ViTConfig(embedDim: 768, depth: 12, numHeads: 12)
-
-    /// Architectures known by name (timm's names, with or without the
-    /// `.fb_in1k` tag).
-    public static let presets: [String: ViTConfig] = [
-        "deit_tiny_patch16_224": .deitTiny,
-        "deit_small_patch16_224": .deitSmall,
-        "deit_base_patch16_224": .deitBase,
-    ]
-
-    /// The preset named `name`, or nil.
-    public static func named(_ name: String) -> ViTConfig? {
-        presets[String(name.split(separator: ".").first ?? "")]
-    }
 }

@@ -25,14 +25,46 @@ extension ViTOutput {
     }
 }
 
-/// A plain ViT (DeiT) on the CPU: BLAS for every matrix product, SIMD for
-/// the rest. Not safe to run from two threads at once (it reuses buffers).
-public final class VisionTransformer {
+/// A model that classifies images and says where its class token looked:
+/// what the collaborative-inference method needs of a model.
+public protocol ImageClassifier: AnyObject {
+    /// The architecture (shapes, prefix tokens, heads).
+    var config: ViTConfig { get }
+
+    /// Runs the model on `images` (B x 3 x S x S, normalised).
+    ///
+    /// - Parameters:
+    ///   - keep: optional kept patch indices per image (0-based over the P
+    ///     patches, the same count K for every image of the batch). Kept
+    ///     patches keep their own position embedding, prefix tokens are always
+    ///     kept, the rest are dropped before the first block (T = prefix + K).
+    ///   - storeAttention: also return every layer's attention matrices
+    ///     (`ViTOutput.attention`, B x L x H x T x T: what rollout needs).
+    /// - Returns: the logits (B x C), the class token's attention rows in every
+    ///   layer (B x L x H x T) and, with `storeAttention`, every attention matrix.
+    func forward(_ images: Tensor, keep: [[Int]]?, storeAttention: Bool) -> ViTOutput
+}
+
+extension ImageClassifier {
+    /// `forward` on all patches, without every layer's attention.
+    public func forward(_ images: Tensor) -> ViTOutput { forward(images, keep: nil, storeAttention: false) }
+    /// `forward` on the kept patches, without every layer's attention.
+    public func forward(_ images: Tensor, keep: [[Int]]?) -> ViTOutput { forward(images, keep: keep, storeAttention: false) }
+    /// `forward` on all patches.
+    public func forward(_ images: Tensor, storeAttention: Bool) -> ViTOutput { forward(images, keep: nil, storeAttention: storeAttention) }
+}
+
+/// A ViT of the DeiT family on the CPU (timm's `VisionTransformer`, and
+/// `VisionTransformerDistilled` in eval mode): BLAS for every matrix
+/// product, SIMD for the rest. Not safe to run from two threads at once (it
+/// reuses buffers).
+public final class VisionTransformer: ImageClassifier {
     public let config: ViTConfig
     public let weights: ViTWeights
     private var buffers = Buffers()
 
     public init(config: ViTConfig, weights: ViTWeights) {
+        precondition(weights.fit(config), "weights do not have the shapes of \(config)")
         self.config = config
         self.weights = weights
     }
@@ -43,15 +75,7 @@ public final class VisionTransformer {
         self.init(config: c, weights: w)
     }
 
-    /// Runs the model on `images` (B x 3 x S x S, normalised).
-    ///
-    /// - Parameters:
-    ///   - keep: optional kept patch indices per image (0-based over the P
-    ///     patches, the same count K for every image of the batch). Kept
-    ///     patches keep their own position embedding, prefix tokens are always
-    ///     kept, the rest are dropped before the first block (T = 1 + K).
-    ///   - storeAttention: also return every layer's attention matrices
-    ///     (`ViTOutput.attention`, B x L x H x T x T: what rollout needs).
+    /// See `ImageClassifier.forward`.
     public func forward(_ images: Tensor, keep: [[Int]]? = nil, storeAttention: Bool = false) -> ViTOutput {
         let c = config
         let b = images.shape[0]
@@ -65,19 +89,21 @@ public final class VisionTransformer {
         let t = c.prefixTokens + k
         buffers.reserve(c, batch: b, tokens: t, patches: k, storeAttention: storeAttention)
 
-        let classAttention = buffers.withPointers { p -> Tensor in
-            images.scalars.withUnsafeBufferPointer { img in
-                embed(img.baseAddress!, patchIndex, b: b, k: k, p)
-            }
-            var classAttention = Tensor(zeros: [b, c.depth, c.numHeads, t])
-            classAttention.scalars.withUnsafeMutableBufferPointer { cls in
-                for (l, block) in weights.blocks.enumerated() {
-                    run(block, layer: l, b: b, t: t, p, classRows: cls.baseAddress!, storeAttention: storeAttention)
+        var classAttention = Tensor(zeros: [b, c.depth, c.numHeads, t])
+        let logits = classAttention.scalars.withUnsafeMutableBufferPointer { cls in
+            buffers.withPointers { p -> Tensor in
+                let pass = ForwardPass(batch: b, tokens: t, numHeads: c.numHeads, depth: c.depth, eps: c.layerNormEps,
+                                       buffers: p, classAttention: cls.baseAddress!, storeAttention: storeAttention)
+                let patches = images.scalars.withUnsafeBufferPointer { img in
+                    weights.patchEmbed(img.baseAddress!, imageSize: c.imageSize, keep: patchIndex, pass)
                 }
+                var x = tokens(patches, keep: patchIndex, pass)
+                for (l, block) in weights.blocks.enumerated() {
+                    block(&x, pass, layer: l)
+                }
+                return head(x, pass)
             }
-            return classAttention
         }
-        let logits = buffers.withPointers { p in head(b: b, t: t, p) }
         var output = ViTOutput(logits: logits, classAttention: classAttention)
         if storeAttention {
             let shape = [b, c.depth, c.numHeads, t, t]
@@ -86,119 +112,77 @@ public final class VisionTransformer {
         return output
     }
 
-    /// Patch embedding and token assembly into x (B x T x D):
-    /// x[b, 0] = cls + pos[0]; x[b, prefix + j] = W · patch(keep[b][j]) + bias + pos[prefix + keep[b][j]].
-    private func embed(_ img: UnsafePointer<Float>, _ keep: [[Int]], b: Int, k: Int, _ p: Buffers.Pointers) {
-        let c = config, s = c.imageSize, ps = c.patchSize, d = c.embedDim, t = c.prefixTokens + k
-        // im2col: one row of 3·p·p values (c, y, x order, as the conv weight) per kept patch.
-        parallelFor(b * k, costPerItem: c.patchDim) { range in
-            for r in range {
-                let (i, j) = r.quotientAndRemainder(dividingBy: k)
-                let (gy, gx) = keep[i][j].quotientAndRemainder(dividingBy: c.gridSize)
-                var dst = p.patches + r * c.patchDim
-                for ch in 0..<3 {
-                    for y in 0..<ps {
-                        let src = img + ((i * 3 + ch) * s + gy * ps + y) * s + gx * ps
-                        dst.update(from: src, count: ps)
-                        dst += ps
-                    }
-                }
-            }
-        }
-        weights.patchEmbed.weight.withUnsafeBufferPointer { w in
-            weights.patchEmbed.bias.withUnsafeBufferPointer { bias in
-                Kernels.linear(p.patches, rows: b * k, inFeatures: c.patchDim, weight: w.baseAddress!,
-                               outFeatures: d, bias: bias.baseAddress!, into: p.h)
-            }
-        }
+    /// The token sequence (timm's `_pos_embed`) in `pass.buffers.x`,
+    /// B·T x D: per image the prefix tokens (class token, the distillation
+    /// token when distilled, the register tokens), then the embedded patches
+    /// (B·K x D) in `keep` order, each plus its position embedding:
+    /// x[b, j] = prefix[j] (+ pos[j] unless `noEmbedClass`);
+    /// x[b, prefix + j] = patches[b, j] + pos[o + keep[b][j]], o = 0 with `noEmbedClass`, else prefix.
+    private func tokens(_ patches: Rows, keep: [[Int]], _ pass: ForwardPass) -> Rows {
+        let c = config, d = c.embedDim, k = keep.first?.count ?? 0, t = pass.tokens, x = pass.buffers.x
+        let prefix = weights.clsToken + (weights.distToken ?? []) + (weights.regToken ?? [])  // prefix x D
+        let patchPos = c.noEmbedClass ? 0 : c.prefixTokens  // row of patch 0 in pos_embed
         weights.posEmbed.withUnsafeBufferPointer { pos in
-            weights.clsToken.withUnsafeBufferPointer { cls in
-                for i in 0..<b {
-                    let x = p.x + i * t * d
-                    for j in 0..<c.prefixTokens {
-                        (x + j * d).update(from: cls.baseAddress! + j * d, count: d)
-                        Kernels.add(pos.baseAddress! + j * d, into: x + j * d, count: d)
-                    }
-                    for j in 0..<k {
-                        let row = x + (c.prefixTokens + j) * d
-                        row.update(from: p.h + (i * k + j) * d, count: d)
-                        Kernels.add(pos.baseAddress! + (c.prefixTokens + keep[i][j]) * d, into: row, count: d)
-                    }
+            for i in 0..<pass.batch {
+                let image = x + i * t * d
+                image.update(from: prefix, count: c.prefixTokens * d)
+                if !c.noEmbedClass { Kernels.add(pos.baseAddress!, into: image, count: c.prefixTokens * d) }
+                for j in 0..<k {
+                    let row = image + (c.prefixTokens + j) * d
+                    row.update(from: patches.base + (i * k + j) * d, count: d)
+                    Kernels.add(pos.baseAddress! + (patchPos + keep[i][j]) * d, into: row, count: d)
                 }
             }
         }
+        return Rows(base: x, rows: pass.batch * t, width: d)
     }
 
-    /// One block on x (B x T x D), in place:
-    /// x += proj(MHSA(norm1(x))); x += fc2(GELU(fc1(norm2(x)))).
-    private func run(_ block: Block, layer: Int, b: Int, t: Int, _ p: Buffers.Pointers,
-                     classRows: UnsafeMutablePointer<Float>, storeAttention: Bool) {
-        let c = config, d = c.embedDim, m = b * t, nh = c.numHeads, hd = c.headDim
-        withPointers(block.norm1) { g, beta in
-            Kernels.layerNorm(p.x, rows: m, features: d, gamma: g, beta: beta, eps: c.layerNormEps, into: p.h)
+    /// The final LayerNorm on the prefix tokens that have a head, and the
+    /// head(s) (timm's `forward_head`): B x C logits, head(x[:, 0]); when
+    /// distilled, (head(x[:, 0]) + head_dist(x[:, 1])) / 2 as timm's
+    /// `VisionTransformerDistilled` in eval mode.
+    private func head(_ x: Rows, _ pass: ForwardPass) -> Tensor {
+        let c = config, d = c.embedDim, b = pass.batch, t = pass.tokens, n = c.numClasses
+        // Rows of pass.h: the class tokens of all images, then their distillation tokens.
+        for j in 0..<c.classifierHeads {
+            for i in 0..<b { (pass.buffers.h + (j * b + i) * d).update(from: x.base + (i * t + j) * d, count: d) }
         }
-        linear(block.attn.qkv, p.h, rows: m, into: p.qkv)
-        // Attention per (image, head, block of query rows): S = scale · Q Kᵀ (rows x T),
-        // softmax rows, O = S V. Q, K, V of head h are columns h·hd, D + h·hd,
-        // 2D + h·hd of qkv (row stride 3D). Query rows are split in 4 blocks so
-        // that small batches still give every thread work; the split does not
-        // depend on the batch or the thread count, so neither changes an image's result.
-        let scale = 1 / Float(hd).squareRoot()
-        let rowBlocks = min(t, 4)
-        parallelFor(b * nh * rowBlocks, costPerItem: 4 * t * t * hd / rowBlocks) { range in  // flops of the two products
-            for job in range {
-                let (head, block) = job.quotientAndRemainder(dividingBy: rowBlocks)
-                let (i, h) = head.quotientAndRemainder(dividingBy: nh)
-                let r0 = t * block / rowBlocks, r1 = t * (block + 1) / rowBlocks
-                let q = p.qkv + i * t * 3 * d + h * hd
-                // With storeAttention the probabilities go straight to their place in the stored matrices.
-                let s = storeAttention ? p.attention + ((i * c.depth + layer) * nh + h) * t * t + r0 * t
-                                       : p.scores + head * t * t + r0 * t
-                Kernels.matmul(q + r0 * 3 * d, q + d, into: s, m: r1 - r0, n: t, k: hd, lda: 3 * d, ldb: 3 * d, ldc: t,
-                               transposeB: true, alpha: scale)
-                Kernels.softmaxRows(s, rows: r1 - r0, cols: t)
-                if r0 == 0 { (classRows + ((i * c.depth + layer) * nh + h) * t).update(from: s, count: t) }
-                Kernels.matmul(s, q + 2 * d, into: p.h + (i * t + r0) * d + h * hd, m: r1 - r0, n: hd, k: t,
-                               lda: t, ldb: 3 * d, ldc: d)
-            }
-        }
-        linear(block.attn.proj, p.h, rows: m, into: p.x, accumulate: true)
-        withPointers(block.norm2) { g, beta in
-            Kernels.layerNorm(p.x, rows: m, features: d, gamma: g, beta: beta, eps: c.layerNormEps, into: p.h)
-        }
-        linear(block.mlp.fc1, p.h, rows: m, into: p.mlp, epilogue: .gelu)
-        linear(block.mlp.fc2, p.mlp, rows: m, into: p.x, accumulate: true)
-    }
-
-    /// Final LayerNorm on the class tokens and the head: B x C.
-    private func head(b: Int, t: Int, _ p: Buffers.Pointers) -> Tensor {
-        let c = config, d = c.embedDim
-        for i in 0..<b { (p.h + i * d).update(from: p.x + i * t * d, count: d) }
-        withPointers(weights.norm) { g, beta in
-            Kernels.layerNorm(p.h, rows: b, features: d, gamma: g, beta: beta, eps: c.layerNormEps, into: p.h)
-        }
-        var logits = Tensor(zeros: [b, c.numClasses])
+        let tokens = weights.norm(Rows(base: pass.buffers.h, rows: c.classifierHeads * b, width: d), into: pass.buffers.h, eps: c.layerNormEps)
+        var logits = Tensor(zeros: [b, n])
         logits.scalars.withUnsafeMutableBufferPointer { out in
-            linear(weights.head, p.h, rows: b, into: out.baseAddress!)
+            let classRows = Rows(base: tokens.base, rows: b, width: d)
+            guard let headDist = weights.headDist else {
+                weights.head.apply(classRows, into: out.baseAddress!)
+                return
+            }
+            // Both heads into pass.mlp (2B x C, reserved for this), then their mean.
+            let scratch = pass.buffers.mlp
+            weights.head.apply(classRows, into: scratch)
+            headDist.apply(Rows(base: tokens.base + b * d, rows: b, width: d), into: scratch + b * n)
+            for r in 0..<(b * n) { out[r] = (scratch[r] + scratch[b * n + r]) / 2 }
         }
         return logits
     }
+}
 
-    /// out (= or +=) x · Wᵀ + bias, then the epilogue.
-    private func linear(_ layer: Linear, _ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>,
-                        accumulate: Bool = false, epilogue: Kernels.Epilogue = .none) {
-        layer.weight.withUnsafeBufferPointer { w in
-            layer.bias.withUnsafeBufferPointer { bias in
-                Kernels.linear(x, rows: rows, inFeatures: layer.inFeatures, weight: w.baseAddress!,
-                               outFeatures: layer.outFeatures, bias: bias.baseAddress!, into: out, accumulate: accumulate,
-                               epilogue: epilogue)
-            }
-        }
-    }
-
-    private func withPointers(_ n: LayerNorm, _ body: (UnsafePointer<Float>, UnsafePointer<Float>) -> Void) {
-        n.weight.withUnsafeBufferPointer { g in n.bias.withUnsafeBufferPointer { b in body(g.baseAddress!, b.baseAddress!) } }
-    }
+/// One forward pass: its shapes and scratch memory, and where the
+/// attention it records goes; handed to every module.
+struct ForwardPass {
+    /// B.
+    let batch: Int
+    /// T.
+    let tokens: Int
+    /// H.
+    let numHeads: Int
+    /// L.
+    let depth: Int
+    /// LayerNorm's eps.
+    let eps: Float
+    let buffers: Buffers.Pointers
+    /// B x L x H x T: the class token's attention rows.
+    let classAttention: UnsafeMutablePointer<Float>
+    /// Whether every attention matrix is kept (in `buffers.attention`).
+    let storeAttention: Bool
 }
 
 /// The forward pass's scratch memory, grown when a larger batch arrives and
@@ -214,7 +198,7 @@ struct Buffers {
         let h: UnsafeMutablePointer<Float>
         /// B x T x 3D.
         let qkv: UnsafeMutablePointer<Float>
-        /// B x T x hidden.
+        /// B x T x hidden MLP activations; the two heads' logits (2B x C) of a distilled model.
         let mlp: UnsafeMutablePointer<Float>
         /// B x H x T x T attention probabilities of the current layer.
         let scores: UnsafeMutablePointer<Float>
@@ -230,7 +214,7 @@ struct Buffers {
         grow(&x, bt * c.embedDim)
         grow(&h, max(bt, b * k) * c.embedDim)
         grow(&qkv, bt * 3 * c.embedDim)
-        grow(&mlp, bt * c.mlpHidden)
+        grow(&mlp, max(bt * c.mlpHidden, c.classifierHeads * b * c.numClasses))
         grow(&scores, b * c.numHeads * t * t)
         grow(&patches, b * k * c.patchDim)
         grow(&attention, storeAttention ? b * c.depth * c.numHeads * t * t : 1)

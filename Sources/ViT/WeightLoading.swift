@@ -18,18 +18,26 @@ public struct WeightsError: Error, CustomStringConvertible {
 /// its name in the file (one vectorised pass over the floats).
 extension ViTWeights {
     /// Reads weights in the timm layout (`blocks.0.attn.qkv.weight`, as in
-    /// `timm/deit_*_patch16_224.fb_in1k`) or the transformers layout
+    /// `timm/deit_*_patch16_224.fb_in1k`) or the transformers layout as the
+    /// Hugging Face checkpoints store it
     /// (`vit.encoder.layer.0.attention.attention.query.weight`, as in
-    /// `facebook/deit-*-patch16-224`). The configuration is read off the
-    /// tensor shapes; `numHeads` (not visible in the shapes) comes from
+    /// `facebook/deit-*-patch16-224`). A distilled DeiT has timm's
+    /// `dist_token` and `head_dist.*` (transformers'
+    /// `deit.embeddings.distillation_token`, `cls_classifier.*` and
+    /// `distillation_classifier.*`, `DeiTForImageClassificationWithTeacher`).
+    /// The configuration is read off the tensor shapes; `numHeads` (not visible in the shapes) comes from
     /// `heads`, else the `expected` architecture, else the file's
     /// `num_heads` metadata, else a `config.json` beside the file, else
     /// D / 64 as in every DeiT. With `expected`, the shapes must match that architecture.
     ///
     /// Checked, besides the file itself (`SafeTensors.init(path:)`): the
-    /// shapes the configuration is read from (`cls_token` [1, prefix, D],
-    /// `patch_embed.proj.weight` [D, 3, p, p] with p > 0, `pos_embed`
-    /// [1, prefix + a square number of patches, D], `head.weight` [C, D],
+    /// shapes the configuration is read from (`cls_token` [1, 1, D],
+    /// `patch_embed.proj.weight` [D, 3, p, p] with p > 0, `reg_token`
+    /// [1, R, D] when present, `pos_embed` [1, prefix + a square number of
+    /// patches, D] or (timm's `no_embed_class`, chosen by `expected`, else by
+    /// which of the two is a square) [1, a square number of patches, D], with
+    /// prefix = 1 + 1 with a `dist_token` + R; `head_dist.*` only with a
+    /// `dist_token`, never both `dist_token` and `reg_token`), `head.weight` [C, D],
     /// `blocks.0.mlp.fc1.weight` [hidden, D], every size positive); the head
     /// count is a positive divisor of D (the width of each of q, k and v),
     /// and a `num_heads` in the metadata or `config.json` is an integer that
@@ -57,8 +65,23 @@ extension ViTWeights {
             return t.shape
         }
         // Read the configuration off the shapes.
-        let cls = try shape("cls_token", "1, prefix, D")
-        let d = cls[2], prefix = cls[1]
+        let cls = try shape("cls_token", "1, 1, D")
+        let d = cls[2]
+        guard cls[0] == 1, cls[1] == 1 else {
+            throw fail("tensor 'cls_token' has shape \(cls), expected [1, 1, D] (a distillation token is 'dist_token')")
+        }
+        let distilled = tensors["dist_token"] != nil
+        if !distilled, let key = ["head_dist.weight", "head_dist.bias"].first(where: { tensors[$0] != nil }) {
+            throw fail("tensor '\(key)' without 'dist_token': a distilled model needs both")
+        }
+        var registers = 0
+        if tensors["reg_token"] != nil {
+            let reg = try shape("reg_token", "1, R, \(d)")
+            guard reg[0] == 1, reg[2] == d else { throw fail("tensor 'reg_token' has shape \(reg), expected [1, R, \(d)] (D from cls_token)") }
+            guard !distilled else { throw fail("both 'dist_token' and 'reg_token': no DeiT or ViT has both") }
+            registers = reg[1]
+        }
+        let prefix = 1 + (distilled ? 1 : 0) + registers
         if let t = tensors["patch_embed.proj.weight"], t.shape.count == 4, t.shape[2] == 0 || t.shape[3] == 0 {
             throw fail("tensor 'patch_embed.proj.weight' has shape \(t.shape): patch size 0")
         }
@@ -67,13 +90,22 @@ extension ViTWeights {
             throw fail("tensor 'patch_embed.proj.weight' has shape \(pe), expected [\(d), 3, p, p] (D \(d) from cls_token)")
         }
         let patch = pe[2]
+        // pos_embed covers the prefix tokens and the patches, or (timm's no_embed_class) the patches only.
         let pos = try shape("pos_embed", "1, \(prefix) + patches, \(d)")
-        let patches = pos[1] - prefix
-        guard cls[0] == 1, pos[0] == 1, pos[2] == d, patches > 0 else {
-            throw fail("tensor 'pos_embed' has shape \(pos), expected [1, \(prefix) + patches, \(d)] (prefix and D from cls_token \(cls))")
+        guard pos[0] == 1, pos[2] == d else {
+            throw fail("tensor 'pos_embed' has shape \(pos), expected [1, \(prefix) + patches, \(d)] (\(prefix) prefix token(s), D from cls_token \(cls))")
+        }
+        func isGrid(_ n: Int) -> Bool { n > 0 && Int(Double(n).squareRoot().rounded()) * Int(Double(n).squareRoot().rounded()) == n }
+        let noEmbedClass: Bool
+        if let e = expected { noEmbedClass = e.noEmbedClass }
+        else if isGrid(pos[1] - prefix) && isGrid(pos[1]) {
+            throw fail("pos_embed has \(pos[1]) tokens: \(pos[1] - prefix) patches after \(prefix) prefix tokens or \(pos[1]) without them; give the architecture")
+        } else { noEmbedClass = !isGrid(pos[1] - prefix) && isGrid(pos[1]) }
+        let patches = pos[1] - (noEmbedClass ? 0 : prefix)
+        guard isGrid(patches) else {
+            throw fail("pos_embed has \(pos[1]) tokens: \(patches) patches (after \(noEmbedClass ? 0 : prefix) prefix token(s)) is not a square grid")
         }
         let grid = Int(Double(patches).squareRoot().rounded())
-        guard grid * grid == patches else { throw fail("pos_embed has \(pos[1]) tokens: \(patches) patches is not a square grid") }
         let headShape = try shape("head.weight", "classes, \(d)")
         let fc1 = try shape("blocks.0.mlp.fc1.weight", "hidden, \(d)")
         guard headShape[1] == d, fc1[1] == d else {
@@ -88,10 +120,13 @@ extension ViTWeights {
         let numHeads = try resolveHeads(embedDim: d, path: path, heads: heads, expected: expected?.numHeads,
                                         metadata: file.metadata["num_heads"], fail: fail)
         var config = ViTConfig(imageSize: grid * patch, patchSize: patch, embedDim: d, depth: depth,
-                               numHeads: numHeads, numClasses: headShape[0], mlpHidden: hidden, prefixTokens: prefix)
+                               numHeads: numHeads, numClasses: headShape[0], mlpHidden: hidden, distilled: distilled,
+                               registerTokens: registers, noEmbedClass: noEmbedClass)
         if let e = expected {
             let mismatches = [("embed dim", e.embedDim, d), ("depth", e.depth, depth), ("patch size", e.patchSize, patch),
-                              ("image size", e.imageSize, config.imageSize), ("mlp hidden", e.mlpHidden, hidden)]
+                              ("image size", e.imageSize, config.imageSize), ("mlp hidden", e.mlpHidden, hidden),
+                              ("distillation tokens", e.distilled ? 1 : 0, distilled ? 1 : 0),
+                              ("register tokens", e.registerTokens, registers)]
                 .filter { $0.1 != $0.2 }.map { "\($0.0) \($0.2) (expected \($0.1))" }
             guard mismatches.isEmpty else { throw fail("weights do not match the architecture: " + mismatches.joined(separator: ", ")) }
             config.layerNormEps = e.layerNormEps
@@ -152,7 +187,7 @@ extension ViTWeights {
             }
             return (n, "field '\(key)' of \(url.path)")
         }
-        if let arch = json["architecture"] as? String, let n = ViTConfig.named(arch)?.numHeads {
+        if let arch = json["architecture"] as? String, let n = ModelRegistry.architecture(named: arch)?.config.numHeads {
             return (n, "field 'architecture' of \(url.path)")
         }
         return nil
@@ -164,13 +199,15 @@ extension ViTWeights {
         func linear(_ key: String, _ i: Int, _ o: Int) -> [(String, [Int])] { [(key + ".weight", [o, i]), (key + ".bias", [o])] }
         func norm(_ key: String) -> [(String, [Int])] { [(key + ".weight", [d]), (key + ".bias", [d])] }
         var all = [("patch_embed.proj.weight", [d, 3, c.patchSize, c.patchSize]), ("patch_embed.proj.bias", [d]),
-                   ("cls_token", [1, c.prefixTokens, d]), ("pos_embed", [1, c.numTokens, d])]
+                   ("cls_token", [1, 1, d]), ("pos_embed", [1, c.posEmbedTokens, d])]
+        if c.distilled { all.append(("dist_token", [1, 1, d])) }
+        if c.registerTokens > 0 { all.append(("reg_token", [1, c.registerTokens, d])) }
         for i in 0..<c.depth {
             let p = "blocks.\(i)."
             all += norm(p + "norm1") + linear(p + "attn.qkv", d, 3 * d) + linear(p + "attn.proj", d, d)
                 + norm(p + "norm2") + linear(p + "mlp.fc1", d, c.mlpHidden) + linear(p + "mlp.fc2", c.mlpHidden, d)
         }
-        return all + norm("norm") + linear("head", d, c.numClasses)
+        return all + norm("norm") + linear("head", d, c.numClasses) + (c.distilled ? linear("head_dist", d, c.numClasses) : [])
     }
 
     /// Builds the weights from timm-named tensors, first checking every
@@ -194,8 +231,10 @@ extension ViTWeights {
         func norm(_ key: String) -> LayerNorm { LayerNorm(weight: take(key + ".weight"), bias: take(key + ".bias")) }
         let d = c.embedDim
         return ViTWeights(
-            patchEmbed: linear("patch_embed.proj", c.patchDim, d),
+            patchEmbed: PatchEmbed(proj: linear("patch_embed.proj", c.patchDim, d), patchSize: c.patchSize),
             clsToken: take("cls_token"),
+            distToken: c.distilled ? take("dist_token") : nil,
+            regToken: c.registerTokens > 0 ? take("reg_token") : nil,
             posEmbed: take("pos_embed"),
             blocks: (0..<c.depth).map { i in
                 let p = "blocks.\(i)."
@@ -205,13 +244,15 @@ extension ViTWeights {
                              mlp: MLP(fc1: linear(p + "mlp.fc1", d, c.mlpHidden), fc2: linear(p + "mlp.fc2", c.mlpHidden, d)))
             },
             norm: norm("norm"),
-            head: linear("head", d, c.numClasses))
+            head: linear("head", d, c.numClasses),
+            headDist: c.distilled ? linear("head_dist", d, c.numClasses) : nil)
     }
 
     /// Key renames from the transformers layout to timm's, applied in order
     /// to the name without its `vit.`/`deit.` prefix.
     static let renames: [(String, String)] = [
         ("embeddings.cls_token", "cls_token"),
+        ("embeddings.distillation_token", "dist_token"),
         ("embeddings.position_embeddings", "pos_embed"),
         ("embeddings.patch_embeddings.projection.", "patch_embed.proj."),
         ("encoder.layer.", "blocks."),
@@ -221,6 +262,8 @@ extension ViTWeights {
         (".layernorm_before.", ".norm1."),
         (".layernorm_after.", ".norm2."),
         ("layernorm.", "norm."),
+        ("distillation_classifier.", "head_dist."),  // DeiTForImageClassificationWithTeacher
+        ("cls_classifier.", "head."),
         ("classifier.", "head."),
     ]
 
@@ -242,7 +285,7 @@ extension ViTWeights {
                 continue
             }
             for (from, to) in renames { k = k.replacingOccurrences(of: from, with: to) }
-            if k == "cls_token" || k == "pos_embed" || k.hasPrefix("patch_embed") || k.hasPrefix("blocks.") || k.hasPrefix("norm.") || k.hasPrefix("head.") {
+            if k == "cls_token" || k == "dist_token" || k == "pos_embed" || k.hasPrefix("patch_embed") || k.hasPrefix("blocks.") || k.hasPrefix("norm.") || k.hasPrefix("head.") || k.hasPrefix("head_dist.") {
                 out[k] = t
             } else {
                 out[key] = t  // left as is: strict verification reports it as unexpected

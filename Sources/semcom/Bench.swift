@@ -31,7 +31,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         Threads.set(model.threads)
-        let net: VisionTransformer
+        let net: any ImageClassifier
         if let weights {
             net = try model.load(weights)
         } else {

@@ -54,7 +54,7 @@ func reportError(_ message: String) {
 
 /// Options shared by the commands that run a model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Architecture: deit_tiny_patch16_224, deit_small_patch16_224, deit_base_patch16_224, or auto (read off the weights).")
+    @Option(help: "Architecture: \(ModelRegistry.names.joined(separator: ", ")), or auto (read off the weights).")
     var arch: String = "auto"
 
     @Option(help: "Attention heads, when neither --arch nor a config.json beside the weights gives them.")
@@ -71,14 +71,15 @@ struct ModelOptions: ParsableArguments {
     /// The preset named by `--arch`, nil for auto.
     func expectedConfig() throws -> ViTConfig? {
         if arch == "auto" { return nil }
-        guard let c = ViTConfig.named(arch) else {
-            throw CLIError("unknown --arch '\(arch)'; known: \(ViTConfig.presets.keys.sorted().joined(separator: ", ")), auto")
+        guard let a = ModelRegistry.architecture(named: arch) else {
+            throw CLIError("unknown --arch '\(arch)'; known: \(ModelRegistry.names.joined(separator: ", ")), auto")
         }
-        return c
+        return a.config
     }
 
     /// Loads the weights (checked against `--arch` when given).
-    func load(_ path: String) throws -> VisionTransformer {
-        try VisionTransformer(weightsPath: path, expected: try expectedConfig(), heads: heads)
+    func load(_ path: String) throws -> any ImageClassifier {
+        _ = try expectedConfig()  // an unknown --arch is a usage error
+        return try ModelRegistry.load(arch, weightsPath: path, heads: heads)
     }
 }
