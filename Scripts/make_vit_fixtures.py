@@ -5,21 +5,30 @@ What it makes
 -------------
 For each of three reduced-size plain ViTs (timm ``VisionTransformer`` with DeiT
 settings: class token, no distillation token, pre-norm blocks, LayerNorm eps
-1e-6, qkv bias, MLP ratio 4, exact GELU, class-token pooling, no fc_norm) it
-writes ``Tests/Fixtures/vit/<case>/``:
+1e-6, qkv bias, MLP ratio 4, exact GELU, class-token pooling, no fc_norm), one
+reduced-size distilled DeiT (``distilled``: timm ``VisionTransformerDistilled``,
+the same settings plus a distillation token and ``head_dist``; eval-mode logits
+are the mean of the two heads) and one ViT with register tokens (``reg4``: timm
+``VisionTransformer`` with ``reg_tokens=4`` and ``no_embed_class=True``, the
+position embedding covering the patches only) it writes
+``Tests/Fixtures/vit/<case>/``.  N below is the number of prefix tokens (1;
+2 for ``distilled``: class, distillation; 5 for ``reg4``: class, 4 registers):
 
   config.json               img_size, patch_size, embed_dim, depth, num_heads,
                             num_classes, mlp_ratio
   model.safetensors         timm state_dict, float32 (timm key names)
   model_hf.safetensors      the same weights under Hugging Face transformers
                             ViTForImageClassification key names (q/k/v split)
+                            as the Hub's checkpoints store them; for
+                            ``distilled`` DeiTForImageClassificationWithTeacher
+                            names; none for ``reg4`` (no transformers class)
   model_f16.safetensors     (tiny3 only) timm keys, weights cast to float16
   model_bf16.safetensors    (tiny3 only) timm keys, weights cast to bfloat16
   inputs.npy                B x 3 x S x S float32 network inputs, ~N(0,1)
   logits.npy                B x C
-  cls_attention.npy         B x L x H x T  class-token attention rows (T = 1+P)
+  cls_attention.npy         B x L x H x T  class-token attention rows (T = N+P)
   mean_importance.npy       B x P  last layer, class row, head mean, patch
-                            columns, renormalised to sum 1
+                            columns (N onwards), renormalised to sum 1
   rollout_importance.npy    B x P  authors' rollout: per head
                             J = (A_L+I)...(A_1+I) (no renormalisation), head
                             mean of J, row 0, patch columns, renormalised
@@ -27,10 +36,10 @@ writes ``Tests/Fixtures/vit/<case>/``:
                             row-normalise, R = M_L...M_1, row 0, patch
                             columns, renormalised
   keep.npy                  B x K int64 kept patch indices (0-based, unsorted)
-  logits_keep.npy           B x C  logits when only the class token and the
+  logits_keep.npy           B x C  logits when only the N prefix tokens and the
                             kept patch tokens (in keep.npy order, each with its
                             own position embedding) enter the first block
-  cls_attention_keep.npy    B x L x H x (1+K) class-token attention rows of
+  cls_attention_keep.npy    B x L x H x (N+K) class-token attention rows of
                             the token-subset run
 
 Weights are re-drawn with a fixed seed at a larger scale than timm's init
@@ -46,8 +55,11 @@ From the repository root:
 
     python3 Scripts/make_vit_fixtures.py
 
-Needs torch, timm, safetensors and numpy.  Output is deterministic (fixed
-seeds, single-threaded torch); rerunning rewrites byte-identical files.
+Needs torch, timm, safetensors and numpy; with transformers installed the
+transformers-layout files are also loaded by transformers (``from_pretrained``,
+which converts the Hub's layout to its own) and must reproduce the logits.
+Output is deterministic (fixed seeds, single-threaded torch); rerunning
+rewrites byte-identical files.
 """
 
 import hashlib
@@ -62,6 +74,7 @@ import torch
 import torch.nn as nn
 import timm
 from timm.models.vision_transformer import VisionTransformer
+from timm.models.deit import VisionTransformerDistilled
 from safetensors.torch import save_file, load_file
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -75,6 +88,10 @@ CASES = [
          num_heads=2, num_classes=12, batch=2, seed=2002),
     dict(name="wide", img_size=48, patch_size=16, embed_dim=64, depth=4,
          num_heads=4, num_classes=7, batch=3, seed=3003),
+    dict(name="distilled", img_size=32, patch_size=8, embed_dim=32, depth=2,
+         num_heads=2, num_classes=6, batch=2, seed=4004, distilled=True),
+    dict(name="reg4", img_size=32, patch_size=8, embed_dim=32, depth=2,
+         num_heads=2, num_classes=5, batch=2, seed=5005, reg_tokens=4),
 ]
 MLP_RATIO = 4.0
 
@@ -90,14 +107,17 @@ EMBED_STD = 0.5          # pos_embed, cls_token
 
 
 def build_model(c):
-    model = VisionTransformer(
+    distilled = c.get("distilled", False)
+    reg = c.get("reg_tokens", 0)
+    extra = dict(reg_tokens=reg) if reg else {}
+    model = (VisionTransformerDistilled if distilled else VisionTransformer)(
         img_size=c["img_size"], patch_size=c["patch_size"], in_chans=3,
         num_classes=c["num_classes"], global_pool="token",
         embed_dim=c["embed_dim"], depth=c["depth"], num_heads=c["num_heads"],
         mlp_ratio=MLP_RATIO, qkv_bias=True, class_token=True,
-        no_embed_class=False, pre_norm=False, fc_norm=False,
+        no_embed_class=bool(reg), pre_norm=False, fc_norm=False,
         drop_rate=0.0, attn_drop_rate=0.0, drop_path_rate=0.0,
-        norm_layer=partial(nn.LayerNorm, eps=1e-6), act_layer=nn.GELU,
+        norm_layer=partial(nn.LayerNorm, eps=1e-6), act_layer=nn.GELU, **extra,
     )
     model.eval()
     return model
@@ -113,7 +133,7 @@ def sharpen_init(model, c, gen):
 
     for name, p in model.named_parameters():
         shape = tuple(p.shape)
-        if name in ("cls_token", "pos_embed"):
+        if name in ("cls_token", "pos_embed", "dist_token", "reg_token"):
             v = EMBED_STD * randn(shape)
         elif name == "patch_embed.proj.weight":
             fan_in = shape[1] * shape[2] * shape[3]
@@ -122,7 +142,7 @@ def sharpen_init(model, c, gen):
             v = 1.0 + LN_W_STD * randn(shape)
         elif name.endswith("norm1.bias") or name.endswith("norm2.bias") or name == "norm.bias":
             v = LN_B_STD * randn(shape)
-        elif name == "head.weight":
+        elif name in ("head.weight", "head_dist.weight"):
             v = HEAD_GAIN / math.sqrt(D) * randn(shape)
         elif name.endswith("attn.qkv.weight"):
             v = LINEAR_GAIN / math.sqrt(shape[1]) * randn(shape)
@@ -139,29 +159,43 @@ def sharpen_init(model, c, gen):
         p.copy_(v)
 
 
-def expected_timm_keys(depth):
+def expected_timm_keys(c):
+    depth = c["depth"]
     keys = ["cls_token", "pos_embed", "patch_embed.proj.weight", "patch_embed.proj.bias",
             "norm.weight", "norm.bias", "head.weight", "head.bias"]
+    if c.get("distilled"):
+        keys += ["dist_token", "head_dist.weight", "head_dist.bias"]
+    if c.get("reg_tokens"):
+        keys += ["reg_token"]
     for i in range(depth):
         for k in ["norm1", "attn.qkv", "attn.proj", "norm2", "mlp.fc1", "mlp.fc2"]:
             keys += [f"blocks.{i}.{k}.weight", f"blocks.{i}.{k}.bias"]
     return set(keys)
 
 
-def to_hf(sd, depth, D):
-    """timm DeiT/ViT state_dict -> transformers ViTForImageClassification keys."""
+def to_hf(sd, depth, D, distilled=False):
+    """timm DeiT/ViT state_dict -> the Hub's transformers keys:
+    ViTForImageClassification, or DeiTForImageClassificationWithTeacher when
+    distilled."""
+    m = "deit" if distilled else "vit"
     hf = {
-        "vit.embeddings.cls_token": sd["cls_token"],
-        "vit.embeddings.position_embeddings": sd["pos_embed"],
-        "vit.embeddings.patch_embeddings.projection.weight": sd["patch_embed.proj.weight"],
-        "vit.embeddings.patch_embeddings.projection.bias": sd["patch_embed.proj.bias"],
-        "vit.layernorm.weight": sd["norm.weight"],
-        "vit.layernorm.bias": sd["norm.bias"],
-        "classifier.weight": sd["head.weight"],
-        "classifier.bias": sd["head.bias"],
+        f"{m}.embeddings.cls_token": sd["cls_token"],
+        f"{m}.embeddings.position_embeddings": sd["pos_embed"],
+        f"{m}.embeddings.patch_embeddings.projection.weight": sd["patch_embed.proj.weight"],
+        f"{m}.embeddings.patch_embeddings.projection.bias": sd["patch_embed.proj.bias"],
+        f"{m}.layernorm.weight": sd["norm.weight"],
+        f"{m}.layernorm.bias": sd["norm.bias"],
     }
+    if distilled:
+        hf["deit.embeddings.distillation_token"] = sd["dist_token"]
+        for a, b in (("head", "cls_classifier"), ("head_dist", "distillation_classifier")):
+            hf[b + ".weight"] = sd[a + ".weight"]
+            hf[b + ".bias"] = sd[a + ".bias"]
+    else:
+        hf["classifier.weight"] = sd["head.weight"]
+        hf["classifier.bias"] = sd["head.bias"]
     for i in range(depth):
-        t, h = f"blocks.{i}.", f"vit.encoder.layer.{i}."
+        t, h = f"blocks.{i}.", f"{m}.encoder.layer.{i}."
         qw, kw, vw = sd[t + "attn.qkv.weight"].split(D, dim=0)
         qb, kb, vb = sd[t + "attn.qkv.bias"].split(D, dim=0)
         for nm, w, b in (("query", qw, qb), ("key", kw, kb), ("value", vw, vb)):
@@ -208,15 +242,15 @@ def run_full(model, x, cap):
 
 @torch.no_grad()
 def run_subset(model, x, keep, cap):
-    """Class token + kept patch tokens, with timm's own modules."""
+    """Prefix tokens + kept patch tokens, with timm's own modules."""
     cap.reset()
     t = model.patch_embed(x)
-    t = model._pos_embed(t)          # prepend class token, add pos_embed
+    t = model._pos_embed(t)          # prepend prefix tokens, add pos_embed
     t = model.patch_drop(t)          # Identity here
     t = model.norm_pre(t)            # Identity (pre_norm=False)
     npt = model.num_prefix_tokens
-    assert npt == 1
-    idx = torch.cat([torch.zeros(keep.shape[0], 1, dtype=torch.long), keep + npt], dim=1)
+    prefix = torch.arange(npt, dtype=torch.long).expand(keep.shape[0], npt)
+    idx = torch.cat([prefix, keep + npt], dim=1)
     t = torch.gather(t, 1, idx.unsqueeze(-1).expand(-1, -1, t.shape[-1]))
     t = model.blocks(t)
     t = model.norm(t)
@@ -225,18 +259,19 @@ def run_subset(model, x, keep, cap):
 
 
 # ---------------------------------------------------------------- importance
-def importance_torch(A):
-    """A: B x L x H x T x T float64.  Returns (mean, rollout_authors, rollout_textbook)."""
+def importance_torch(A, npt):
+    """A: B x L x H x T x T float64, npt prefix tokens.  Returns (mean,
+    rollout_authors, rollout_textbook) over the patch columns npt onwards."""
     B, L, H, T, _ = A.shape
     eye = torch.eye(T, dtype=A.dtype)
     # mean attention
-    m = A[:, -1, :, 0, :].mean(dim=1)[:, 1:]
+    m = A[:, -1, :, 0, :].mean(dim=1)[:, npt:]
     m = m / m.sum(dim=1, keepdim=True)
     # authors' rollout: per head J = (A_L+I)...(A_1+I)
     J = eye.expand(B, H, T, T).clone()
     for l in range(L):
         J = torch.matmul(A[:, l] + eye, J)
-    r = J.mean(dim=1)[:, 0, 1:]
+    r = J.mean(dim=1)[:, 0, npt:]
     r = r / r.sum(dim=1, keepdim=True)
     # textbook rollout
     R = eye.expand(B, T, T).clone()
@@ -244,26 +279,26 @@ def importance_torch(A):
         M = 0.5 * A[:, l].mean(dim=1) + 0.5 * eye
         M = M / M.sum(dim=-1, keepdim=True)
         R = torch.matmul(M, R)
-    tb = R[:, 0, 1:]
+    tb = R[:, 0, npt:]
     tb = tb / tb.sum(dim=1, keepdim=True)
     return m, r, tb
 
 
-def importance_check(A):
+def importance_check(A, npt):
     """Second, loop-based numpy computation of the same three measures."""
     A = np.asarray(A, dtype=np.float64)
     B, L, H, T, _ = A.shape
     I = np.eye(T)
     mean, roll, tb = [], [], []
     for b in range(B):
-        s = sum(A[b, L - 1, h, 0, 1:] for h in range(H)) / H
+        s = sum(A[b, L - 1, h, 0, npt:] for h in range(H)) / H
         mean.append(s / s.sum())
         Js = []
         for h in range(H):
             mats = [A[b, l, h] + I for l in reversed(range(L))]   # (A_L+I) ... (A_1+I)
             Js.append(mats[0] if L == 1 else np.linalg.multi_dot(mats))
         Jm = sum(Js) / H
-        roll.append(Jm[0, 1:] / Jm[0, 1:].sum())
+        roll.append(Jm[0, npt:] / Jm[0, npt:].sum())
         Ms = []
         for l in reversed(range(L)):
             M = 0.5 * A[b, l].mean(axis=0) + 0.5 * I
@@ -276,7 +311,7 @@ def importance_check(A):
         for M in Ms:
             row = row @ M
         assert np.allclose(row, R[0], rtol=1e-12, atol=1e-15)
-        tb.append(R[0, 1:] / R[0, 1:].sum())
+        tb.append(R[0, npt:] / R[0, npt:].sum())
     return np.array(mean), np.array(roll), np.array(tb)
 
 
@@ -299,10 +334,16 @@ def np_forward(sd, c, x, keep=None):
     # patches in row-major (row, col) order, each flattened as (channel, y, x)
     xp = x.reshape(B, 3, g, p, g, p).transpose(0, 2, 4, 1, 3, 5).reshape(B, g * g, 3 * p * p)
     tok = xp @ W["patch_embed.proj.weight"].reshape(D, -1).T + W["patch_embed.proj.bias"]
-    cls = np.broadcast_to(W["cls_token"], (B, 1, D))
-    t = np.concatenate([cls, tok], axis=1) + W["pos_embed"]
+    # prefix tokens: class, then distillation or register tokens
+    prefix = np.concatenate([W[k][0] for k in ("cls_token", "dist_token", "reg_token") if k in W], axis=0)
+    npt = prefix.shape[0]
+    prefix = np.broadcast_to(prefix, (B, npt, D))
+    if c.get("reg_tokens"):   # no_embed_class: the position embedding covers the patches only
+        t = np.concatenate([prefix, tok + W["pos_embed"]], axis=1)
+    else:
+        t = np.concatenate([prefix, tok], axis=1) + W["pos_embed"]
     if keep is not None:
-        t = np.stack([t[b, np.concatenate([[0], keep[b] + 1])] for b in range(B)])
+        t = np.stack([t[b, np.concatenate([np.arange(npt), keep[b] + npt])] for b in range(B)])
     attn_rows = []
     hd = D // Hh
     for i in range(c["depth"]):
@@ -327,6 +368,8 @@ def np_forward(sd, c, x, keep=None):
         t = t + h @ W[pre + "mlp.fc2.weight"].T + W[pre + "mlp.fc2.bias"]
     t = np_layernorm(t, W["norm.weight"], W["norm.bias"])
     logits = t[:, 0] @ W["head.weight"].T + W["head.bias"]
+    if "head_dist.weight" in W:   # eval mode: the mean of both heads
+        logits = (logits + t[:, 1] @ W["head_dist.weight"].T + W["head_dist.bias"]) / 2
     return logits, np.stack(attn_rows, axis=1)
 
 
@@ -346,12 +389,14 @@ def make_case(c):
     sharpen_init(model, c, gen)
 
     sd = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-    assert set(sd) == expected_timm_keys(c["depth"]), sorted(set(sd) ^ expected_timm_keys(c["depth"]))
+    assert set(sd) == expected_timm_keys(c), sorted(set(sd) ^ expected_timm_keys(c))
     assert all(v.dtype == torch.float32 for v in sd.values())
 
     B, S, D, H, L = c["batch"], c["img_size"], c["embed_dim"], c["num_heads"], c["depth"]
     P = (S // c["patch_size"]) ** 2
-    T = 1 + P
+    npt = model.num_prefix_tokens
+    assert npt == 1 + (1 if c.get("distilled") else 0) + c.get("reg_tokens", 0)
+    T = npt + P
     K = (P + 1) // 2
 
     x32 = torch.randn((B, 3, S, S), generator=gen, dtype=torch.float32)
@@ -373,7 +418,7 @@ def make_case(c):
     with torch.no_grad():
         assert torch.allclose(model64.forward_head(model64.forward_features(x)), logits, rtol=0, atol=1e-12)
     logits_k, A_k = run_subset(model64, x, keep, cap)
-    assert A_k.shape == (B, L, H, 1 + K, 1 + K)
+    assert A_k.shape == (B, L, H, npt + K, npt + K)
 
     # fused (SDPA) float32 path gives the same logits to float32 accuracy
     model32 = build_model(c)
@@ -396,8 +441,8 @@ def make_case(c):
     logits_kp, _ = run_subset(model64, x, keep_perm, cap)
     assert torch.allclose(logits_kp, logits_k, rtol=0, atol=1e-10)
 
-    mean_imp, roll_imp, roll_tb = importance_torch(A)
-    cm, cr, ct = importance_check(A.numpy())
+    mean_imp, roll_imp, roll_tb = importance_torch(A, npt)
+    cm, cr, ct = importance_check(A.numpy(), npt)
     for got, ref in ((mean_imp, cm), (roll_imp, cr), (roll_tb, ct)):
         assert got.shape == (B, P)
         assert np.allclose(got.numpy(), ref, rtol=1e-12, atol=1e-15)
@@ -428,14 +473,20 @@ def make_case(c):
     # ---- write
     cfg = {"img_size": S, "patch_size": c["patch_size"], "embed_dim": D, "depth": L,
            "num_heads": H, "num_classes": c["num_classes"], "mlp_ratio": MLP_RATIO}
+    if c.get("distilled"):
+        cfg["distilled"] = True
+    if c.get("reg_tokens"):
+        cfg.update(reg_tokens=c["reg_tokens"], no_embed_class=True)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2, sort_keys=False)
         f.write("\n")
 
     save_file(sd, os.path.join(out, "model.safetensors"))
-    hf = to_hf(sd, L, D)
-    assert len(hf) == len(sd) + 4 * L   # qkv weight+bias -> 3 each
-    save_file(hf, os.path.join(out, "model_hf.safetensors"))
+    hf = None
+    if not c.get("reg_tokens"):
+        hf = to_hf(sd, L, D, distilled=c.get("distilled", False))
+        assert len(hf) == len(sd) + 4 * L   # qkv weight+bias -> 3 each
+        save_file(hf, os.path.join(out, "model_hf.safetensors"))
     if name == "tiny3":
         save_file({k: v.to(torch.float16) for k, v in sd.items()}, os.path.join(out, "model_f16.safetensors"))
         save_file({k: v.to(torch.bfloat16) for k, v in sd.items()}, os.path.join(out, "model_bf16.safetensors"))
@@ -443,7 +494,8 @@ def make_case(c):
     # round trip
     back = load_file(os.path.join(out, "model.safetensors"))
     assert all(torch.equal(back[k], sd[k]) for k in sd)
-    verify_hf(hf, c, x32, l32)
+    if hf is not None:
+        verify_hf(hf, c, x32, l32)
 
     f32 = lambda t: t.to(torch.float32).numpy()
     save_npy(os.path.join(out, "inputs.npy"), x32.numpy())
@@ -459,25 +511,36 @@ def make_case(c):
 
 
 def verify_hf(hf, c, x32, ref_logits):
-    """Load the HF-keyed weights into transformers if it is installed."""
+    """Load the HF-keyed weights with transformers, if it is installed, as it
+    loads a Hub checkpoint (``from_pretrained`` on a folder holding them and a
+    config; transformers 5 renames the Hub's layout to its own on loading):
+    no key may be missing, unexpected or mismatched, and the logits must agree."""
     try:
-        from transformers import ViTConfig, ViTForImageClassification
+        import tempfile
+        from transformers import (ViTConfig, ViTForImageClassification, DeiTConfig,
+                                  DeiTForImageClassificationWithTeacher)
     except Exception:
         print("  (transformers not installed: HF key conversion checked structurally only)")
         return
-    cfg = ViTConfig(image_size=c["img_size"], patch_size=c["patch_size"], num_channels=3,
-                    hidden_size=c["embed_dim"], num_hidden_layers=c["depth"],
-                    num_attention_heads=c["num_heads"],
-                    intermediate_size=int(c["embed_dim"] * MLP_RATIO),
-                    hidden_act="gelu", layer_norm_eps=1e-6, qkv_bias=True,
-                    hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                    num_labels=c["num_classes"])
-    m = ViTForImageClassification(cfg).eval()
-    m.load_state_dict(hf, strict=True)
+    distilled = c.get("distilled", False)
+    config_class, model_class = ((DeiTConfig, DeiTForImageClassificationWithTeacher) if distilled
+                                 else (ViTConfig, ViTForImageClassification))
+    cfg = config_class(image_size=c["img_size"], patch_size=c["patch_size"], num_channels=3,
+                       hidden_size=c["embed_dim"], num_hidden_layers=c["depth"],
+                       num_attention_heads=c["num_heads"],
+                       intermediate_size=int(c["embed_dim"] * MLP_RATIO),
+                       hidden_act="gelu", layer_norm_eps=1e-6, qkv_bias=True,
+                       hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+                       num_labels=c["num_classes"])
+    with tempfile.TemporaryDirectory() as d:
+        cfg.save_pretrained(d)
+        save_file(hf, os.path.join(d, "model.safetensors"))
+        m, info = model_class.from_pretrained(d, output_loading_info=True)
+    assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys")), info
     with torch.no_grad():
-        out = m(pixel_values=x32).logits.double()
+        out = m.eval()(pixel_values=x32).logits.double()
     assert torch.allclose(out, ref_logits, atol=1e-3, rtol=1e-3), (out - ref_logits).abs().max()
-    print("  transformers ViTForImageClassification reproduces the logits")
+    print(f"  transformers {model_class.__name__} reproduces the logits")
 
 
 def main():

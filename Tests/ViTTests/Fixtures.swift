@@ -16,7 +16,16 @@ struct VitFixture {
         let k = a.shape[1]
         return (0..<a.shape[0]).map { i in (0..<k).map { Int(a.values[i * k + $0]) } }
     }
-    static let all = ["tiny3", "p196", "wide"].map(VitFixture.init)
+    /// The plain ViTs (class token only).
+    static let plain = ["tiny3", "p196", "wide"].map(VitFixture.init)
+    /// A distilled DeiT (class and distillation tokens, two heads).
+    static let distilled = VitFixture(name: "distilled")
+    /// A ViT with 4 register tokens and a position embedding for the patches only (no transformers layout).
+    static let registers = VitFixture(name: "reg4")
+    /// Every case; the first two are tiny3 and p196.
+    static let all = plain + [distilled, registers]
+    /// The cases with a transformers-layout copy (`model_hf.safetensors`).
+    static let withTransformersLayout = plain + [distilled]
 }
 
 /// Asserts |actual - expected| <= atol + rtol·|expected| elementwise, reporting the largest difference.

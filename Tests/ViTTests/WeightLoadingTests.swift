@@ -24,8 +24,35 @@ final class WeightLoadingTests: XCTestCase {
         XCTAssertEqual(c, ViTConfig(imageSize: 32, patchSize: 8, embedDim: 48, depth: 3, numHeads: 3, numClasses: 10))
     }
 
+    func testConfigOfTheNewFamilies() throws {
+        let (d, dw) = try ViTWeights.load(path: VitFixture.distilled.path("model.safetensors"))
+        XCTAssertEqual(d, ViTConfig(imageSize: 32, patchSize: 8, embedDim: 32, depth: 2, numHeads: 2, numClasses: 6, distilled: true))
+        XCTAssertEqual(dw.distToken?.count, 32)
+        XCTAssertEqual(dw.headDist?.outFeatures, 6)
+        let (r, rw) = try ViTWeights.load(path: VitFixture.registers.path("model.safetensors"))
+        XCTAssertEqual(r, ViTConfig(imageSize: 32, patchSize: 8, embedDim: 32, depth: 2, numHeads: 2, numClasses: 5,
+                                    registerTokens: 4, noEmbedClass: true))
+        XCTAssertEqual(rw.posEmbed.count, 16 * 32, "position embedding for the 16 patches only")
+        XCTAssertEqual(rw.regToken?.count, 4 * 32)
+    }
+
+    /// timm's tensors written back by `timmTensors` load as the same model, for each family.
+    func testTimmTensorsRoundTrip() throws {
+        for c in [ViTConfig(imageSize: 32, patchSize: 8, embedDim: 32, depth: 2, numHeads: 2, numClasses: 6, distilled: true),
+                  ViTConfig(imageSize: 32, patchSize: 8, embedDim: 32, depth: 2, numHeads: 2, numClasses: 5, registerTokens: 3, noEmbedClass: true),
+                  ViTConfig(imageSize: 32, patchSize: 8, embedDim: 32, depth: 2, numHeads: 2, numClasses: 5, registerTokens: 2)] {
+            let w = ViTWeights.random(c, seed: 9, std: 0.3)
+            let path = tmp.appendingPathComponent("round-trip.safetensors").path
+            try SafeTensors.write(w.timmTensors(c), metadata: ["num_heads": "2"], to: path)
+            let loaded = try VisionTransformer(weightsPath: path)
+            XCTAssertEqual(loaded.config, c)
+            let x = try VitFixture.distilled.tensor("inputs.npy")
+            XCTAssertEqual(loaded.forward(x).logits, VisionTransformer(config: c, weights: w).forward(x).logits)
+        }
+    }
+
     func testHuggingFaceLayoutGivesTheSameModel() throws {
-        for f in VitFixture.all {
+        for f in VitFixture.withTransformersLayout {
             let timm = try VisionTransformer(weightsPath: f.path("model.safetensors"))
             let hf = try VisionTransformer(weightsPath: f.path("model_hf.safetensors"))
             XCTAssertEqual(hf.config, timm.config, f.name)
@@ -114,6 +141,41 @@ final class WeightLoadingTests: XCTestCase {
         let path = tmp.appendingPathComponent("hf.safetensors").path
         try SafeTensors.write(tensors, to: path)
         assertLoadFails(path, mentioning: ["'\(query)'", "inf at flat index 0"])
+    }
+
+    /// A distilled model's tensors in the wrong company: each refused in one line naming the file and the tensor.
+    func testInconsistentDistilledFiles() throws {
+        let f = VitFixture.distilled
+        let file = try SafeTensors(path: f.path("model.safetensors"))
+        func edited(_ edit: (inout [String: Tensor]) -> Void) throws -> String {
+            var tensors: [String: Tensor] = [:]
+            for n in file.names { tensors[n] = file.tensor(n) }
+            edit(&tensors)
+            let path = tmp.appendingPathComponent("distilled-\(UUID().uuidString).safetensors").path
+            try SafeTensors.write(tensors, metadata: ["num_heads": "2"], to: path)
+            return path
+        }
+        assertLoadFails(try edited { $0["dist_token"] = nil }, mentioning: ["'head_dist.", "without 'dist_token'"])
+        assertLoadFails(try edited { $0["head_dist.weight"] = nil; $0["head_dist.bias"] = nil },
+                        mentioning: ["missing tensor(s)", "head_dist.weight", "head_dist.bias"])
+        assertLoadFails(try edited { $0["dist_token"] = Tensor(zeros: [1, 2, 32]) }, mentioning: ["'dist_token'", "[1, 2, 32]", "[1, 1, 32]"])
+        assertLoadFails(try edited { $0["pos_embed"] = Tensor(zeros: [1, 17, 32]) }, mentioning: ["pos_embed", "15 patches"])
+        assertLoadFails(try edited { $0["reg_token"] = Tensor(zeros: [1, 4, 32]) }, mentioning: ["'dist_token' and 'reg_token'"])
+        assertLoadFails(try edited { $0["cls_token"] = Tensor(zeros: [1, 2, 32]) }, mentioning: ["'cls_token'", "[1, 2, 32]", "dist_token"])
+        // A plain architecture refuses a distilled file, and the other way round.
+        var plain = try ViTWeights.load(path: f.path("model.safetensors")).0
+        plain.distilled = false
+        XCTAssertThrowsError(try VisionTransformer(weightsPath: f.path("model.safetensors"), expected: plain)) { error in
+            XCTAssertTrue("\(error)".contains("distillation tokens 1 (expected 0)"), "\(error)")
+        }
+        // The transformers layout: the teacher's classifiers are the two heads.
+        let hf = try SafeTensors(path: f.path("model_hf.safetensors"))
+        XCTAssertTrue(hf.names.contains("deit.embeddings.distillation_token") && hf.names.contains("distillation_classifier.weight"))
+        var tensors: [String: Tensor] = [:]
+        for n in hf.names where n != "distillation_classifier.bias" { tensors[n] = hf.tensor(n) }
+        let path = tmp.appendingPathComponent("hf-distilled.safetensors").path
+        try SafeTensors.write(tensors, metadata: ["num_heads": "2"], to: path)
+        assertLoadFails(path, mentioning: ["missing tensor(s): head_dist.bias"])
     }
 
     func testArchitectureMismatch() throws {

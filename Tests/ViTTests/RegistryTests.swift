@@ -1,0 +1,57 @@
+import Foundation
+import Tensors
+import XCTest
+@testable import ViT
+
+/// The registry of architectures by timm's names, and parameter counts against timm's.
+final class RegistryTests: XCTestCase {
+    func testNamesWithAndWithoutTags() throws {
+        XCTAssertEqual(ModelRegistry.names, ["deit_base_distilled_patch16_224", "deit_base_patch16_224",
+                                             "deit_small_distilled_patch16_224", "deit_small_patch16_224",
+                                             "deit_tiny_distilled_patch16_224", "deit_tiny_patch16_224"])
+        XCTAssertEqual(ModelRegistry.architecture(named: "deit_tiny_patch16_224.fb_in1k")?.config, .deitTiny)
+        let distilled = try XCTUnwrap(ModelRegistry.architecture(named: "deit_small_distilled_patch16_224.fb_in1k"))
+        XCTAssertEqual(distilled.name, "deit_small_distilled_patch16_224")
+        XCTAssertTrue(distilled.config.distilled)
+        XCTAssertEqual(distilled.config.prefixTokens, 2)
+        XCTAssertEqual(distilled.config.numTokens, 198)
+        XCTAssertNil(ModelRegistry.architecture(named: "deit_huge_patch16_224"))
+        XCTAssertNil(ModelRegistry.architecture(named: ""))
+    }
+
+    /// timm 1.0.31's counts, sum(p.numel() for p in timm.create_model(name).parameters()).
+    func testParameterCountsMatchTimm() {
+        let timm = ["deit_tiny_patch16_224": 5_717_416, "deit_small_patch16_224": 22_050_664, "deit_base_patch16_224": 86_567_656,
+                    "deit_tiny_distilled_patch16_224": 5_910_800, "deit_small_distilled_patch16_224": 22_436_432,
+                    "deit_base_distilled_patch16_224": 87_338_192]
+        for (name, count) in timm {
+            XCTAssertEqual(ModelRegistry.architecture(named: name)?.config.parameterCount, count, name)
+        }
+    }
+
+    func testFactoryChecksTheArchitecture() throws {
+        let f = VitFixture.distilled
+        XCTAssertThrowsError(try ModelRegistry.load("deit_tiny_distilled_patch16_224", weightsPath: f.path("model.safetensors"))) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.hasPrefix(f.path("model.safetensors") + ": "), message)
+            XCTAssertTrue(message.contains("num_heads 3 (from the architecture)"), message)  // the first check that fails
+        }
+        XCTAssertThrowsError(try ModelRegistry.load("deit_huge", weightsPath: f.path("model.safetensors"))) { error in
+            let message = "\(error)"
+            XCTAssertFalse(message.contains("\n"))
+            XCTAssertTrue(message.contains("unknown architecture 'deit_huge'") && message.contains("deit_tiny_distilled_patch16_224"), message)
+        }
+        let auto = try ModelRegistry.load(nil, weightsPath: f.path("model.safetensors"))
+        XCTAssertTrue(auto.config.distilled)
+    }
+
+    /// A config.json naming a registered architecture gives the head count.
+    func testSiblingConfigNamesAnArchitecture() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-registry-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(#"{"architecture": "deit_base_distilled_patch16_224"}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
+        let heads = try ViTWeights.headsFromSiblingConfig(of: dir.appendingPathComponent("model.safetensors").path)
+        XCTAssertEqual(heads?.0, 12)
+    }
+}
