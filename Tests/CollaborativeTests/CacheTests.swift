@@ -329,6 +329,49 @@ final class CacheTests: XCTestCase {
         }
     }
 
+    /// A cache built from a distilled edge model (class and distillation
+    /// tokens, two heads) and a server with register tokens records their
+    /// prefix tokens and families; its logits, attention rows and importance
+    /// (patch columns after the prefix tokens) are a direct forward pass's,
+    /// and its parameter counts the models' own.
+    func testCacheOfModelsWithSeveralPrefixTokens() throws {
+        let edge = ViTConfig(embedDim: 32, depth: 2, numHeads: 2, numClasses: 10, distilled: true)
+        let server = ViTConfig(embedDim: 48, depth: 2, numHeads: 3, numClasses: 10, registerTokens: 4, noEmbedClass: true)
+        for (i, (config, seed)) in [(edge, UInt64(11)), (server, 12)].enumerated() {
+            try SafeTensors.write(ViTWeights.random(config, seed: seed, std: 0.3).timmTensors(config),
+                                  metadata: ["num_heads": "\(config.numHeads)"], to: models[i].weights)
+        }
+        let cache = try Cache(path: try build("prefix.h5"))
+        let pre = Preprocessing()
+        let x = Tensor.stack(try images.paths.map { Tensor(shape: [3, 224, 224], scalars: try pre.networkInput(contentsOf: $0)) })
+        for (name, config) in [("edge", edge), ("server", server)] {
+            let run = try cache.run(name)
+            XCTAssertEqual(run.prefixTokens, config.prefixTokens)
+            XCTAssertEqual(run.config, config)
+            XCTAssertEqual(run.config.parameterCount, config.parameterCount)
+            let out = try VisionTransformer(weightsPath: models[name == "edge" ? 0 : 1].weights).forward(x, storeAttention: true)
+            assertClose(try cache.logits(name), out.logits.scalars, name + " logits")
+            assertClose(try cache.importance(name, measure: .mean),
+                        Importance.mean(classAttention: out.classAttention, prefixTokens: config.prefixTokens).scalars, name + " mean")
+            assertClose(try cache.importance(name, measure: .rollout),
+                        Importance.rollout(attention: out.attention!, prefixTokens: config.prefixTokens).scalars, name + " rollout")
+            // head:1 is the last layer's head-1 class row over the patch columns, renormalised.
+            let rows = try cache.importance(name, measure: .head(1))
+            let t = config.numTokens, l = config.depth, h = config.numHeads
+            for i in 0..<images.count {
+                let start = ((i * l + l - 1) * h + 1) * t
+                let expected = Importance.patchScores(Array(out.classAttention.scalars[start..<(start + t)]), prefixTokens: config.prefixTokens)
+                assertClose(Array(rows[(i * config.numPatches)..<((i + 1) * config.numPatches)]), expected, "\(name) head:1 image \(i)")
+            }
+        }
+    }
+
+    func assertClose(_ a: [Float], _ b: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst, 1e-5, what, file: file, line: line)
+    }
+
     func testTablesAndBaselinesAreTheEvaluationsTheyStandFor() throws {
         let path = try build("c.h5")
         let e = Evaluator(cache: try Cache(path: path))
