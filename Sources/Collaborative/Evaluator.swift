@@ -109,6 +109,8 @@ public final class Evaluator {
     public var latency = LatencyModel()
     /// Images per server forward pass when filling the memo.
     public var batch = 16
+    /// Threads for decoding images and running the server when filling the memo (`Threads`).
+    public var threads = 1
     /// Called while filling the memo with (done, total) server runs.
     public var progress: (Int, Int) -> Void = { _, _ in }
     /// Evaluate the rows built so far when a run is incomplete, instead of refusing.
@@ -251,7 +253,9 @@ public final class Evaluator {
         var serverCorrect = [Bool](repeating: false, count: count)
         if lowResolution == nil {  // every missing server answer of the grid, in one pass over the images
             let missing = try missingPairs(memoKey, server: setting.server, kept: keptByRule, sent: mayBeSent, patches: p)
-            if !missing.isEmpty { try fill(memoKey, server: setting.server, ordering: ordering, pairs: missing, patches: p) }
+            if !missing.isEmpty {
+                try Threads.with(threads) { try fill(memoKey, server: setting.server, ordering: ordering, pairs: missing, patches: p) }
+            }
         }
         for k in keptByRule {
             if lowResolution != nil {

@@ -20,7 +20,6 @@ final class CacheTests: XCTestCase {
     let serverConfig = ViTConfig(embedDim: 48, depth: 2, numHeads: 3, numClasses: 10)
 
     override func setUpWithError() throws {
-        Threads.set(2)
         tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-cache-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         for (name, config, seed) in [("edge", edgeConfig, UInt64(1)), ("server", serverConfig, 2)] {
@@ -45,6 +44,7 @@ final class CacheTests: XCTestCase {
 
     func build(_ name: String, _ configure: (inout CacheBuilder) -> Void = { _ in }) throws -> String {
         var b = CacheBuilder(images: images, models: models)
+        b.threads = 2
         b.batch = 4
         configure(&b)
         let path = tmp.appendingPathComponent(name).path
