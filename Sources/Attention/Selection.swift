@@ -22,8 +22,50 @@ public enum Ordering {
     }
 }
 
-/// How many of an image's patches to keep, given its scores sorted in descending order.
-public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
+/// How many of an image's patches to keep, given its scores sorted in
+/// descending order: what every selection rule is. `Setting.rule`, sweeps and
+/// evaluations take any conforming type.
+///
+/// Where a new rule goes: a rule of this package is one case of
+/// `SelectionRule` below (its criterion, parameter, parsing, printing and
+/// range, all in this file) plus its test in `Tests/AttentionTests`; a rule
+/// of your own is one type conforming to this protocol, in your package,
+/// used as `SelectionRule.custom(MyRule(...))` (`Examples/Sources/NewRule`).
+public protocol SelectionRuleProtocol: Sendable, CustomStringConvertible {
+    /// k for one image: `sorted` holds its P scores in descending order;
+    /// the rule keeps the first k (0 <= k <= P) of them.
+    func keep(sorted: ArraySlice<Float>) -> Int
+    /// The number a sweep varies (a k, a threshold).
+    var parameter: Double { get }
+    /// The same rule with another parameter (for sweeps).
+    func with(parameter x: Double) -> Self
+    /// The same rule with parameter `x`, refused (throwing a `RuleError`)
+    /// unless `x` is in the rule's range. Default: `x` finite.
+    func checked(parameter x: Double) throws -> Self
+    /// Refused (throwing a `RuleError`) when the rule cannot apply to a run
+    /// of `patches` patches. Default: every P.
+    func check(patches p: Int) throws
+    /// True when the rule's ordering is random rather than by importance
+    /// (the scores it sees are then all 1/P). Default: false.
+    var isRandom: Bool { get }
+    /// The rule as one of the criteria that sweeps evaluate for many
+    /// parameters in one pass, or nil (default): `keep(sorted:)` is then
+    /// called on every image, O(P) each.
+    var criterion: SelectionRule.Criterion? { get }
+}
+
+extension SelectionRuleProtocol {
+    public func checked(parameter x: Double) throws -> Self {
+        guard x.isFinite else { throw RuleError("\(x) is out of range: expected a finite number") }
+        return with(parameter: x)
+    }
+    public func check(patches p: Int) throws {}
+    public var isRandom: Bool { false }
+    public var criterion: SelectionRule.Criterion? { nil }
+}
+
+/// The selection rules of the paper and its baselines, and rules of your own.
+public enum SelectionRule: SelectionRuleProtocol, Equatable {
     /// The first k patches.
     case topK(Int)
     /// Every patch whose score is >= tau.
@@ -33,11 +75,23 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
     case sum(Double)
     /// k patches uniformly at random (the first k of a random ordering).
     case randomK(Int)
+    /// A rule defined outside this package. Two custom rules are equal when
+    /// their descriptions are (the description names the rule and its parameter).
+    case custom(any SelectionRuleProtocol)
+
+    public static func == (a: SelectionRule, b: SelectionRule) -> Bool {
+        switch (a, b) {
+        case (.topK(let x), .topK(let y)), (.randomK(let x), .randomK(let y)): return x == y
+        case (.threshold(let x), .threshold(let y)), (.sum(let x), .sum(let y)): return x == y
+        case (.custom(let x), .custom(let y)): return x.description == y.description
+        default: return false
+        }
+    }
 
     /// How a rule turns an image's sorted scores into k: the one definition
     /// behind `keep(sorted:)` and the batched path (`Collaborative`'s
-    /// `SortedScores.keep`). A new rule is a case of `SelectionRule` (its
-    /// parsing, printing and range below) whose criterion is one of these.
+    /// `SortedScores.keep`, which evaluates many parameters of one criterion
+    /// in one pass over each image).
     public enum Criterion: Equatable, Sendable {
         /// The first k patches (at most P).
         case first(Int)
@@ -57,28 +111,36 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
             case .runningSumAtMost(let t): return runningSum <= t
             }
         }
+
+        /// k for one image: the longest prefix of `sorted` (descending) whose
+        /// every position `keeps`.
+        public func keep(sorted: ArraySlice<Float>) -> Int {
+            var k = 0, total = 0.0
+            for s in sorted {
+                total += Double(s)
+                guard keeps(position: k, score: s, runningSum: total) else { break }
+                k += 1
+            }
+            return k
+        }
     }
 
-    /// The rule's criterion. `sum:D` with D >= 1 keeps every patch (running
-    /// sums of scores that sum to 1 may exceed 1 by rounding).
-    public var criterion: Criterion {
+    /// The rule's criterion (never nil for a built-in rule). `sum:D` with
+    /// D >= 1 keeps every patch (running sums of scores that sum to 1 may
+    /// exceed 1 by rounding).
+    public var criterion: Criterion? {
         switch self {
         case .topK(let k), .randomK(let k): return .first(k)
         case .threshold(let tau): return .scoresAtLeast(tau)
         case .sum(let delta): return delta >= 1 ? .first(Int.max) : .runningSumAtMost(delta)
+        case .custom(let rule): return rule.criterion
         }
     }
 
     /// k for one image. `sorted` holds its P scores in descending order.
     public func keep(sorted: ArraySlice<Float>) -> Int {
-        let c = criterion
-        var k = 0, total = 0.0
-        for s in sorted {
-            total += Double(s)
-            guard c.keeps(position: k, score: s, runningSum: total) else { break }
-            k += 1
-        }
-        return k
+        if case .custom(let rule) = self { return rule.keep(sorted: sorted) }
+        return criterion!.keep(sorted: sorted)
     }
 
     /// The rule's parameter (k or threshold).
@@ -86,11 +148,18 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .topK(let k), .randomK(let k): return Double(k)
         case .threshold(let t), .sum(let t): return t
+        case .custom(let rule): return rule.parameter
         }
     }
 
     /// True for the rules whose ordering is random rather than by importance.
-    public var isRandom: Bool { if case .randomK = self { return true } else { return false } }
+    public var isRandom: Bool {
+        switch self {
+        case .randomK: return true
+        case .custom(let rule): return rule.isRandom
+        case .topK, .threshold, .sum: return false
+        }
+    }
 
     /// The same rule with another parameter (for sweeps; k is rounded).
     public func with(parameter x: Double) -> SelectionRule {
@@ -99,6 +168,7 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
         case .randomK: return .randomK(Int(x.rounded()))
         case .threshold: return .threshold(x)
         case .sum: return .sum(x)
+        case .custom(let rule): return .custom(rule.with(parameter: x))
         }
     }
 
@@ -134,6 +204,7 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
         case .randomK: return "random:K takes a whole number of patches K in [1, P] (P: the run's patches, at most \(Self.maxK))"
         case .threshold: return "threshold:T takes a score threshold T in [0, 1]"
         case .sum: return "sum:D takes an attention-sum delta D in [0, 1]"
+        case .custom(let rule): return "\(rule) takes a parameter in its own range"
         }
     }
 
@@ -148,6 +219,7 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
         case .threshold, .sum:
             guard x.isFinite, (0...1).contains(x) else { throw RuleError("\(x.cleanText) is out of range: \(range)") }
             return with(parameter: x)
+        case .custom(let rule): return .custom(try rule.checked(parameter: x))
         }
     }
 
@@ -157,6 +229,7 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
         case .topK(let k), .randomK(let k):
             guard k <= p else { throw RuleError("rule '\(self)': k = \(k) but the run has \(p) patches (expected 1 <= k <= \(p))") }
         case .threshold, .sum: return
+        case .custom(let rule): try rule.check(patches: p)
         }
     }
 
@@ -166,6 +239,7 @@ public enum SelectionRule: Equatable, Sendable, CustomStringConvertible {
         case .randomK(let k): return "random:\(k)"
         case .threshold(let t): return "threshold:\(t)"
         case .sum(let d): return "sum:\(d)"
+        case .custom(let rule): return rule.description
         }
     }
 }

@@ -48,6 +48,8 @@ public struct CacheBuilder {
     public var models: [ModelSpec]
     public var preprocessing = Preprocessing()
     public var batch = 16
+    /// Threads for decoding images and running the models (`Threads`).
+    public var threads = 1
     /// Called after each batch with (rows done, rows total).
     public var progress: (Int, Int) -> Void = { _, _ in }
     /// Shard `index` of `count`, recorded in the file for `merge`.
@@ -83,6 +85,10 @@ public struct CacheBuilder {
     /// with the work so far published: it throws `Interrupted` saying how to resume.
     @discardableResult
     public func build(_ path: String) throws -> Report {
+        try Threads.with(threads) { try buildOnThreads(path) }
+    }
+
+    private func buildOnThreads(_ path: String) throws -> Report {
         guard images.count > 0 else { throw CacheError(path, "no images to build a cache from", kind: .badValue) }
         guard batch > 0 else { throw CacheError(path, "batch size must be positive", kind: .badValue) }
         let nets = try models.map { m -> any ImageClassifier in

@@ -109,6 +109,8 @@ public final class Evaluator {
     public var latency = LatencyModel()
     /// Images per server forward pass when filling the memo.
     public var batch = 16
+    /// Threads for decoding images and running the server when filling the memo (`Threads`).
+    public var threads = 1
     /// Called while filling the memo with (done, total) server runs.
     public var progress: (Int, Int) -> Void = { _, _ in }
     /// Evaluate the rows built so far when a run is incomplete, instead of refusing.
@@ -251,7 +253,9 @@ public final class Evaluator {
         var serverCorrect = [Bool](repeating: false, count: count)
         if lowResolution == nil {  // every missing server answer of the grid, in one pass over the images
             let missing = try missingPairs(memoKey, server: setting.server, kept: keptByRule, sent: mayBeSent, patches: p)
-            if !missing.isEmpty { try fill(memoKey, server: setting.server, ordering: ordering, pairs: missing, patches: p) }
+            if !missing.isEmpty {
+                try Threads.with(threads) { try fill(memoKey, server: setting.server, ordering: ordering, pairs: missing, patches: p) }
+            }
         }
         for k in keptByRule {
             if lowResolution != nil {
@@ -486,16 +490,18 @@ struct SortedScores {
     func keep(_ rules: [SelectionRule]) -> [[Int32]] {
         let n = order.count / patches, p = patches
         var out = [[Int32]](repeating: [Int32](repeating: 0, count: n), count: rules.count)
-        var scoreRules: [(rule: Int, t: Double)] = [], sumRules: [(rule: Int, t: Double)] = []
+        var scoreRules: [(r: Int, c: SelectionRule.Criterion, t: Double)] = [], sumRules = scoreRules
         for (r, rule) in rules.enumerated() {
             switch rule.criterion {
-            case .first(let k): out[r] = [Int32](repeating: Int32(max(0, min(k, p))), count: n)
-            case .scoresAtLeast(let t): scoreRules.append((r, t))
-            case .runningSumAtMost(let t): sumRules.append((r, t))
+            case .first(let k)?: out[r] = [Int32](repeating: Int32(max(0, min(k, p))), count: n)
+            case .scoresAtLeast(let t)?: scoreRules.append((r, .scoresAtLeast(t), t))
+            case .runningSumAtMost(let t)?: sumRules.append((r, .runningSumAtMost(t), t))
+            case nil:  // a rule without a criterion: asked image by image
+                out[r] = (0..<n).map { i in Int32(max(0, min(p, rule.keep(sorted: scores[(i * p)..<((i + 1) * p)])))) }
             }
         }
         // k grows as the score threshold falls and as the sum threshold rises.
-        let groups = [scoreRules.sorted { $0.t > $1.t }, sumRules.sorted { $0.t < $1.t }].map { $0.map { (r: $0.rule, c: rules[$0.rule].criterion) } }
+        let groups = [scoreRules.sorted { $0.t > $1.t }, sumRules.sorted { $0.t < $1.t }].map { $0.map { (r: $0.r, c: $0.c) } }
         cumulative.withUnsafeBufferPointer { c in
             scores.withUnsafeBufferPointer { s in
                 for i in 0..<n {

@@ -48,10 +48,38 @@ public enum Uncertainty {
     }
 }
 
-/// An uncertainty measure of a softmax output. Adding a measure is one case
-/// here: its value, its direction, its thresholds' range and its name (in
-/// `description` and `parse`); gates, sweeps, the CLI and the REPL take it from there.
-public enum UncertaintyMeasure: Hashable, Sendable, CustomStringConvertible {
+/// A number that says how uncertain a classifier's softmax output is: what
+/// a `Gate` compares with its threshold.
+///
+/// Where a new measure goes: a measure of this package is one case of
+/// `UncertaintyMeasure` below (its value, direction, thresholds' range and
+/// name, and its syntax in `Gate.parse`, all in this file) plus its test in
+/// `Tests/EntropyTests`; gates, sweeps, the CLI and the REPL take it from
+/// there. A measure of your own is one type conforming to this protocol, in
+/// your package, used as `Gate.threshold(.custom(MyMeasure()), t)`
+/// (`Examples/Sources/NewGate`).
+public protocol UncertaintyMeasureProtocol: Sendable, CustomStringConvertible {
+    /// The measure of softmax `p` (C probabilities summing to 1).
+    func value(_ p: [Double]) -> Double
+    /// Whether a larger value means a less confident prediction (an entropy)
+    /// rather than a more confident one (a margin). Default: true.
+    var growsWithUncertainty: Bool { get }
+    /// The thresholds that mean something. Default: finite.
+    func accepts(threshold t: Double) -> Bool
+    /// `accepts(threshold:)` in words, for error messages.
+    var thresholdRange: String { get }
+    // `description` names the measure; two measures with the same description
+    // are taken to be the same (gates compare and memoise by it).
+}
+
+extension UncertaintyMeasureProtocol {
+    public var growsWithUncertainty: Bool { true }
+    public func accepts(threshold t: Double) -> Bool { t.isFinite }
+    public var thresholdRange: String { "a finite threshold" }
+}
+
+/// The uncertainty measures of the paper and its comparisons, and measures of your own.
+public enum UncertaintyMeasure: UncertaintyMeasureProtocol, Hashable {
     /// -log2 max p (bits; the paper's measure).
     case minEntropy
     /// Shannon entropy (bits).
@@ -60,6 +88,12 @@ public enum UncertaintyMeasure: Hashable, Sendable, CustomStringConvertible {
     case margin
     /// Rényi entropy of order alpha > 0 (bits; alpha = inf is the min-entropy).
     case renyi(alpha: Double)
+    /// A measure defined outside this package; measures are equal (and hash)
+    /// by their descriptions.
+    case custom(any UncertaintyMeasureProtocol)
+
+    public static func == (a: UncertaintyMeasure, b: UncertaintyMeasure) -> Bool { a.description == b.description }
+    public func hash(into h: inout Hasher) { h.combine(description) }
 
     /// The measure of softmax `p`.
     public func value(_ p: [Double]) -> Double {
@@ -68,21 +102,33 @@ public enum UncertaintyMeasure: Hashable, Sendable, CustomStringConvertible {
         case .shannon: return Uncertainty.shannon(p)
         case .margin: return Uncertainty.margin(p)
         case .renyi(let alpha): return Uncertainty.renyi(p, alpha: alpha)
+        case .custom(let m): return m.value(p)
         }
     }
 
     /// Whether a larger value means a less confident prediction (entropies)
     /// rather than a more confident one (the margin).
-    public var growsWithUncertainty: Bool { self != .margin }
+    public var growsWithUncertainty: Bool {
+        switch self {
+        case .margin: return false
+        case .custom(let m): return m.growsWithUncertainty
+        case .minEntropy, .shannon, .renyi: return true
+        }
+    }
 
     /// The thresholds that mean something: entropies finite and >= 0, margins in [0, 1].
     public func accepts(threshold t: Double) -> Bool {
-        t.isFinite && t >= 0 && (self != .margin || t <= 1)
+        if case .custom(let m) = self { return m.accepts(threshold: t) }
+        return t.isFinite && t >= 0 && (self != .margin || t <= 1)
     }
 
     /// `accepts(threshold:)` in words.
     public var thresholdRange: String {
-        self == .margin ? "a margin threshold in [0, 1]" : "an entropy threshold in bits, finite and >= 0"
+        switch self {
+        case .margin: return "a margin threshold in [0, 1]"
+        case .custom(let m): return m.thresholdRange
+        case .minEntropy, .shannon, .renyi: return "an entropy threshold in bits, finite and >= 0"
+        }
     }
 
     /// `min`, `shannon`, `margin`, `renyi:ALPHA` (`inf` for an infinite order).
@@ -92,6 +138,7 @@ public enum UncertaintyMeasure: Hashable, Sendable, CustomStringConvertible {
         case .shannon: return "shannon"
         case .margin: return "margin"
         case .renyi(let a): return "renyi:\(a.isInfinite ? "inf" : "\(a)")"
+        case .custom(let m): return m.description
         }
     }
 }

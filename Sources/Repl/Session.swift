@@ -25,6 +25,8 @@ public final class Session {
     public var partial = false { didSet { evaluator?.allowPartial = partial } }
     /// Seconds between checkpoints while computing server answers (nil: adaptive, see `CacheWriter`).
     public var checkpointInterval: TimeInterval? { didSet { evaluator?.checkpointInterval = checkpointInterval } }
+    /// Threads for computing server answers (`Evaluator.threads`).
+    public var threads = 1 { didSet { evaluator?.threads = threads } }
     /// Where `export`, `plot` and `image` write relative paths.
     public var outputDirectory = "."
     public var variables: [String: String] = [:]
@@ -92,6 +94,7 @@ public final class Session {
         e.latency.uplinkMbps = uplinkMbps
         e.allowPartial = partial
         e.checkpointInterval = checkpointInterval
+        e.threads = threads
         cache = c
         evaluator = e
         // Sensible defaults: the smallest run is the edge, the largest the server

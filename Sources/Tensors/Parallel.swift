@@ -2,22 +2,20 @@ import COpenBLAS
 import Foundation
 import Synchronization
 
-/// How many threads the numerical code uses; set it once before running a
-/// model. The Swift side splits every kernel, matrix products included, over
-/// that many threads, and each thread calls OpenBLAS single-threaded: one
-/// thread pool, no OpenBLAS workers spinning against ours.
+/// How many threads the numerical code uses: a task-local value (default 1),
+/// bound for a piece of work with `Threads.with(n) { ... }`, so that two tasks
+/// (two tests, two requests) can use different counts. The Swift side splits
+/// every kernel, matrix products included, over that many threads, and each
+/// thread calls OpenBLAS single-threaded: one thread pool, no OpenBLAS
+/// workers spinning against ours.
 public enum Threads {
-    // Process-global by design (one pool for the process; see `parallelFor`). Safe as
-    // documented: set before the numerical code runs, only read while it runs.
-    nonisolated(unsafe) private static var current = 1
+    /// The thread count in force for the current task (or thread): at least 1.
+    @TaskLocal public static var count = 1
 
-    /// The thread count in force (at least 1).
-    public static var count: Int { current }
-
-    /// Sets the thread count (OpenBLAS itself is kept at one thread per call).
-    public static func set(_ n: Int) {
-        current = max(1, n)
+    /// Runs `body` with `n` threads (at least 1) for the numerical code it calls.
+    public static func with<R>(_ n: Int, _ body: () throws -> R) rethrows -> R {
         openblas_set_num_threads(1)
+        return try $count.withValue(max(1, n), operation: body)
     }
 }
 
@@ -47,17 +45,19 @@ public func parallelFor(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>)
 // and `job`/`parts`, written only by the thread that won `busy` before it bumps
 // `generation` and read by the workers after they see the bump (acquire/release).
 final class WorkerPool: @unchecked Sendable {
-    nonisolated(unsafe) private static var pool: WorkerPool?
-    private static let creation = NSLock()
+    /// The process's threads for `parallelFor`: a resource like the allocator,
+    /// created on first use and grown on demand, always under its mutex.
+    private static let pool = Mutex<WorkerPool?>(nil)
 
-    /// The pool with at least `parts - 1` workers, or nil when one is busy (a nested call).
-    /// It is sized for `Threads.count`, so it is rebuilt only when that grows (the threads
-    /// of a replaced pool stay asleep).
+    /// The pool with at least `parts - 1` workers, or nil when it is busy (a nested call,
+    /// or another task's `parallelFor`: that one then runs inline). It is sized for
+    /// `Threads.count`, so it is rebuilt only when that grows (the threads of a
+    /// replaced pool stay asleep).
     static func shared(for parts: Int) -> WorkerPool? {
-        creation.lock()
-        defer { creation.unlock() }
-        if pool == nil || pool!.threads < parts - 1 { pool = WorkerPool(threads: max(parts, Threads.count) - 1) }
-        return pool!.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged ? pool : nil
+        pool.withLock { pool in
+            if pool == nil || pool!.threads < parts - 1 { pool = WorkerPool(threads: max(parts, Threads.count) - 1) }
+            return pool!.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged ? pool : nil
+        }
     }
 
     let threads: Int

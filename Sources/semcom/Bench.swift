@@ -29,8 +29,9 @@ struct Bench: ParsableCommand {
         if let keep, keep < 1 { throw ValidationError("--keep \(keep): expected a number of patches >= 1") }
     }
 
-    func run() throws {
-        Threads.set(model.threads)
+    func run() throws { try Threads.with(model.threads) { try measure() } }
+
+    func measure() throws {
         let net: any ImageClassifier
         if let weights {
             net = try model.load(weights)

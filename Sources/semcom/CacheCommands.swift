@@ -54,7 +54,6 @@ struct CacheCommand: ParsableCommand {
 
         func run() throws {
             image.applyLimits()
-            Threads.set(threads)
             let specs = try models.map { text -> ModelSpec in
                 guard let m = ModelSpec(parsing: text) else { throw CLIError("--model '\(text)': expected NAME=ARCH:WEIGHTS or NAME=ARCH:WEIGHTS@R") }
                 return m
@@ -70,6 +69,7 @@ struct CacheCommand: ParsableCommand {
             }
             builder.preprocessing = try image.preprocessing(weights: specs.map(\.weights))
             builder.batch = batch
+            builder.threads = threads
             builder.strict = strict
             builder.checkpointInterval = checkpointEvery
             builder.progress = ProgressMeter(label: "cache").callback

@@ -19,11 +19,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Images: ImageFolder tree, flat wnid folder or CSV.")
     var images = "Demo/digits/eval"
 
-    @Option(help: "Network input size (64 for the bundled models, 224 for DeiT).")
-    var size: Int?
-
-    @Option(help: "Crop fraction (1 for the bundled models, 0.875 for DeiT).")
-    var cropPct: Double?
+    @OptionGroup var image: ImageOptions
 
     @Option(help: "Output folder.")
     var out = "out/demo"
@@ -36,29 +32,31 @@ struct Demo: ParsableCommand {
 
     func validate() throws {
         try usage { try Limits.check(threads: threads) }
-        try usage { try Limits.check(cropPct: cropPct ?? 1, size: size ?? 64) }
     }
 
     func run() throws {
-        let bundled = images == "Demo/digits/eval"
+        image.applyLimits()
         let (edgeSpec, serverSpec) = (try spec("edge", edge), try spec("server", server))
-        Threads.set(threads)
+        // Size, crop, mean and std: the config beside the weights (the bundled models' is
+        // Demo/models/config.json: 64 px, crop 1), then --size and --crop-pct.
+        let preprocessing = try image.preprocessing(weights: [edgeSpec.weights, serverSpec.weights])
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let cachePath = out + "/cache.h5"
-        let side = size ?? (bundled ? 64 : 224)
+        let side = preprocessing.size
         // The low-resolution baseline of Fig. 10: the server on images sent at 1/4, 3/8 and 1/2 of the side.
         let lowResolution = [side / 4, side * 3 / 8, side / 2].map { (r: Int) in
             ModelSpec(name: "server_at_\(r)px", arch: serverSpec.arch, weights: serverSpec.weights, lowResolution: r)
         }
         var builder = CacheBuilder(images: try ImageList.load(images), models: [edgeSpec, serverSpec] + lowResolution)
-        builder.preprocessing.size = side
-        builder.preprocessing.cropPct = cropPct ?? (bundled ? 1 : 0.875)
+        builder.preprocessing = preprocessing
+        builder.threads = threads
         builder.progress = ProgressMeter(label: "cache").callback
         print("== cache: edge, server and the server at \(lowResolution.map { "\($0.lowResolution!)" }.joined(separator: ", ")) px, over \(builder.images.count) images -> \(cachePath)")
         try interruptible("stopping after the batch in hand") { try builder.build(cachePath) }
 
         let cache = try Cache(path: cachePath)
         let e = Evaluator(cache: cache)
+        e.threads = threads
         e.progress = ProgressMeter(label: "server").callback
         let setting = Setting(edge: "edge", server: "server")
         print("\n== headline (rule \(setting.rule), gate \(setting.gate))")

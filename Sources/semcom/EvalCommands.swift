@@ -80,8 +80,8 @@ struct SettingOptions: ParsableArguments {
     func evaluator(checking setting: Setting, ruleParameters: [Double]? = nil) throws -> Evaluator {
         let c = try Cache(path: cache)
         try check(setting, in: c, ruleParameters: ruleParameters)
-        Threads.set(threads)
         let e = Evaluator(cache: c)
+        e.threads = threads
         e.latency.uplinkMbps = uplink
         e.allowPartial = partial
         e.checkpointInterval = checkpointEvery

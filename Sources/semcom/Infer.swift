@@ -54,7 +54,10 @@ struct Infer: ParsableCommand {
         if let out {
             try checkOutput(out, kind: .hdf5, inputs: [weights] + [inputs, keep].compactMap { $0 } + images)
         }
-        Threads.set(model.threads)
+        try Threads.with(model.threads) { try classify() }
+    }
+
+    func classify() throws {
         let net = try model.load(weights)
         let pre = try image.preprocessing(weights: [weights])
         let c = net.config

@@ -88,8 +88,7 @@ struct Preprocess: ParsableCommand {
     func run() throws {
         image.applyLimits()
         try checkOutput(out, kind: .npy, inputs: images)
-        Threads.set(threads)
-        let (x, good) = image.load(images, try image.preprocessing())
+        let (x, good) = try Threads.with(threads) { image.load(images, try image.preprocessing()) }
         try NPY.write(x, to: out)
         print("wrote \(out): \(x.shape)")
         if good.count < images.count {

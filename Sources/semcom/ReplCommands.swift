@@ -220,8 +220,8 @@ struct RunScript: ParsableCommand {
 
 /// A session whose server computations use `threads` and report progress on stderr.
 func makeSession(threads: Int) -> Session {
-    Threads.set(threads)
     let session = Session()
+    session.threads = threads
     session.progress = ProgressMeter(label: "server").callback
     return session
 }

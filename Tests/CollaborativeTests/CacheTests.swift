@@ -20,7 +20,6 @@ final class CacheTests: XCTestCase {
     let serverConfig = ViTConfig(embedDim: 48, depth: 2, numHeads: 3, numClasses: 10)
 
     override func setUpWithError() throws {
-        Threads.set(2)
         tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-cache-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         for (name, config, seed) in [("edge", edgeConfig, UInt64(1)), ("server", serverConfig, 2)] {
@@ -45,6 +44,7 @@ final class CacheTests: XCTestCase {
 
     func build(_ name: String, _ configure: (inout CacheBuilder) -> Void = { _ in }) throws -> String {
         var b = CacheBuilder(images: images, models: models)
+        b.threads = 2
         b.batch = 4
         configure(&b)
         let path = tmp.appendingPathComponent(name).path
@@ -146,6 +146,41 @@ final class CacheTests: XCTestCase {
                 XCTAssertEqual(grid[i * etas.count + j], try fresh.evaluate(s), "delta \(d) eta \(e)")
             }
         }
+    }
+
+    /// A rule and a measure of one's own (what `Examples/` shows) go through
+    /// the same sweep as the built-in ones: re-implemented here image by image,
+    /// without a batched criterion, they give exactly the built-in numbers.
+    func testCustomRuleAndMeasureEqualTheBuiltInOnesTheyReimplement() throws {
+        struct SumPerImage: SelectionRuleProtocol {
+            var delta: Double
+            func keep(sorted: ArraySlice<Float>) -> Int {
+                var k = 0, total = 0.0
+                for s in sorted { total += Double(s); if delta < 1 && total > delta { break }; k += 1 }
+                return k
+            }
+            var parameter: Double { delta }
+            func with(parameter x: Double) -> SumPerImage { SumPerImage(delta: x) }
+            var description: String { "sum-per-image:\(delta)" }
+        }
+        struct MaxProbability: UncertaintyMeasureProtocol {  // the margin's direction: larger is more confident
+            func value(_ p: [Double]) -> Double { p.max()! }
+            var growsWithUncertainty: Bool { false }
+            var description: String { "max-probability" }
+        }
+        let path = try build("c.h5")
+        let evaluator = Evaluator(cache: try Cache(path: path))
+        let deltas = [0.2, 0.5, 0.8, 1.0], etas = [0.0, 1.5, 3.0, 10.0]
+        let builtIn = try evaluator.sweep(Setting(edge: "edge", server: "server", rule: .sum(0.5), gate: .minEntropy(1)),
+                                          ruleParameters: deltas, gateThresholds: etas)
+        // min-entropy >= eta  <=>  max p <= 2^-eta
+        let custom = try evaluator.sweep(Setting(edge: "edge", server: "server", rule: .custom(SumPerImage(delta: 0.5)),
+                                                 gate: .threshold(.custom(MaxProbability()), 0.5)),
+                                         ruleParameters: deltas, gateThresholds: etas.map { pow(2, -$0) })
+        XCTAssertEqual(custom, builtIn)
+        XCTAssertGreaterThan(Set(builtIn.map(\.accuracy)).count, 2, "the grid must tell settings apart")
+        XCTAssertEqual(SelectionRule.custom(SumPerImage(delta: 0.3)).with(parameter: 0.7), .custom(SumPerImage(delta: 0.7)))
+        XCTAssertNotEqual(SelectionRule.custom(SumPerImage(delta: 0.3)), .sum(0.3))
     }
 
     /// Every dataset and attribute of a cache, for equality checks.

@@ -63,11 +63,11 @@ final class DemoModelTests: XCTestCase {
         let rows: [String] = slice.map { "\(eval)/\($0.file),\($0.label)" }
         try rows.joined(separator: "\n").write(toFile: csv, atomically: false, encoding: .utf8)
 
-        Threads.set(2)
         let models = ["edge", "server"].map {
             ModelSpec(name: $0, arch: "auto", weights: Self.root.appendingPathComponent("Demo/models/\($0).safetensors").path)
         }
         var builder = CacheBuilder(images: try ImageList.load(csv), models: models)
+        builder.threads = 2
         builder.preprocessing.size = 64
         builder.preprocessing.cropPct = 1
         let path = tmp.appendingPathComponent("cache.h5").path

@@ -15,7 +15,6 @@ final class ExperimentTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func testEveryExperimentScript() throws {
-        Threads.set(2)
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-exp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
@@ -33,6 +32,7 @@ final class ExperimentTests: XCTestCase {
         let cachePath = tmp.appendingPathComponent("c.h5").path
         var builder = CacheBuilder(images: images, models: models)
         builder.batch = 4
+        builder.threads = 2
         try builder.build(cachePath)
 
         let scripts = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Experiments").path)

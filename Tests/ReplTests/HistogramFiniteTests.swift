@@ -15,7 +15,6 @@ final class HistogramFiniteTests: XCTestCase {
     override func setUpWithError() throws {
         tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-hist-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        Threads.set(1)
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }

@@ -21,21 +21,22 @@ final class KernelTests: XCTestCase {
 
     func testLinearAgainstDirectProduct() {
         for threads in [1, 2] {
-            Threads.set(threads)
-            let (m, k, n) = (37, 29, 70)
-            let x = randoms(m * k), w = randoms(n * k), b = randoms(n)
-            var out = [Float](repeating: 0, count: m * n)
-            Kernels.linear(x, rows: m, inFeatures: k, weight: w, outFeatures: n, bias: b, into: &out)
-            var gelu = [Float](repeating: 0, count: m * n)
-            Kernels.linear(x, rows: m, inFeatures: k, weight: w, outFeatures: n, bias: b, into: &gelu, epilogue: .gelu)
-            var acc = [Float](repeating: 1, count: m * n)
-            Kernels.linear(x, rows: m, inFeatures: k, weight: w, outFeatures: n, bias: b, into: &acc, accumulate: true)
-            for i in 0..<m {
-                for j in 0..<n {
-                    let y = (0..<k).reduce(Double(b[j])) { $0 + Double(x[i * k + $1]) * Double(w[j * k + $1]) }
-                    XCTAssertEqual(Double(out[i * n + j]), y, accuracy: 1e-4)
-                    XCTAssertEqual(Double(acc[i * n + j]), y + 1, accuracy: 1e-4)
-                    XCTAssertEqual(Double(gelu[i * n + j]), 0.5 * y * (1 + Foundation.erf(y / 2.0.squareRoot())), accuracy: 1e-4)
+            Threads.with(threads) {
+                let (m, k, n) = (37, 29, 70)
+                let x = randoms(m * k), w = randoms(n * k), b = randoms(n)
+                var out = [Float](repeating: 0, count: m * n)
+                Kernels.linear(x, rows: m, inFeatures: k, weight: w, outFeatures: n, bias: b, into: &out)
+                var gelu = [Float](repeating: 0, count: m * n)
+                Kernels.linear(x, rows: m, inFeatures: k, weight: w, outFeatures: n, bias: b, into: &gelu, epilogue: .gelu)
+                var acc = [Float](repeating: 1, count: m * n)
+                Kernels.linear(x, rows: m, inFeatures: k, weight: w, outFeatures: n, bias: b, into: &acc, accumulate: true)
+                for i in 0..<m {
+                    for j in 0..<n {
+                        let y = (0..<k).reduce(Double(b[j])) { $0 + Double(x[i * k + $1]) * Double(w[j * k + $1]) }
+                        XCTAssertEqual(Double(out[i * n + j]), y, accuracy: 1e-4)
+                        XCTAssertEqual(Double(acc[i * n + j]), y + 1, accuracy: 1e-4)
+                        XCTAssertEqual(Double(gelu[i * n + j]), 0.5 * y * (1 + Foundation.erf(y / 2.0.squareRoot())), accuracy: 1e-4)
+                    }
                 }
             }
         }

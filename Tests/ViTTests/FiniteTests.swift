@@ -7,8 +7,6 @@ import XCTest
 final class FiniteTests: XCTestCase {
     let fixture = VitFixture.all[0]  // tiny3
 
-    override func setUp() { Threads.set(1) }
-
     func testFirstNonFiniteFindsTheFirstBadValue() {
         XCTAssertNil(firstNonFinite([Float]()))
         XCTAssertNil(firstNonFinite([Float](repeating: 1, count: 5000)))

@@ -13,7 +13,6 @@ final class HostileWeightsTests: XCTestCase {
     override func setUpWithError() throws {
         tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-hostile-weights-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        Threads.set(1)
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }

@@ -9,7 +9,7 @@ import XCTest
 /// register tokens. Tolerances: logits 1e-4 relative (1e-4 absolute floor),
 /// attention and importance 1e-5 absolute.
 final class TimmConformanceTests: XCTestCase {
-    override func setUp() { Threads.set(2) }
+    override func invokeTest() { Threads.with(2) { super.invokeTest() } }
 
     func testFullImage() throws {
         for f in VitFixture.all {
@@ -53,10 +53,8 @@ final class TimmConformanceTests: XCTestCase {
         let f = VitFixture.all[1]
         let model = try VisionTransformer(weightsPath: f.path("model.safetensors"))
         let x = try f.tensor("inputs.npy")
-        Threads.set(1)
-        let one = model.forward(x).logits
-        Threads.set(2)
-        let two = model.forward(x).logits
+        let one = Threads.with(1) { model.forward(x).logits }
+        let two = Threads.with(2) { model.forward(x).logits }
         assertClose(one, two, atol: 1e-5, "1 vs 2 threads")
     }
 

@@ -14,7 +14,6 @@ final class WeightLoadingTests: XCTestCase {
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         // The head count travels in config.json beside the weights, as on Hugging Face.
         try FileManager.default.copyItem(atPath: fixture.path("config.json"), toPath: tmp.appendingPathComponent("config.json").path)
-        Threads.set(1)
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
