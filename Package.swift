@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "HDF5IO", dependencies: ["CHDF5"]),
         .target(name: "Collaborative", dependencies: ["Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),
         .target(name: "Figures", dependencies: ["Imaging", "Safety"]),
-        .target(name: "SemComKit", dependencies: ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "HDF5IO", "Collaborative", "Figures"]),
+        .target(name: "SemComKit", dependencies: ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "HDF5IO", "Collaborative", "Figures", "Repl"]),
         .target(name: "Repl", dependencies: ["Safety", "Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "CEditLine"]),
 
         // MARK: The command-line tool (thin: parses arguments, calls the modules)

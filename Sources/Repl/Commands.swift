@@ -89,15 +89,7 @@ struct Command: Sendable {
             guard rules != nil || gates != nil else { throw ReplError("usage: sweep rule A:B:STEP [gate A:B:STEP]") }
             try Limits.check(grid: rules?.count ?? 1, gates: gates?.count ?? 1)
             let base = try s.validSetting(ruleParameters: rules)
-            let results = try e.sweep(base, ruleParameters: rules, gateThresholds: gates)
-            let rs = rules ?? [base.rule.parameter], gs = gates ?? [base.gate.thresholdValue]
-            let points = results.enumerated().map { n, r -> (Setting, Evaluation) in
-                var p = base
-                p.rule = base.rule.with(parameter: rs[n / gs.count])
-                p.gate = base.gate.with(threshold: gs[n % gs.count])
-                return (p, r)
-            }
-            return s.remember(evaluationTable(points, pareto: true))
+            return s.remember(evaluationTable(try e.sweepPoints(base, ruleParameters: rules, gateThresholds: gates), pareto: true))
         },
         Command(name: "lowres", usage: "lowres",
                 help: "The low-resolution baseline: every run built at a reduced resolution (cache build --model NAME=ARCH:WEIGHTS@R) as the server, at the current edge and gate.") { s, _ in
