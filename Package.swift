@@ -7,7 +7,7 @@ import PackageDescription
 // on x86-64, 5-20 % faster (README, "Speed").
 let package = Package(
     name: "semcom",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],  // Synchronization (Atomic, Mutex) needs macOS 15; Linux has it
     products: [
         .executable(name: "semcom", targets: ["semcom"]),
         // `import SemComKit` for everything (not `SemCom`: that would differ from the
@@ -35,9 +35,9 @@ let package = Package(
         // MARK: Library modules
         .target(name: "Safety"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "Safety"]),
-        .target(name: "Attention", dependencies: ["Tensors"]),
-        .target(name: "Entropy"),
-        .target(name: "ViT", dependencies: ["Tensors"]),
+        .target(name: "Attention", dependencies: ["Tensors", "Safety"]),
+        .target(name: "Entropy", dependencies: ["Safety"]),
+        .target(name: "ViT", dependencies: ["Tensors", "Safety"]),
         .target(name: "Imaging", dependencies: ["CImagingCodecs", "CPNG", "Safety"]),
         .target(name: "HDF5IO", dependencies: ["CHDF5"]),
         .target(name: "Collaborative", dependencies: ["Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),

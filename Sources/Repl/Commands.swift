@@ -221,21 +221,21 @@ func set(_ s: Session, _ name: String, _ value: String) throws {
         s.setting.measure = try Limits.measure(value, run: s.setting.encoder, in: s.cache)
     case "rule":
         let r: SelectionRule
-        do { r = try SelectionRule.parse(value) } catch { throw ReplError("\(error)") }
+        do { r = try SelectionRule.parse(value) } catch { throw ReplError(wrapping: error) }
         if let cache = s.cache {
             var t = s.setting
             t.rule = r
-            if let p = Limits.patches(t, in: cache) { do { try r.check(patches: p) } catch { throw ReplError("\(error)") } }
+            if let p = Limits.patches(t, in: cache) { do { try r.check(patches: p) } catch { throw ReplError(wrapping: error) } }
         }
         s.setting.rule = r
     case "gate":
-        do { s.setting.gate = try Gate.parse(value) } catch { throw ReplError("\(error)") }
+        do { s.setting.gate = try Gate.parse(value) } catch { throw ReplError(wrapping: error) }
     case "seed":
         guard let v = UInt64(value) else { throw ReplError("seed '\(value)': expected a non-negative integer") }
         s.setting.seed = v
     case "temperature":
         guard let v = Double(value) else { throw ReplError("temperature '\(value)': expected a finite number > 0") }
-        do { try Gate.check(temperature: v) } catch { throw ReplError("\(error)") }
+        do { try Gate.check(temperature: v) } catch { throw ReplError(wrapping: error) }
         s.setting.temperature = v
     case "uplink":
         guard let v = Double(value) else { throw ReplError("uplink '\(value)': expected a finite rate > 0 in Mbit/s") }

@@ -7,9 +7,16 @@ import Safety
 import ViT
 
 /// A REPL or script error: one line saying what was wrong.
-public struct ReplError: Error, CustomStringConvertible {
+public struct ReplError: KindedError {
     public let description: String
-    public init(_ message: String) { description = message }
+    /// `badValue` for a line that cannot work; a library error's own kind when it wraps one.
+    public let kind: ErrorKind
+    public init(_ message: String, kind: ErrorKind = .badValue) {
+        description = message
+        self.kind = kind
+    }
+    /// `error`'s message and kind (`ErrorKind(of:)`).
+    public init(wrapping error: any Error) { self.init("\(error)", kind: ErrorKind(of: error)) }
 }
 
 /// The state behind `semcom repl` and `semcom run`: an open cache, the
@@ -88,7 +95,7 @@ public final class Session {
     /// Opens a cache and picks default runs.
     public func open(_ path: String) throws {
         let c: Cache
-        do { c = try Cache(path: path) } catch { throw ReplError("\(error)") }
+        do { c = try Cache(path: path) } catch { throw ReplError(wrapping: error) }
         let e = Evaluator(cache: c)
         e.progress = { [weak self] in self?.progress($0, $1) }
         e.latency.uplinkMbps = uplinkMbps
