@@ -18,6 +18,8 @@ let package = Package(
     },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation` (the DocC catalog in Sources/SemComKit).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // MARK: C libraries from Debian packages (pkg-config), behind thin system-library targets
@@ -52,7 +54,7 @@ let package = Package(
         ]),
 
         // MARK: Benchmarks (build with -c release)
-        .executableTarget(name: "sweep-benchmark", dependencies: ["Collaborative", "Tensors", "ViT", "HDF5IO", "Entropy", "Attention", "Imaging"],
+        .executableTarget(name: "SweepBenchmark", dependencies: ["Collaborative", "Tensors", "ViT", "HDF5IO", "Entropy", "Attention", "Imaging"],
                           path: "Benchmarks/SweepBenchmark"),
 
         // MARK: Tests, one target per module
