@@ -64,7 +64,7 @@ struct Command: Sendable {
             return ResultTable(columns: ["setting", "value"], rows: [
                 ["cache", .text(s.cache?.path ?? "(none)")], ["edge", .text(t.edge)], ["server", .text(t.server)], ["encoder", .text(t.encoder)],
                 ["measure", "\(t.measure)"], ["rule", "\(t.rule)"], ["gate", "\(t.gate)"], ["seed", "\(t.seed)"],
-                ["temperature", "\(t.temperature)"], ["uplink", "\(s.uplinkMbps) Mbit/s"], ["partial", s.partial ? "on" : "off"], ["out", .text(s.outputDirectory)],
+                ["temperature", "\(t.temperature)"], ["uplink", "\(s.latency.uplinkMbps) Mbit/s"], ["partial", s.partial ? "on" : "off"], ["out", .text(s.outputDirectory)],
             ]).text
         },
         Command(name: "eval", usage: "eval", help: "Algorithm 1 at the current settings.") { s, _ in
@@ -240,8 +240,7 @@ func set(_ s: Session, _ name: String, _ value: String) throws {
     case "uplink":
         guard let v = Double(value) else { throw ReplError("uplink '\(value)': expected a finite rate > 0 in Mbit/s") }
         try Limits.check(uplink: v)
-        s.uplinkMbps = v
-        s.evaluator?.latency.uplinkMbps = v
+        s.latency.uplinkMbps = v
     case "partial":
         guard let on = ["on": true, "off": false][value] else { throw ReplError("partial '\(value)': expected on (evaluate the rows built so far of incomplete runs) or off") }
         s.partial = on

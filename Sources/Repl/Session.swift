@@ -27,7 +27,8 @@ public final class Session {
     public private(set) var cache: Cache?
     var evaluator: Evaluator?
     public var setting = Setting(edge: "", server: "")
-    public var uplinkMbps = 8.0
+    /// The latency model of evaluations (`set uplink`), the evaluator's.
+    public var latency = LatencyModel() { didSet { evaluator?.latency = latency } }
     /// Evaluate the rows built so far of incomplete runs (`set partial on`) instead of refusing.
     public var partial = false { didSet { evaluator?.allowPartial = partial } }
     /// Seconds between checkpoints while computing server answers (nil: adaptive, see `CacheWriter`).
@@ -98,7 +99,7 @@ public final class Session {
         do { c = try Cache(path: path) } catch { throw ReplError(wrapping: error) }
         let e = Evaluator(cache: c)
         e.progress = { [weak self] in self?.progress($0, $1) }
-        e.latency.uplinkMbps = uplinkMbps
+        e.latency = latency
         e.allowPartial = partial
         e.checkpointInterval = checkpointInterval
         e.threads = threads
