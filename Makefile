@@ -29,7 +29,7 @@ FUZZ_BUILD = SEMCOM_FUZZ=1 $(SWIFT) build -c debug --sanitize fuzzer --sanitize 
 FUZZ_WORK ?= $(or $(TMPDIR),/tmp)/semcom-fuzz
 FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16
 
-.PHONY: all deps install build release test sanitize fuzz demo figures clean
+.PHONY: all deps install build release test examples docs sanitize fuzz demo figures clean
 
 all: build
 
@@ -53,6 +53,19 @@ test: deps
 	@$(MAKE) --no-print-directory install PACKAGES="$(TEST_PACKAGES)"
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
+	bash Examples/check.sh
+
+# The DocC documentation of every target (the catalog: Sources/SemComKit/SemComKit.docc),
+# refused on any DocC warning (a missing parameter, a broken link).
+docs: deps
+	@out=$$($(SWIFT) package generate-documentation 2>&1) || { echo "$$out"; exit 1; }; \
+	if echo "$$out" | grep -q "warning:"; then echo "$$out" | grep -A8 "warning:"; exit 1; fi; \
+	echo "$$out" | grep -A20 "Generated"
+
+# The Examples package (a separate package that depends on this one), built and
+# checked against the CLI on a small demo cache; part of `make test` (about 1 min).
+examples: build
+	bash Examples/check.sh
 
 SANITIZE = --sanitize address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --scratch-path .build-sanitize
 sanitize: deps

@@ -7,7 +7,7 @@ import PackageDescription
 // on x86-64, 5-20 % faster (README, "Speed").
 let package = Package(
     name: "semcom",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],  // Synchronization (Atomic, Mutex) needs macOS 15; Linux has it
     products: [
         .executable(name: "semcom", targets: ["semcom"]),
         // `import SemComKit` for everything (not `SemCom`: that would differ from the
@@ -18,6 +18,8 @@ let package = Package(
     },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation` (the DocC catalog in Sources/SemComKit).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // MARK: C libraries from Debian packages (pkg-config), behind thin system-library targets
@@ -35,14 +37,14 @@ let package = Package(
         // MARK: Library modules
         .target(name: "Safety"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "Safety"]),
-        .target(name: "Attention", dependencies: ["Tensors"]),
-        .target(name: "Entropy"),
-        .target(name: "ViT", dependencies: ["Tensors"]),
+        .target(name: "Attention", dependencies: ["Tensors", "Safety"]),
+        .target(name: "Entropy", dependencies: ["Safety"]),
+        .target(name: "ViT", dependencies: ["Tensors", "Safety"]),
         .target(name: "Imaging", dependencies: ["CImagingCodecs", "CPNG", "Safety"]),
         .target(name: "HDF5IO", dependencies: ["CHDF5"]),
         .target(name: "Collaborative", dependencies: ["Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),
         .target(name: "Figures", dependencies: ["Imaging", "Safety"]),
-        .target(name: "SemComKit", dependencies: ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "HDF5IO", "Collaborative", "Figures"]),
+        .target(name: "SemComKit", dependencies: ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "HDF5IO", "Collaborative", "Figures", "Repl"]),
         .target(name: "Repl", dependencies: ["Safety", "Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "CEditLine"]),
 
         // MARK: The command-line tool (thin: parses arguments, calls the modules)
@@ -52,7 +54,7 @@ let package = Package(
         ]),
 
         // MARK: Benchmarks (build with -c release)
-        .executableTarget(name: "sweep-benchmark", dependencies: ["Collaborative", "Tensors", "ViT", "HDF5IO", "Entropy", "Attention", "Imaging"],
+        .executableTarget(name: "SweepBenchmark", dependencies: ["Collaborative", "Tensors", "ViT", "HDF5IO", "Entropy", "Attention", "Imaging"],
                           path: "Benchmarks/SweepBenchmark"),
 
         // MARK: Tests, one target per module

@@ -2,8 +2,8 @@
 // synthetic cache of 50,000 images whose server memo is already filled:
 // the cost of recomputing every operating point from cached data.
 //
-//     swift build -c release --product sweep-benchmark
-//     .build/release/sweep-benchmark [--images 50000] [--grid 100] [--repeats 5]
+//     swift build -c release --product SweepBenchmark
+//     .build/release/SweepBenchmark [--images 50000] [--grid 100] [--repeats 5]
 import Collaborative
 import Entropy
 import Attention
@@ -16,7 +16,7 @@ import ViT
 var images = 50_000, grid = 100, repeats = 5
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
-    guard let v = args.popFirst().flatMap(Int.init) else { fatalError("usage: sweep-benchmark [--images N] [--grid G] [--repeats R]") }
+    guard let v = args.popFirst().flatMap(Int.init) else { fatalError("usage: SweepBenchmark [--images N] [--grid G] [--repeats R]") }
     switch a { case "--images": images = v; case "--grid": grid = v; case "--repeats": repeats = v; default: fatalError("unknown \(a)") }
 }
 

@@ -1,3 +1,4 @@
+import Safety
 import Tensors
 
 /// Patch importance measures computed from a ViT's attention probabilities
@@ -181,7 +182,8 @@ public enum ImportanceMeasure: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A measure that does not parse; one line naming the text.
-public struct MeasureError: Error, CustomStringConvertible {
+public struct MeasureError: KindedError {
     public let description: String
+    public var kind: ErrorKind { .badValue }
     public init(_ message: String) { description = message }
 }

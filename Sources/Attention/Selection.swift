@@ -1,3 +1,4 @@
+import Safety
 import Tensors
 
 /// Patch orderings and selection rules (method.md, "Patch selection rules").
@@ -245,8 +246,9 @@ public enum SelectionRule: SelectionRuleProtocol, Equatable {
 }
 
 /// A selection rule or its parameter out of range; one line naming the value.
-public struct RuleError: Error, CustomStringConvertible {
+public struct RuleError: KindedError {
     public let description: String
+    public var kind: ErrorKind { .badValue }
     public init(_ message: String) { description = message }
 }
 

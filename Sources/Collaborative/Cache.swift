@@ -1,7 +1,8 @@
-import Foundation
 import Attention
+import Foundation
 import HDF5IO
 import Imaging
+import Safety
 import Tensors
 import ViT
 
@@ -55,7 +56,7 @@ public final class Cache {
     /// Opens an existing cache for reading.
     public init(path: String) throws {
         self.path = path
-        (file, images, imagesRoot, status) = try Self.read(path, file: HDF5File.open(path, mode: .readOnly))
+        (file, images, imagesRoot, status) = try Self.readPublished(path)
     }
 
     /// A view of a file being written (`CacheWriter.file`), named by the published path.
@@ -66,7 +67,12 @@ public final class Cache {
 
     /// Re-reads the newest published version of the file (after a `CacheWriter` commit).
     public func reopen() throws {
-        (file, images, imagesRoot, status) = try Self.read(path, file: HDF5File.open(path, mode: .readOnly))
+        (file, images, imagesRoot, status) = try Self.readPublished(path)
+    }
+
+    /// `read` on the published file, HDF5's errors as cache errors of their kind.
+    private static func readPublished(_ path: String) throws -> (HDF5File, ImageList, String, [ImageStatus]) {
+        do { return try read(path, file: HDF5File.open(path, mode: .readOnly)) } catch let e as HDF5Error { throw CacheError(path, hdf5: e) }
     }
 
     private static func read(_ path: String, file: HDF5File) throws -> (HDF5File, ImageList, String, [ImageStatus]) {
@@ -245,25 +251,19 @@ public struct RowSelection: Equatable, Sendable {
 }
 
 /// A cache problem, in one line naming the file, of a kind a caller can switch on.
-public struct CacheError: Error, CustomStringConvertible {
-    public enum Kind: Sendable {
-        /// A run, shard, weights file or image that is not where the cache says.
-        case notFound
-        /// A file that is not a cache, or whose datasets and attributes disagree or hold impossible values.
-        case corrupt
-        /// Made from other inputs (images, weights, preprocessing, batch, format) than those given now, or changed since.
-        case stale
-        /// Being written by another process.
-        case inUse
-        /// No permission to write the cache or its lock.
-        case readOnly
-        /// A run not built to the end (or no complete rows).
-        case incomplete
-        /// An argument that cannot work (no images, unknown architecture, shards that do not fit...).
-        case badValue
-        /// A computation that could not go on: an image unreadable under --strict, a non-finite model output.
-        case failed
-    }
+///
+/// Kinds: `notFound` a run, shard, weights file or image that is not where the
+/// cache says; `corrupt` a file that is not a cache, or whose datasets and
+/// attributes disagree or hold impossible values; `stale` made from other
+/// inputs (images, weights, preprocessing, batch, format) than those given
+/// now, or changed since; `inUse` being written by another process;
+/// `readOnly` no permission to write the cache or its lock; `incomplete` a
+/// run not built to the end (or no complete rows); `badValue` an argument
+/// that cannot work (no images, unknown architecture, shards that do not
+/// fit); `failed` a computation that could not go on (an image unreadable
+/// under --strict, a non-finite model output).
+public struct CacheError: KindedError {
+    public typealias Kind = ErrorKind
     public let kind: Kind
     public let path: String
     public let reason: String
@@ -272,6 +272,19 @@ public struct CacheError: Error, CustomStringConvertible {
         self.path = path
         self.reason = reason
         self.kind = kind
+    }
+
+    /// An HDF5 failure on the cache at `path`: a missing file is `notFound`;
+    /// a file that is not HDF5, is damaged, or lacks or mistypes an object `corrupt`; else `failed`.
+    public init(_ path: String, hdf5 e: HDF5Error) {
+        let kind: Kind
+        switch e.kind {
+        case .fileNotFound: kind = .notFound
+        case .notHDF5, .corrupt, .notFound, .typeMismatch, .shapeMismatch, .outOfRange: kind = .corrupt
+        case .alreadyExists, .invalidArgument, .closed, .library: kind = .failed
+        }
+        let prefix = e.file + ": "
+        self.init(path, e.description.hasPrefix(prefix) ? String(e.description.dropFirst(prefix.count)) : e.description, kind: kind)
     }
 }
 

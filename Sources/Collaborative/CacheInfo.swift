@@ -1,4 +1,5 @@
 import Foundation
+import Safety
 
 /// What `semcom cache info` reports: runs and their progress, the images,
 /// memo fill per table, and any problems found.

@@ -2,6 +2,7 @@ import Attention
 import Foundation
 import HDF5IO
 import Imaging
+import Safety
 import ViT
 
 /// Where things are in a cache file (the schema is documented on `Cache`),

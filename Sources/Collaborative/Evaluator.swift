@@ -296,6 +296,20 @@ public final class Evaluator {
         return results
     }
 
+    /// `sweep`, each evaluation beside the setting it evaluates (the rule's
+    /// parameter and the gate's threshold filled in), row-major over the rule parameter.
+    public func sweepPoints(_ setting: Setting, ruleParameters: [Double]?, gateThresholds: [Double]?,
+                            latency: LatencyModel? = nil) throws -> [(setting: Setting, evaluation: Evaluation)] {
+        let results = try sweep(setting, ruleParameters: ruleParameters, gateThresholds: gateThresholds, latency: latency)
+        let rules = ruleParameters ?? [setting.rule.parameter], gates = gateThresholds ?? [setting.gate.thresholdValue]
+        return results.enumerated().map { n, r in
+            var s = setting
+            s.rule = setting.rule.with(parameter: rules[n / gates.count])
+            s.gate = setting.gate.with(threshold: gates[n % gates.count])
+            return (s, r)
+        }
+    }
+
     /// The (image, k) pairs of `kept` (k per image, one array per rule parameter)
     /// among the images that may be sent whose server answer the memo lacks.
     func missingPairs(_ key: String, server: String, kept: [[Int32]], sent: [Bool], patches p: Int) throws -> [(Int, Int)] {

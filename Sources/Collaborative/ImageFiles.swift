@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Safety
 
 /// What identifies an image file's content in a cache: its size in bytes and
 /// the SHA-256 of its bytes. Size alone misses an edit that keeps the length;
@@ -33,7 +34,7 @@ public enum ImageFiles {
         let bytes = try readImageFile(path)
         let pin = ImagePin(of: bytes)
         if expected != .none, expected != pin {
-            throw DatasetError(path, "has changed since the cache was built (\(expected.bytes) bytes then, \(pin.bytes) now, or other content); restore it, or rebuild the cache")
+            throw DatasetError(path, "has changed since the cache was built (\(expected.bytes) bytes then, \(pin.bytes) now, or other content); restore it, or rebuild the cache", kind: .stale)
         }
         return (preprocessing.crop(try preprocessing.image(decoding: bytes, file: path)), pin)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Safety
 import ViT
 
 /// A labelled list of image files, the rows of a cache.
@@ -42,7 +43,7 @@ public struct ImageList: Equatable, Sendable {
         let source = absolute(source, relativeTo: fm.currentDirectoryPath)
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: source, isDirectory: &isDir) else {
-            throw DatasetError(source, "no such file or folder")
+            throw DatasetError(source, "no such file or folder", kind: .notFound)
         }
         if !isDir.boolValue {
             guard source.lowercased().hasSuffix(".csv") else { throw DatasetError(source, "expected a folder or a .csv file") }
@@ -87,7 +88,11 @@ public struct ImageList: Equatable, Sendable {
     }
 
     static func loadCSV(_ path: String, classNames: ClassNames) throws -> ImageList {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw DatasetError(path, "cannot read file") }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            let missing = !FileManager.default.fileExists(atPath: path)
+            throw DatasetError(path, missing ? "no such file" : "cannot read file as UTF-8 text", kind: missing ? .notFound : .corrupt)
+        }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var list = ImageList(paths: [], labels: [])
         for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
@@ -144,7 +149,7 @@ public struct ImageList: Equatable, Sendable {
         do {
             return try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
         } catch {
-            throw DatasetError(dir, "cannot list folder")
+            throw DatasetError(dir, "cannot list folder", kind: .failed)
         }
     }
 
@@ -159,7 +164,16 @@ public struct ImageList: Equatable, Sendable {
 }
 
 /// A dataset problem, in one line naming the file or folder.
-public struct DatasetError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ path: String, _ reason: String) { description = "\(path): \(reason)" }
+public struct DatasetError: KindedError {
+    public let path: String
+    public let reason: String
+    /// `notFound` (no such folder or file), `stale` (an image changed since
+    /// the cache was built), else `corrupt` (a list or folder that cannot be used).
+    public let kind: ErrorKind
+    public var description: String { "\(path): \(reason)" }
+    init(_ path: String, _ reason: String, kind: ErrorKind = .corrupt) {
+        self.path = path
+        self.reason = reason
+        self.kind = kind
+    }
 }

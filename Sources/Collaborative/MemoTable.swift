@@ -1,5 +1,6 @@
 import Attention
 import HDF5IO
+import Safety
 
 /// The server's memoised predictions: for a server run and a patch
 /// ordering, an N x (P+1) int16 table whose column k holds the class the

@@ -1,4 +1,5 @@
 import Foundation
+import Safety
 
 /// Uncertainty of a classifier's softmax output (method.md, "Entropy-aware
 /// transmission"). All functions are pure; entropies are in bits.
@@ -251,7 +252,8 @@ public enum Gate: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// A gate, its threshold or a temperature out of range; one line naming the value.
-public struct GateError: Error, CustomStringConvertible {
+public struct GateError: KindedError {
     public let description: String
+    public var kind: ErrorKind { .badValue }
     public init(_ message: String) { description = message }
 }

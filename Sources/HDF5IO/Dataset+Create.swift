@@ -6,6 +6,8 @@ extension HDF5Group {
     /// Creates a dataset of `T` values at `path` (missing intermediate groups are created).
     ///
     /// - Parameters:
+    ///   - path: where, absolute or relative to this group.
+    ///   - type: the element type stored.
     ///   - shape: initial size of each dimension; `[]` for a scalar.
     ///   - maxShape: maximum size of each dimension, nil entries unlimited (so
     ///     the dataset can grow with `resize` or `append`); nil means `shape`.

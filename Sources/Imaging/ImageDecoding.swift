@@ -28,7 +28,9 @@ extension RGBImage {
     /// final RGB buffer (one image-sized allocation), except CMYK JPEG and
     /// 16-bit gray PNG, which go through one intermediate buffer.
     ///
-    /// - Parameter file: the name used in error messages.
+    /// - Parameters:
+    ///   - bytes: the file's contents (JPEG or PNG).
+    ///   - file: the name used in error messages.
     public init(decoding bytes: [UInt8], file: String) throws(ImagingError) {
         try self.init(decoding: bytes, file: file, checkingSize: { (_: Int, _: Int) throws(ImagingError) in })
     }

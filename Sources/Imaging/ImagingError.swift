@@ -1,5 +1,7 @@
+import Safety
+
 /// Why an image file could not be turned into pixels. Every error names the file.
-public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct ImagingError: KindedError, Sendable, Equatable {
     /// What went wrong, without the file name.
     public enum Problem: Sendable, Equatable {
         /// The file could not be read (the system's reason, e.g. "No such file or directory").
@@ -26,6 +28,16 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
     public init(file: String, problem: Problem) {
         self.file = file
         self.problem = problem
+    }
+
+    /// A missing file is `notFound`, one that cannot be read `failed`; bytes
+    /// that are not an image `corrupt`; an image over the limits `badValue`.
+    public var kind: ErrorKind {
+        switch problem {
+        case .unreadable(let reason): return reason.contains("No such file") ? .notFound : .failed
+        case .empty, .unknownFormat, .invalidData: return .corrupt
+        case .tooManyPixels, .resizeTooLarge: return .badValue
+        }
     }
 
     /// One line: `<file>: <what is wrong>`.

@@ -124,8 +124,14 @@ extension Preprocessing {
 }
 
 /// A preprocessing configuration file that cannot be used; one line naming it.
-public struct ImagingConfigError: Error, CustomStringConvertible {
+public struct ImagingConfigError: KindedError {
     public let path: String
     public let reason: String
+    public let kind: ErrorKind
     public var description: String { "\(path): \(reason)" }
+    public init(path: String, reason: String, kind: ErrorKind = .corrupt) {
+        self.path = path
+        self.reason = reason
+        self.kind = kind
+    }
 }

@@ -64,7 +64,7 @@ struct Command: Sendable {
             return ResultTable(columns: ["setting", "value"], rows: [
                 ["cache", .text(s.cache?.path ?? "(none)")], ["edge", .text(t.edge)], ["server", .text(t.server)], ["encoder", .text(t.encoder)],
                 ["measure", "\(t.measure)"], ["rule", "\(t.rule)"], ["gate", "\(t.gate)"], ["seed", "\(t.seed)"],
-                ["temperature", "\(t.temperature)"], ["uplink", "\(s.uplinkMbps) Mbit/s"], ["partial", s.partial ? "on" : "off"], ["out", .text(s.outputDirectory)],
+                ["temperature", "\(t.temperature)"], ["uplink", "\(s.latency.uplinkMbps) Mbit/s"], ["partial", s.partial ? "on" : "off"], ["out", .text(s.outputDirectory)],
             ]).text
         },
         Command(name: "eval", usage: "eval", help: "Algorithm 1 at the current settings.") { s, _ in
@@ -89,15 +89,7 @@ struct Command: Sendable {
             guard rules != nil || gates != nil else { throw ReplError("usage: sweep rule A:B:STEP [gate A:B:STEP]") }
             try Limits.check(grid: rules?.count ?? 1, gates: gates?.count ?? 1)
             let base = try s.validSetting(ruleParameters: rules)
-            let results = try e.sweep(base, ruleParameters: rules, gateThresholds: gates)
-            let rs = rules ?? [base.rule.parameter], gs = gates ?? [base.gate.thresholdValue]
-            let points = results.enumerated().map { n, r -> (Setting, Evaluation) in
-                var p = base
-                p.rule = base.rule.with(parameter: rs[n / gs.count])
-                p.gate = base.gate.with(threshold: gs[n % gs.count])
-                return (p, r)
-            }
-            return s.remember(evaluationTable(points, pareto: true))
+            return s.remember(evaluationTable(try e.sweepPoints(base, ruleParameters: rules, gateThresholds: gates), pareto: true))
         },
         Command(name: "lowres", usage: "lowres",
                 help: "The low-resolution baseline: every run built at a reduced resolution (cache build --model NAME=ARCH:WEIGHTS@R) as the server, at the current edge and gate.") { s, _ in
@@ -229,27 +221,26 @@ func set(_ s: Session, _ name: String, _ value: String) throws {
         s.setting.measure = try Limits.measure(value, run: s.setting.encoder, in: s.cache)
     case "rule":
         let r: SelectionRule
-        do { r = try SelectionRule.parse(value) } catch { throw ReplError("\(error)") }
+        do { r = try SelectionRule.parse(value) } catch { throw ReplError(wrapping: error) }
         if let cache = s.cache {
             var t = s.setting
             t.rule = r
-            if let p = Limits.patches(t, in: cache) { do { try r.check(patches: p) } catch { throw ReplError("\(error)") } }
+            if let p = Limits.patches(t, in: cache) { do { try r.check(patches: p) } catch { throw ReplError(wrapping: error) } }
         }
         s.setting.rule = r
     case "gate":
-        do { s.setting.gate = try Gate.parse(value) } catch { throw ReplError("\(error)") }
+        do { s.setting.gate = try Gate.parse(value) } catch { throw ReplError(wrapping: error) }
     case "seed":
         guard let v = UInt64(value) else { throw ReplError("seed '\(value)': expected a non-negative integer") }
         s.setting.seed = v
     case "temperature":
         guard let v = Double(value) else { throw ReplError("temperature '\(value)': expected a finite number > 0") }
-        do { try Gate.check(temperature: v) } catch { throw ReplError("\(error)") }
+        do { try Gate.check(temperature: v) } catch { throw ReplError(wrapping: error) }
         s.setting.temperature = v
     case "uplink":
         guard let v = Double(value) else { throw ReplError("uplink '\(value)': expected a finite rate > 0 in Mbit/s") }
         try Limits.check(uplink: v)
-        s.uplinkMbps = v
-        s.evaluator?.latency.uplinkMbps = v
+        s.latency.uplinkMbps = v
     case "partial":
         guard let on = ["on": true, "off": false][value] else { throw ReplError("partial '\(value)': expected on (evaluate the rows built so far of incomplete runs) or off") }
         s.partial = on

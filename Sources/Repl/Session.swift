@@ -7,9 +7,16 @@ import Safety
 import ViT
 
 /// A REPL or script error: one line saying what was wrong.
-public struct ReplError: Error, CustomStringConvertible {
+public struct ReplError: KindedError {
     public let description: String
-    public init(_ message: String) { description = message }
+    /// `badValue` for a line that cannot work; a library error's own kind when it wraps one.
+    public let kind: ErrorKind
+    public init(_ message: String, kind: ErrorKind = .badValue) {
+        description = message
+        self.kind = kind
+    }
+    /// `error`'s message and kind (`ErrorKind(of:)`).
+    public init(wrapping error: any Error) { self.init("\(error)", kind: ErrorKind(of: error)) }
 }
 
 /// The state behind `semcom repl` and `semcom run`: an open cache, the
@@ -20,7 +27,8 @@ public final class Session {
     public private(set) var cache: Cache?
     var evaluator: Evaluator?
     public var setting = Setting(edge: "", server: "")
-    public var uplinkMbps = 8.0
+    /// The latency model of evaluations (`set uplink`), the evaluator's.
+    public var latency = LatencyModel() { didSet { evaluator?.latency = latency } }
     /// Evaluate the rows built so far of incomplete runs (`set partial on`) instead of refusing.
     public var partial = false { didSet { evaluator?.allowPartial = partial } }
     /// Seconds between checkpoints while computing server answers (nil: adaptive, see `CacheWriter`).
@@ -88,10 +96,10 @@ public final class Session {
     /// Opens a cache and picks default runs.
     public func open(_ path: String) throws {
         let c: Cache
-        do { c = try Cache(path: path) } catch { throw ReplError("\(error)") }
+        do { c = try Cache(path: path) } catch { throw ReplError(wrapping: error) }
         let e = Evaluator(cache: c)
         e.progress = { [weak self] in self?.progress($0, $1) }
-        e.latency.uplinkMbps = uplinkMbps
+        e.latency = latency
         e.allowPartial = partial
         e.checkpointInterval = checkpointInterval
         e.threads = threads

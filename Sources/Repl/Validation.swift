@@ -134,9 +134,9 @@ public enum Limits {
         }
         try check(measure: setting.measure, run: setting.encoder, in: cache)
         if let p = patches(setting, in: cache) {
-            do { try setting.rule.check(patches: p) } catch { throw ReplError("\(error)") }
+            do { try setting.rule.check(patches: p) } catch { throw ReplError(wrapping: error) }
             for x in ruleParameters ?? [] {
-                do { try setting.rule.checked(parameter: x).check(patches: p) } catch { throw ReplError("\(error)") }
+                do { try setting.rule.checked(parameter: x).check(patches: p) } catch { throw ReplError(wrapping: error) }
             }
         }
     }

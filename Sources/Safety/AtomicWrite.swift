@@ -4,9 +4,16 @@ import Glibc
 #endif
 
 /// A file problem, in one line naming the file.
-public struct FileSafetyError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ path: String, _ reason: String) { description = "\(path): \(reason)" }
+public struct FileSafetyError: KindedError {
+    public let path: String
+    public let reason: String
+    public let kind: ErrorKind
+    public var description: String { "\(path): \(reason)" }
+    public init(_ path: String, _ reason: String, kind: ErrorKind = .failed) {
+        self.path = path
+        self.reason = reason
+        self.kind = kind
+    }
 }
 
 /// Writing files so that a reader, a crash or a power loss never sees a
@@ -153,7 +160,9 @@ public func nonRegularKind(_ mode: mode_t) -> String? {
 }
 
 /// Why `openRegularFile` refused a path (the caller names the file).
-public enum RegularFileError: Error, CustomStringConvertible {
+public enum RegularFileError: KindedError {
+    /// The path names nothing (ENOENT; `strerror`'s words).
+    case missing(String)
     /// The system could not stat or open it (`strerror`'s words).
     case system(String)
     /// Not a regular file, or over the size limit.
@@ -161,10 +170,20 @@ public enum RegularFileError: Error, CustomStringConvertible {
 
     /// The words alone: `strerror`'s, or the refusal.
     public var reason: String {
-        switch self { case .system(let s), .refused(let s): return s }
+        switch self { case .missing(let s), .system(let s), .refused(let s): return s }
     }
     public var description: String {
-        switch self { case .system(let s): return "cannot read file (\(s))"; case .refused(let r): return r }
+        switch self {
+        case .missing(let s), .system(let s): return "cannot read file (\(s))"
+        case .refused(let r): return r
+        }
+    }
+    public var kind: ErrorKind {
+        switch self {
+        case .missing: return .notFound
+        case .system: return .failed
+        case .refused: return .badValue
+        }
     }
 }
 
@@ -175,7 +194,10 @@ public enum RegularFileError: Error, CustomStringConvertible {
 /// opened non-blocking and checked again with `fstat`, in case the path was
 /// replaced in between. Returns the descriptor, which the caller closes, and the size.
 public func openRegularFile(_ path: String, maxBytes: Int = .max, what: String = "a file") throws -> (fd: Int32, size: Int) {
-    func failure() -> RegularFileError { .system(String(cString: strerror(errno))) }
+    func failure() -> RegularFileError {
+        let words = String(cString: strerror(errno))
+        return errno == ENOENT ? .missing(words) : .system(words)
+    }
     func check(_ info: stat) throws {
         if let kind = nonRegularKind(info.st_mode) { throw RegularFileError.refused("not a regular file (\(kind))") }
         guard Int(info.st_size) <= maxBytes else {

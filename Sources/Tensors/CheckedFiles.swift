@@ -8,10 +8,30 @@ import Darwin
 
 /// Why a file, or a shape read from one, was refused: the reason alone. The
 /// parser that catches it adds the file's name (and the tensor or field).
-public struct FileCheckError: Error, CustomStringConvertible {
+public struct FileCheckError: KindedError {
     public let reason: String
-    public init(_ reason: String) { self.reason = reason }
+    public let kind: ErrorKind
+    public init(_ reason: String, kind: ErrorKind = .corrupt) {
+        self.reason = reason
+        self.kind = kind
+    }
     public var description: String { reason }
+}
+
+/// A weights or array file (`.safetensors`, `.npy`) that cannot be read, in
+/// one line naming it and, where there is one, the tensor or field.
+public struct TensorFileError: KindedError {
+    public let path: String
+    public let reason: String
+    public let kind: ErrorKind
+    public var description: String { "\(path): \(reason)" }
+    public init(path: String, reason: String, kind: ErrorKind = .corrupt) {
+        self.path = path
+        self.reason = reason
+        self.kind = kind
+    }
+    /// `check`'s reason and kind, under `path`.
+    public init(path: String, _ check: FileCheckError) { self.init(path: path, reason: check.reason, kind: check.kind) }
 }
 
 /// The element count of `shape` and its size in bytes at `elementSize`
@@ -35,11 +55,11 @@ public func checkedSize(of shape: [Int], elementSize: Int) throws -> (count: Int
 /// (`openRegularFile`: a directory, FIFO, socket or device is never opened).
 public func mapRegularFile(_ path: String) throws -> Data {
     let (fd, size): (Int32, Int)
-    do { (fd, size) = try openRegularFile(path, what: "weights or arrays") } catch let e as RegularFileError { throw FileCheckError(e.description) }
+    do { (fd, size) = try openRegularFile(path, what: "weights or arrays") } catch let e as RegularFileError { throw FileCheckError(e.description, kind: e.kind) }
     defer { close(fd) }
     guard size > 0 else { return Data() }
     guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
-        throw FileCheckError("cannot map file (\(String(cString: strerror(errno))))")
+        throw FileCheckError("cannot map file (\(String(cString: strerror(errno))))", kind: .failed)
     }
     return Data(bytesNoCopy: p, count: size, deallocator: .custom { p, n in munmap(p, n) })
 }

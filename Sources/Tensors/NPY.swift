@@ -13,13 +13,6 @@ public enum NPY {
         public var descr: String
     }
 
-    /// An `.npy` problem, described in one line naming the file.
-    public struct FormatError: Error, CustomStringConvertible {
-        public let path: String
-        public let reason: String
-        public var description: String { "\(path): \(reason)" }
-    }
-
     /// Reads any numeric `.npy` (f2/f4/f8, i1-i8, u1-u8, b1), refusing a
     /// bad file with one line naming it and the fault. Checked before the
     /// values are allocated: the file is a regular file; magic, version and
@@ -29,9 +22,7 @@ public enum NPY {
     /// data is exactly that many bytes.
     public static func read(_ path: String) throws -> Array {
         let data: Data
-        do { data = try mapRegularFile(path) } catch let e as FileCheckError {
-            throw FormatError(path: path, reason: e.reason)
-        }
+        do { data = try mapRegularFile(path) } catch let e as FileCheckError { throw TensorFileError(path: path, e) }
         return try parse(data, path: path)
     }
 
@@ -46,7 +37,7 @@ public enum NPY {
     private static let supported: [Character: Set<Int>] = ["f": [2, 4, 8], "i": [1, 2, 4, 8], "u": [1, 2, 4, 8], "b": [1]]
 
     static func parse(_ data: Data, path: String) throws -> Array {
-        func fail(_ r: String) -> FormatError { FormatError(path: path, reason: r) }
+        func fail(_ r: String) -> TensorFileError { TensorFileError(path: path, reason: r) }
         guard data.count >= 10, data.prefix(6).elementsEqual([0x93] + Swift.Array("NUMPY".utf8)) else {
             throw fail("not a .npy file (bad magic)")
         }
@@ -112,7 +103,7 @@ public enum NPY {
     /// The dimensions of a header's shape tuple: `()`, `(n,)` or `(n, m, ...)`
     /// with each entry a decimal integer (a trailing comma allowed); anything
     /// else is an error naming the entry.
-    private static func parseShape(_ text: String, fail: (String) -> FormatError) throws -> [Int] {
+    private static func parseShape(_ text: String, fail: (String) -> TensorFileError) throws -> [Int] {
         guard text.hasPrefix("("), text.hasSuffix(")") else { throw fail("field 'shape' is \(text), not a tuple") }
         var parts = text.dropFirst().dropLast().split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }

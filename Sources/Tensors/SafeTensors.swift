@@ -13,13 +13,6 @@ public struct SafeTensors: Sendable {
         public let range: Range<Int>
     }
 
-    /// What can be wrong with a weights file, in one line naming it.
-    public struct FormatError: Error, CustomStringConvertible {
-        public let path: String
-        public let reason: String
-        public var description: String { "\(path): \(reason)" }
-    }
-
     public let path: String
     public let entries: [String: Entry]
     /// The `__metadata__` strings, if any.
@@ -40,9 +33,9 @@ public struct SafeTensors: Sendable {
     /// end - begin the shape's byte count, and end inside the payload; no two
     /// tensors' data ranges overlap.
     public init(path: String) throws {
-        func fail(_ r: String) -> FormatError { FormatError(path: path, reason: r) }
+        func fail(_ r: String) -> TensorFileError { TensorFileError(path: path, reason: r) }
         let data: Data
-        do { data = try mapRegularFile(path) } catch let e as FileCheckError { throw fail(e.reason) }
+        do { data = try mapRegularFile(path) } catch let e as FileCheckError { throw TensorFileError(path: path, e) }
         guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, shorter than the 8-byte header length") }
         let n = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard n <= UInt64(data.count - 8) else {

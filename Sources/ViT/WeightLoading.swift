@@ -1,11 +1,14 @@
 import Foundation
+import Safety
 import Tensors
 
 /// A weights file that does not fit the model, in one line naming the file
-/// and the tensor(s).
-public struct WeightsError: Error, CustomStringConvertible {
+/// and the tensor(s); kind `corrupt` (a file that cannot be read is a
+/// `TensorFileError` with its own kind).
+public struct WeightsError: KindedError {
     public let path: String
     public let reason: String
+    public var kind: ErrorKind { .corrupt }
     public var description: String { "\(path): \(reason)" }
 }
 

@@ -157,21 +157,14 @@ struct Sweep: ParsableCommand {
         let setting = try options.setting()
         let rules = try ruleRange.map { try Limits.ruleParameters($0, setting.rule, option: "--rule-range") } ?? [setting.rule.parameter]
         let gates = try gateRange.map { try Limits.gateThresholds($0, setting.gate, option: "--gate-range") } ?? [setting.gate.thresholdValue]
-        let results = try interruptible("stopping after the server answers in hand (they are kept)") {
+        let points = try interruptible("stopping after the server answers in hand (they are kept)") {
             try options.evaluator(checking: setting, ruleParameters: ruleRange == nil ? nil : rules)
-                .sweep(setting, ruleParameters: rules, gateThresholds: gates)
-        }
-        let points = results.enumerated().map { n, r in
-            let (i, j) = n.quotientAndRemainder(dividingBy: gates.count)
-            var s = setting
-            s.rule = setting.rule.with(parameter: rules[i])
-            s.gate = setting.gate.with(threshold: gates[j])
-            return (s, r)
+                .sweepPoints(setting, ruleParameters: rules, gateThresholds: gates)
         }
         let table = evaluationTable(points, pareto: true)
         try AtomicWrite.write(table.csv, to: out)
-        print("wrote \(out): \(results.count) points, \(table.numbers("pareto")!.filter { $0 == 1 }.count) on the Pareto front")
-        if let note = results.first?.coverage { print("(\(note))") }
+        print("wrote \(out): \(points.count) points, \(table.numbers("pareto")!.filter { $0 == 1 }.count) on the Pareto front")
+        if let note = points.first?.evaluation.coverage { print("(\(note))") }
     }
 }
 

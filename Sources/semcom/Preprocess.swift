@@ -45,23 +45,12 @@ struct ImageOptions: ParsableArguments {
         try usage { try Limits.check(cropPct: cropPct ?? 0.875, size: size ?? 224) }
     }
 
-    /// Network inputs for `paths` (decoded in parallel), N x 3 x size x size,
-    /// and the paths that decoded; failures are reported and skipped.
+    /// Network inputs for `paths` (decoded in parallel, `Preprocessing.networkInputs`),
+    /// N x 3 x size x size, and the paths that decoded; failures are reported and skipped.
     func load(_ paths: [String], _ p: Preprocessing) -> (Tensor, [String]) {
-        var results = [Result<[Float], Error>?](repeating: nil, count: paths.count)
-        results.withUnsafeMutableBufferPointer { out in
-            parallelFor(paths.count, costPerItem: 1 << 20) { range in
-                for i in range { out[i] = Result { try p.networkInput(contentsOf: paths[i]) } }
-            }
-        }
-        var scalars: [Float] = [], good: [String] = []
-        for (path, r) in zip(paths, results) {
-            switch r! {
-            case .success(let v): scalars += v; good.append(path)
-            case .failure(let e): reportError("\(e)")
-            }
-        }
-        return (Tensor(shape: [good.count, 3, p.size, p.size], scalars: scalars), good)
+        let decoded = p.networkInputs(paths)
+        for f in decoded.failed { reportError("\(f.error)") }
+        return (decoded.inputs, decoded.paths)
     }
 }
 

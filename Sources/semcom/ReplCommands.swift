@@ -213,7 +213,7 @@ struct RunScript: ParsableCommand {
             FileHandle.standardError.write(Data("\(stop)\n".utf8))
             throw ExitCode(128 + stop.signal)
         } catch {
-            throw CLIError("\(error)")
+            throw CLIError(wrapping: error)
         }
     }
 }

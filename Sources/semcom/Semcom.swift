@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collaborative
 import Foundation
+import Safety
 import Repl
 import ViT
 
@@ -42,9 +43,15 @@ func usage<T>(_ check: () throws -> T) throws -> T {
 }
 
 /// A failure reported as one line on stderr (`Error: ...`), exit code 1.
-struct CLIError: Error, CustomStringConvertible {
+struct CLIError: KindedError {
     let description: String
-    init(_ message: String) { description = message }
+    let kind: ErrorKind
+    init(_ message: String, kind: ErrorKind = .badValue) {
+        description = message
+        self.kind = kind
+    }
+    /// `error`'s message and kind.
+    init(wrapping error: any Error) { self.init("\(error)", kind: ErrorKind(of: error)) }
 }
 
 /// Prints `error: message` on stderr (for per-item failures that do not stop a command).

@@ -36,13 +36,13 @@ final class SetValidationTests: XCTestCase {
 
     /// `line` fails with a message holding each of `words`, and leaves the settings alone.
     func assertRefused(_ s: Session, _ line: String, _ words: [String], file: StaticString = #filePath, line l: UInt = #line) {
-        let (setting, uplink) = (s.setting, s.uplinkMbps)
+        let (setting, uplink) = (s.setting, s.latency.uplinkMbps)
         XCTAssertThrowsError(try s.execute(line), line, file: file, line: l) { e in
             for w in words { XCTAssertTrue("\(e)".contains(w), "\(line): '\(w)' not in \(e)", file: file, line: l) }
             XCTAssertFalse("\(e)".contains("\n"), "one line: \(e)", file: file, line: l)
         }
         XCTAssertEqual(s.setting, setting, "\(line): the old setting is kept", file: file, line: l)
-        XCTAssertEqual(s.uplinkMbps, uplink, file: file, line: l)
+        XCTAssertEqual(s.latency.uplinkMbps, uplink, file: file, line: l)
     }
 
     func testRunsAndHeadsAreCheckedAgainstTheOpenCache() throws {
