@@ -1,3 +1,5 @@
+import Safety
+
 /// An architecture known by name: its configuration and a factory that
 /// builds the model from a weights file.
 public struct Architecture: Sendable {
@@ -45,7 +47,8 @@ public enum ModelRegistry {
     public static func load(_ name: String?, weightsPath: String, heads: Int? = nil) throws -> any ImageClassifier {
         guard let name, name != "auto" else { return try VisionTransformer(weightsPath: weightsPath, heads: heads) }
         guard let a = architecture(named: name) else {
-            throw WeightsError(path: weightsPath, reason: "unknown architecture '\(name)'; known: \(names.joined(separator: ", ")), auto")
+            throw WeightsError(path: weightsPath, reason: "unknown architecture '\(name)'; known: \(names.joined(separator: ", ")), auto",
+                               kind: .badValue)
         }
         return try a.make(weightsPath, heads)
     }

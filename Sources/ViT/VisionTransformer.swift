@@ -31,9 +31,10 @@ public protocol ImageClassifier: AnyObject {
     /// The architecture (shapes, prefix tokens, heads).
     var config: ViTConfig { get }
 
-    /// Runs the model on `images` (B x 3 x S x S, normalised).
+    /// Runs the model on a batch of images.
     ///
     /// - Parameters:
+    ///   - images: B x 3 x S x S network inputs (normalised).
     ///   - keep: optional kept patch indices per image (0-based over the P
     ///     patches, the same count K for every image of the batch). Kept
     ///     patches keep their own position embedding, prefix tokens are always

@@ -4,11 +4,12 @@ import Tensors
 
 /// A weights file that does not fit the model, in one line naming the file
 /// and the tensor(s); kind `corrupt` (a file that cannot be read is a
-/// `TensorFileError` with its own kind).
+/// `TensorFileError` with its own kind), or `badValue` for an architecture
+/// name the registry does not know.
 public struct WeightsError: KindedError {
     public let path: String
     public let reason: String
-    public var kind: ErrorKind { .corrupt }
+    public var kind: ErrorKind = .corrupt
     public var description: String { "\(path): \(reason)" }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Safety
 import Tensors
 import XCTest
 @testable import ViT
@@ -40,6 +41,7 @@ final class RegistryTests: XCTestCase {
             let message = "\(error)"
             XCTAssertFalse(message.contains("\n"))
             XCTAssertTrue(message.contains("unknown architecture 'deit_huge'") && message.contains("deit_tiny_distilled_patch16_224"), message)
+            XCTAssertEqual((error as? WeightsError)?.kind, .badValue)
         }
         let auto = try ModelRegistry.load(nil, weightsPath: f.path("model.safetensors"))
         XCTAssertTrue(auto.config.distilled)
