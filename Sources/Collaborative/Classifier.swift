@@ -25,19 +25,20 @@ public struct Classification: Sendable {
 /// A model with the preprocessing its weights were trained with, ready to
 /// classify image files: what `semcom infer` does, as typed values.
 public struct Classifier {
-    public let model: VisionTransformer
+    public let model: any ImageClassifier
     public let preprocessing: Preprocessing
     /// Threads for decoding and for the model (`Threads`).
     public var threads = 1
     /// Images per forward pass.
     public var batch = 16
 
-    /// Loads `.safetensors` weights (timm or transformers layout). The
-    /// preprocessing is `preprocessing` when given, else the one the
-    /// `config.json` or `preprocessor_config.json` beside the weights states,
-    /// else timm's defaults (224 px, crop 0.875, ImageNet mean and std).
-    public init(weights: String, preprocessing: Preprocessing? = nil) throws {
-        model = try VisionTransformer(weightsPath: weights)
+    /// Loads `.safetensors` weights (timm or transformers layout) as the
+    /// architecture named `architecture` (`ModelRegistry`; nil: read off the
+    /// weights). The preprocessing is `preprocessing` when given, else the one
+    /// the `config.json` or `preprocessor_config.json` beside the weights
+    /// states, else timm's defaults (224 px, crop 0.875, ImageNet mean and std).
+    public init(weights: String, architecture: String? = nil, preprocessing: Preprocessing? = nil) throws {
+        model = try ModelRegistry.load(architecture, weightsPath: weights)
         self.preprocessing = try preprocessing ?? Preprocessing.stated(besideWeights: weights) ?? Preprocessing()
         guard self.preprocessing.size == model.config.imageSize else {
             throw ImagingConfigError(path: weights, reason: "the model takes \(model.config.imageSize) px images, the preprocessing gives \(self.preprocessing.size) px")
