@@ -13,7 +13,8 @@ semcom=${1:-.build/debug/semcom}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-swift build --package-path Examples 2>&1 | tail -1
+if ! out=$(swift build --package-path Examples 2>&1); then echo "$out"; exit 1; fi
+echo "$out" | tail -1
 bin=$(swift build --package-path Examples --show-bin-path)
 
 find Demo/digits/eval -name '*.jpg' | sort | awk 'NR % 40 == 1' \

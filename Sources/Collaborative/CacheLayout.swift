@@ -33,7 +33,7 @@ public enum CacheLayout {
     public static let format = "format", formatVersion = "format_version", semcomVersion = "semcom_version"
     public static let imageSize = "image_size", cropPct = "crop_pct", batch = "batch", imagesRoot = "images_root"
     /// The normalisation, R, G, B each (absent in caches made before it was recorded: ImageNet's).
-    public static let mean = "mean", std = "std"
+    public static let mean = "mean", std = "std", interpolation = "interpolation"
     public static let shardIndex = "shard_index", shardCount = "shard_count"
     /// A run's attribute: rows 0..<completed are done.
     public static let completed = "completed"
@@ -115,6 +115,7 @@ public enum CacheLayout {
         let (m, s) = (preprocessing.mean, preprocessing.std)
         try f.setAttribute(mean, to: [m.x, m.y, m.z].map(Double.init))
         try f.setAttribute(std, to: [s.x, s.y, s.z].map(Double.init))
+        try f.setAttribute(interpolation, to: Preprocessing.interpolation)
         try f.setAttribute(self.batch, to: Int64(batch))
         try f.setAttribute(imagesRoot, to: root)
         let rowChunk = [max(1, min(n, 4096))]

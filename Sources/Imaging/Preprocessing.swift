@@ -28,6 +28,9 @@ public struct Preprocessing: Sendable, Equatable {
     /// ImageNet's channel statistics, as timm's IMAGENET_DEFAULT_MEAN / _STD.
     public static let imagenetMean = SIMD3<Float>(0.485, 0.456, 0.406)
     public static let imagenetStd = SIMD3<Float>(0.229, 0.224, 0.225)
+    /// The resampling of every resize, by timm's name: PIL's antialiased
+    /// bicubic, the only one implemented (recorded in every file semcom writes).
+    public static let interpolation = "bicubic"
 
     public init(size: Int = 224, cropPct: Double = 0.875,
                 mean: SIMD3<Float> = Preprocessing.imagenetMean,

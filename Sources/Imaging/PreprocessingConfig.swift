@@ -31,7 +31,7 @@ extension Preprocessing {
             if let m = try field.rgb("mean") { p.mean = m }
             if let s = try field.rgb("std") { p.std = s }
             if let i = cfg["interpolation"] {
-                guard i as? String == "bicubic" else { throw field.error("interpolation", "is \(i); semcom implements bicubic only") }
+                guard i as? String == Preprocessing.interpolation else { throw field.error("interpolation", "is \(i); semcom implements bicubic only") }
             }
             return try p.checked(path)
         }

@@ -79,7 +79,7 @@ struct Infer: ParsableCommand {
         let tokens = c.prefixTokens + (kept?.first?.count ?? c.numPatches)
         let writer = try out.map { try ResultsWriter(path: $0, config: c, images: names, tokens: tokens,
                                                     importance: kept == nil, rollout: rollout,
-                                                    attributes: provenance(pre)) }
+                                                    attributes: try provenance(pre)) }
         defer { writer?.discard() }
         let classNames = ClassNames.forClassCount(c.numClasses)
         for start in stride(from: 0, to: n, by: batch) {
@@ -107,11 +107,14 @@ struct Infer: ParsableCommand {
         if names.count < images.count { throw CLIError("\(images.count - names.count) of \(images.count) images failed") }
     }
 
-    /// What produced the results, stored as file attributes.
-    func provenance(_ pre: Preprocessing) -> [String: String] {
-        ["semcom_version": semcomLibraryVersion, "weights": weights, "arch": model.arch,
-         "image_size": "\(pre.size)", "crop_pct": "\(pre.cropPct)", "mean": "\([pre.mean.x, pre.mean.y, pre.mean.z])",
-         "std": "\([pre.std.x, pre.std.y, pre.std.z])", "inputs": inputs ?? "images", "keep": keep ?? ""]
+    /// What produced the results, stored as file attributes (`format_version`
+    /// 1: /logits, /attention/cls, /importance/mean and /importance/rollout).
+    func provenance(_ pre: Preprocessing) throws -> [String: String] {
+        ["format": "semcom-infer", "format_version": "1", "semcom_version": semcomLibraryVersion,
+         "weights": weights, "weights_sha256": try sha256Hex(ofFile: weights), "arch": model.arch,
+         "image_size": "\(pre.size)", "crop_pct": "\(pre.cropPct)", "interpolation": Preprocessing.interpolation,
+         "mean": "\([pre.mean.x, pre.mean.y, pre.mean.z])", "std": "\([pre.std.x, pre.std.y, pre.std.z])",
+         "inputs": inputs ?? "images", "keep": keep ?? ""]
     }
 }
 

@@ -44,6 +44,11 @@ final class CLITests: XCTestCase {
         assertClose(try read(file, "/attention/cls"), try NPY.readTensor(fixture("p196", "cls_attention.npy")), 1e-5, "attention")
         assertClose(try read(file, "/importance/mean"), try NPY.readTensor(fixture("p196", "mean_importance.npy")), 1e-5, "mean")
         assertClose(try read(file, "/importance/rollout"), try NPY.readTensor(fixture("p196", "rollout_importance.npy")), 1e-5, "rollout")
+        // Provenance: the format, the weights' digest and the whole transform.
+        XCTAssertEqual(try file.attribute("format_version", as: String.self), "1")
+        XCTAssertEqual(try file.attribute("interpolation", as: String.self), "bicubic")
+        XCTAssertEqual(try file.attribute("weights_sha256", as: String.self).count, 64)
+        for key in ["image_size", "crop_pct", "mean", "std"] { XCTAssertTrue(try file.hasAttribute(key), key) }
     }
 
     func testInferOnTokenSubset() throws {
