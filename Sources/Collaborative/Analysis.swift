@@ -1,3 +1,4 @@
+import Attention
 import Entropy
 import ViT
 
@@ -79,5 +80,54 @@ extension Evaluator {
             s.server = r.name
             return (r, try evaluate(s))
         }
+    }
+}
+
+/// Figs. 7 and 11c: how patch scores are distributed, binned as the authors'
+/// code bins them: the fraction of all N x P scores in each of `bins` equal
+/// bins over [0, upper] (a score equal to `upper` falls in the last bin), and
+/// scores outside [0, upper] in no bin. For P = 196 the authors' range is [0, 0.01],
+/// i.e. 1.96 / P, which is the default for every P.
+public struct ScoreHistogram: Equatable, Sendable {
+    /// bins + 1 bin edges, 0 to `upper`, equally spaced.
+    public let edges: [Double]
+    /// Per bin: its scores' count over all scores counted (`count`), in [0, 1].
+    public let fractions: [Double]
+    /// The fraction of all scores outside [0, upper] (above it: attention
+    /// scores are never negative), drawn in no bin.
+    public let outsideRange: Double
+    /// The scores counted: N x P.
+    public let count: Int
+
+    /// The authors' range for P patches: [0, 1.96 / P].
+    public static func defaultUpper(patches p: Int) -> Double { 1.96 / Double(p) }
+
+    /// The histogram of `scores` on `bins` bins over [0, upper].
+    public init(scores: [Float], upper: Double, bins: Int = 100) {
+        precondition(bins >= 1 && upper > 0 && upper.isFinite, "a histogram needs bins >= 1 over [0, upper > 0]")
+        let width = upper / Double(bins)
+        var counts = [Int](repeating: 0, count: bins), outside = 0
+        for s in scores.map(Double.init) {
+            guard (0...upper).contains(s) else { outside += 1; continue }
+            counts[min(bins - 1, Int(s / width))] += 1
+        }
+        let n = Double(max(1, scores.count))
+        edges = (0...bins).map { Double($0) * width }
+        fractions = counts.map { Double($0) / n }
+        outsideRange = Double(outside) / n
+        count = scores.count
+    }
+}
+
+extension Cache {
+    /// The score histogram of `run`'s `measure` over its usable rows (built,
+    /// readable images), on `bins` bins over [0, upper] (default: the
+    /// authors' 1.96 / P).
+    public func scoreHistogram(_ run: String, measure: ImportanceMeasure, bins: Int = 100, upper: Double? = nil) throws -> ScoreHistogram {
+        let p = try self.run(run).numPatches
+        let scores = try importance(run, measure: measure)
+        let rows = try usableRows(runs: [run], partial: true).rows
+        let kept = rows.flatMap { scores[($0 * p)..<(($0 + 1) * p)] }
+        return ScoreHistogram(scores: kept, upper: upper ?? ScoreHistogram.defaultUpper(patches: p), bins: bins)
     }
 }

@@ -62,34 +62,32 @@ public enum SVGChart {
         return document(body)
     }
 
-    /// Histograms of several samples on shared bins over [lo, hi], as
-    /// normalised densities (bar heights integrate to 1), drawn as outlines.
-    public static func histogram(title: String, xLabel: String, samples: [(name: String, values: [Double])],
-                                 bins: Int = 40, range explicit: ClosedRange<Double>? = nil) -> String {
-        let all = samples.flatMap(\.values).filter(\.isFinite)
-        let r = explicit ?? range(all)
-        let w = (r.upperBound - r.lowerBound) / Double(bins)
-        var densities: [[Double]] = []
-        for s in samples {
-            var counts = [Double](repeating: 0, count: bins)
-            for v in s.values where v.isFinite && r.contains(v) { counts[min(bins - 1, Int((v - r.lowerBound) / w))] += 1 }
-            let n = max(1, counts.reduce(0, +))
-            densities.append(counts.map { $0 / n / w })
-        }
-        let frame = Frame(x: r, y: 0...max(1e-12, densities.flatMap { $0 }.max() ?? 1) * 1.05)
-        var body = axes(frame, title: title, xLabel: xLabel, yLabel: "density")
-        for (i, d) in densities.enumerated() {
-            var points: [(Double, Double)] = [frame.map(r.lowerBound, 0)]
-            for (b, v) in d.enumerated() {
-                points.append(frame.map(r.lowerBound + Double(b) * w, v))
-                points.append(frame.map(r.lowerBound + Double(b + 1) * w, v))
+    /// Histograms binned beforehand: `edges` (bins + 1) shared by every series,
+    /// each series one value per bin (e.g. a fraction), drawn as filled
+    /// outlines. With `logY`, the axis shows log10 of the values; empty bins
+    /// sit at the bottom of the axis.
+    public static func histogram(title: String, xLabel: String, yLabel: String, edges: [Double],
+                                 series: [(name: String, values: [Double])], logY: Bool = false) -> String {
+        let positive = series.flatMap(\.values).filter { $0 > 0 }
+        let floor = log10(positive.min() ?? 1) - 0.5
+        let shown = series.map { s in s.values.map { logY ? ($0 > 0 ? log10($0) : floor) : $0 } }
+        let top = shown.flatMap { $0 }.max() ?? 1
+        let y = logY ? floor...max(floor + 1e-12, top + 0.2) : 0...max(1e-12, top * 1.05)
+        let base = y.lowerBound
+        let frame = Frame(x: (edges.first ?? 0)...max((edges.first ?? 0) + 1e-12, edges.last ?? 1), y: y)
+        var body = axes(frame, title: title, xLabel: xLabel, yLabel: logY ? yLabel + " (log10)" : yLabel)
+        for (i, values) in shown.enumerated() {
+            var points: [(Double, Double)] = [frame.map(edges[0], base)]
+            for (b, v) in values.enumerated() {
+                points.append(frame.map(edges[b], v))
+                points.append(frame.map(edges[b + 1], v))
             }
-            points.append(frame.map(r.upperBound, 0))
+            points.append(frame.map(edges[values.count], base))
             let path = points.map { String(format: "%.2f,%.2f", $0.0, $0.1) }.joined(separator: " ")
             let color = palette[i % palette.count]
-            body += "<polyline class=\"series\" data-name=\"\(escape(samples[i].name))\" fill=\"\(color)\" fill-opacity=\"0.25\" stroke=\"\(color)\" stroke-width=\"1.5\" points=\"\(path)\"/>\n"
+            body += "<polyline class=\"series\" data-name=\"\(escape(series[i].name))\" fill=\"\(color)\" fill-opacity=\"0.25\" stroke=\"\(color)\" stroke-width=\"1.5\" points=\"\(path)\"/>\n"
         }
-        body += legend(samples.map(\.name))
+        body += legend(series.map(\.name))
         return document(body)
     }
 

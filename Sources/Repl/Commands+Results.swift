@@ -119,7 +119,7 @@ func latencyTable(_ s: Session, _ rates: [Double]) throws -> ResultTable {
 }
 
 func plot(_ s: Session, _ a: [String]) throws -> String {
-    guard a.count >= 2 else { throw ReplError("usage: plot sweep|pareto|hist MEASURE...|latency|lines X Y TABLE... FILE.svg") }
+    guard a.count >= 2 else { throw ReplError("usage: plot sweep|pareto|hist [log] MEASURE...|latency|lines X Y TABLE... FILE.svg") }
     let file = a.last!
     guard file.hasSuffix(".svg") else { throw ReplError("plot: the output must be an .svg file, got '\(file)'") }
     let svg: String
@@ -136,12 +136,13 @@ func plot(_ s: Session, _ a: [String]) throws -> String {
         }
         svg = SVGChart.lines(title: s.title ?? "Accuracy vs communication", xLabel: "communication cost", yLabel: "accuracy", series: series)
     case "hist":
-        guard a.count >= 3 else { throw ReplError("usage: plot hist MEASURE... FILE.svg") }
-        let measures = Array(a[1..<(a.count - 1)])
-        let scores = try histogramSamples(s, measures)
-        let samples = zip(measures, scores).map { ($0, $1.map(Double.init)) }
-        svg = SVGChart.histogram(title: s.title ?? "Patch scores (\(s.setting.encoder))", xLabel: "score", samples: samples,
-                                 range: histogramRange(scores))
+        let logY = a.count > 1 && a[1] == "log"
+        let measures = Array(a[(logY ? 2 : 1)..<(a.count - 1)])
+        guard !measures.isEmpty else { throw ReplError("usage: plot hist [log] MEASURE... FILE.svg") }
+        let hists = try scoreHistograms(s, measures)
+        svg = SVGChart.histogram(title: s.title ?? "Patch scores (\(s.setting.encoder))", xLabel: "patch score",
+                                 yLabel: "fraction of all patch scores", edges: hists[0].edges,
+                                 series: zip(measures, hists).map { ($0, $1.fractions) }, logY: logY)
     case "lines":
         guard a.count >= 5 else { throw ReplError("usage: plot lines X Y TABLE... [@MARKS] FILE.svg") }
         let (xc, yc) = (a[1], a[2])
@@ -222,36 +223,24 @@ extension AttentionOverlay {
     }
 }
 
-/// The encoder run's scores for each measure (finite: `Cache.importance` refuses a NaN or an infinity).
-func histogramSamples(_ s: Session, _ measures: [String]) throws -> [[Float]] {
+/// The encoder run's score histogram for each measure (`Cache.scoreHistogram`:
+/// the authors' 100 bins over [0, 1.96 / P], fractions of all scores).
+func scoreHistograms(_ s: Session, _ measures: [String]) throws -> [ScoreHistogram] {
     let (cache, _) = try s.requireCache()
     let run = s.setting.encoder
-    return try measures.map { try cache.importance(run, measure: try Limits.measure($0, run: run, in: cache)) }
+    return try measures.map { try cache.scoreHistogram(run, measure: try Limits.measure($0, run: run, in: cache)) }
 }
 
-/// The bins' span for finite patch scores: [min(0, lowest), highest] (at least
-/// 1e-12 wide), shared by `histogram` (the CSV) and `plot hist` (the SVG), so
-/// that both show the same bins.
-func histogramRange(_ samples: [[Float]]) -> ClosedRange<Double> {
-    let lo = min(0, Double(samples.compactMap { $0.min() }.min() ?? 0))
-    let hi = Double(samples.compactMap { $0.max() }.max() ?? 1)
-    return lo...max(hi, lo + 1e-12)
-}
-
-/// Normalised histograms (densities) of importance measures of the encoder run, on shared bins.
-func histogramTable(_ s: Session, _ measures: [String], bins: Int = 40) throws -> ResultTable {
-    let samples = try histogramSamples(s, measures)
-    let range = histogramRange(samples)
-    let w = (range.upperBound - range.lowerBound) / Double(bins)
-    var t = ResultTable(columns: ["bin_start", "bin_end"] + measures.map { "density_\($0)" })
-    let densities = samples.map { v -> [Double] in
-        var c = [Double](repeating: 0, count: bins)
-        for x in v { c[max(0, min(bins - 1, Int((Double(x) - range.lowerBound) / w)))] += 1 }
-        return c.map { $0 / Double(max(1, v.count)) / w }
+/// `histogram`: per bin, its edges and each measure's fraction of all the
+/// encoder's patch scores; a note says what fell outside the range.
+func histogramTable(_ s: Session, _ measures: [String]) throws -> ResultTable {
+    let hists = try scoreHistograms(s, measures)
+    var t = ResultTable(columns: ["bin_start", "bin_end"] + measures.map { "fraction_\($0)" })
+    guard let edges = hists.first?.edges else { return t }
+    for b in 0..<(edges.count - 1) {
+        t.rows.append(([edges[b], edges[b + 1]] + hists.map { $0.fractions[b] }).map(Cell.number))
     }
-    for b in 0..<bins {
-        let start = range.lowerBound + Double(b) * w
-        t.rows.append(([start, start + w] + densities.map { $0[b] }).map(Cell.number))
-    }
+    let outside = zip(measures, hists).map { "\($0) \(String(format: "%.2f", 100 * $1.outsideRange)) %" }.joined(separator: ", ")
+    t.notes = ["fractions of all \(thousands(hists[0].count)) patch scores of run '\(s.setting.encoder)' on \(edges.count - 1) bins over [0, \(Cell.number(edges.last!))] (the authors' binning: 1.96 / P); above the range, in no bin: \(outside)"]
     return t
 }

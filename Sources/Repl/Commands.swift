@@ -107,7 +107,7 @@ struct Command: Sendable {
             let (_, e) = try s.requireCache()
             return s.remember(try paperTable(e, try s.validSetting(), which, values))
         },
-        Command(name: "histogram", usage: "histogram MEASURE...", help: "Densities of the encoder's patch scores on 40 shared bins (Figs. 7 and 11).") { s, a in
+        Command(name: "histogram", usage: "histogram MEASURE...", help: "Fractions of all the encoder's patch scores on 100 bins over [0, 1.96/P], as the authors bin them (Figs. 7 and 11c; 0.01 for 196 patches).") { s, a in
             guard !a.isEmpty else { throw ReplError("usage: histogram MEASURE...") }
             return s.remember(try histogramTable(s, a))
         },
@@ -118,8 +118,8 @@ struct Command: Sendable {
             guard a.count == 1 else { throw ReplError("usage: latency 1,8,20") }
             return s.remember(try latencyTable(s, try Limits.rates(a[0])))
         },
-        Command(name: "plot", usage: "plot sweep|pareto|hist MEASURE...|latency|lines X Y TABLE... [@MARKS] FILE.svg",
-                help: "SVG of the last sweep (accuracy vs communication), histograms of importance measures, the last latency table as stacked bars, or saved tables as lines (column X against Y; @NAME marks a saved table's rows).") { s, a in
+        Command(name: "plot", usage: "plot sweep|pareto|hist [log] MEASURE...|latency|lines X Y TABLE... [@MARKS] FILE.svg",
+                help: "SVG of the last sweep (accuracy vs communication), histograms of importance measures (log: a log-scale fraction axis), the last latency table as stacked bars, or saved tables as lines (column X against Y; @NAME marks a saved table's rows).") { s, a in
             try plot(s, a)
         },
         Command(name: "image", usage: "image I [FILE.png]", help: "One image: top-5 of edge and server, entropy, kept patches; optionally an attention overlay PNG.") { s, a in

@@ -48,9 +48,24 @@ final class ExperimentTests: XCTestCase {
         let written = try FileManager.default.contentsOfDirectory(atPath: out)
         for expected in ["table1.csv", "table2.csv", "table3.csv", "fig07.svg", "fig08.svg", "fig08_grid.csv", "fig09.svg",
                          "fig10.svg", "fig11.svg", "fig11_hist.svg", "fig12.svg", "fig13.svg", "fig14.svg", "fig15.svg",
-                         "fig16.svg", "fig04_0_edge.png", "fig04_2_server.png"] {
+                         "fig16.svg", "fig04_0_edge.png", "fig04_2_server.png", "fig07_log.svg", "fig13_with_selection.svg"] {
             XCTAssertTrue(written.contains(expected), "missing \(expected)")
         }
+        /// A CSV as columns of numbers by name.
+        func columns(_ file: String) throws -> [String: [Double]] {
+            let lines = try String(contentsOfFile: out + "/" + file, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+            return Dictionary(uniqueKeysWithValues: lines[0].enumerated().map { j, name in (name, lines.dropFirst().map { Double($0[j]) ?? .nan }) })
+        }
+        // Fig. 13 sends whole images: the cost is the fraction sent.
+        for file in ["fig13_min.csv", "fig13_shannon.csv"] {
+            let c = try columns(file)
+            XCTAssertEqual(c["comm_cost"]!, c["sent_fraction"]!, file)
+            XCTAssertGreaterThan(Set(c["sent_fraction"]!).count, 2, file)
+        }
+        // Fig. 7 has the authors' 100 bins over [0, 1.96 / 196].
+        let fig07 = try columns("fig07.csv")
+        XCTAssertEqual(fig07["bin_start"]!.count, 100)
+        XCTAssertEqual(fig07["bin_end"]!.last!, 0.01, accuracy: 1e-12)
         for svg in written where svg.hasSuffix(".svg") {
             let parser = XMLParser(data: try Data(contentsOf: URL(fileURLWithPath: out + "/" + svg)))
             XCTAssertTrue(parser.parse(), "\(svg) is not well-formed XML")

@@ -61,10 +61,39 @@ final class HistogramFiniteTests: XCTestCase {
         }
     }
 
-    func testRangeCoversNegativeScores() {
-        XCTAssertEqual(histogramRange([[0.5, 2], [1]]), 0...2)
-        XCTAssertEqual(histogramRange([[-1, 0.5]]), -1...0.5)
-        XCTAssertEqual(histogramRange([[0, 0]]), 0...1e-12)
-        XCTAssertEqual(histogramRange([[]]), 0...1)
+    /// Issue 12 item 1: the authors' binning, against a direct count: 100
+    /// bins over [0, 1.96 / P], fractions of all scores, the last edge in the
+    /// last bin, scores above it in none.
+    func testScoreHistogramIsTheAuthorsBinning() {
+        var rng = SystemRandomNumberGenerator()
+        let p = 196
+        let scores: [Float] = (0..<(50 * p)).map { _ in Float.random(in: 0..<0.03, using: &rng) } + [0, 0.01, 0.5]
+        let h = ScoreHistogram(scores: scores, upper: ScoreHistogram.defaultUpper(patches: p))
+        XCTAssertEqual(h.edges.count, 101)
+        XCTAssertEqual(h.edges.last!, 0.01, accuracy: 1e-15)
+        XCTAssertEqual(h.count, scores.count)
+        for b in 0..<100 {
+            let (lo, hi) = (h.edges[b], h.edges[b + 1])
+            let direct = scores.filter { Double($0) >= lo && (Double($0) < hi || (b == 99 && Double($0) <= hi)) }.count
+            XCTAssertEqual(h.fractions[b], Double(direct) / Double(scores.count), "bin \(b)")
+        }
+        let above = scores.filter { Double($0) > 0.01 }.count
+        XCTAssertEqual(h.outsideRange, Double(above) / Double(scores.count))
+        XCTAssertEqual(h.fractions.reduce(0, +) + h.outsideRange, 1, accuracy: 1e-12)
+    }
+
+    /// `histogram` tabulates the cache's scores with the same bins, and says what fell outside.
+    func testHistogramCommandTabulatesTheCachesScores() throws {
+        let s = Session()
+        let path = try cache(with: 0.001)
+        try s.open(path)
+        _ = try s.execute("set encoder tiny")
+        _ = try s.execute("histogram mean rollout")
+        let t = try XCTUnwrap(s.last)
+        XCTAssertEqual(t.columns, ["bin_start", "bin_end", "fraction_mean", "fraction_rollout"])
+        XCTAssertEqual(t.rows.count, 100)
+        let h = try Cache(path: path).scoreHistogram("tiny", measure: .mean)
+        XCTAssertEqual(t.numbers("fraction_mean"), h.fractions)
+        XCTAssertTrue(t.notes.joined().contains("fractions of all 392 patch scores"), "\(t.notes)")
     }
 }

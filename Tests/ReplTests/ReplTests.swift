@@ -59,8 +59,11 @@ final class ReplTests: XCTestCase {
                                  markers: [Marker(label: "default", x: 0.3, y: 0.8)])
         let names = try seriesNames(svg)
         XCTAssertEqual(names, ["mean", "rollout"])
-        let hist = SVGChart.histogram(title: "h", xLabel: "score", samples: [("a", [0.1, 0.2, 0.2]), ("b", [0.5])])
-        XCTAssertEqual(try seriesNames(hist), ["a", "b"])
+        for logY in [false, true] {
+            let hist = SVGChart.histogram(title: "h", xLabel: "score", yLabel: "fraction", edges: [0, 0.5, 1],
+                                          series: [("a", [0.25, 0.75]), ("b", [0, 1])], logY: logY)
+            XCTAssertEqual(try seriesNames(hist), ["a", "b"])
+        }
         let bars = SVGChart.stackedBars(title: "t", yLabel: "ms", categories: ["1", "8"], parts: [("edge", [1, 1]), ("uplink", [5, 2])])
         XCTAssertTrue(try seriesNames(bars).isEmpty)
         XCTAssertNoThrow(try seriesNames(bars))
