@@ -12,8 +12,14 @@ public struct ModelSummary: Equatable, Sendable {
     public var parameters: Int { run.config.parameterCount }
     /// The parameters' float32 size in MiB (2^20 bytes).
     public var memoryMiB: Double { Double(parameters) * 4 / 1_048_576 }
-    /// Encoder GFLOPs on every token, eq. 9.
-    public var gflops: Double { run.config.encoderFLOPs(tokens: run.config.numTokens) / 1e9 }
+    /// GFLOPs (multiply-adds) of one full image, as Table I counts them:
+    /// patch embedding, encoder (eq. 9) and head (`ViTConfig.imageFLOPs`).
+    public var gflops: Double { run.config.imageFLOPs / 1e9 }
+    /// The architecture: the name it was built as, else the registry's name
+    /// for its configuration, else its shape (`ViTConfig.shapeDescription`).
+    public var architecture: String {
+        run.arch != "auto" ? run.arch : ModelRegistry.name(of: run.config) ?? run.config.shapeDescription
+    }
     /// Top-1 accuracy over the labelled rows of `rows` (NaN when none is labelled).
     public let accuracy: Double
     /// The rows the accuracy is over.

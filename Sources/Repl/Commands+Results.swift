@@ -101,8 +101,9 @@ public func modelsTable(_ summaries: [ModelSummary]) -> ResultTable {
         if rows.isPartial || rows.unreadable > 0 {
             t.notes.append("\(m.run.name): accuracy over \(thousands(rows.rows.count)) of \(thousands(rows.total)) images\(rows.isPartial ? " (partial)" : "")\(rows.unreadable > 0 ? ", \(rows.unreadable) unreadable left out" : "")")
         }
-        t.rows.append([.text(m.run.name), .text(m.run.arch)] + [Double(m.parameters) / 1e6, m.memoryMiB, m.gflops, m.accuracy].map(ResultTable.cell))
+        t.rows.append([.text(m.run.name), .text(m.architecture)] + [Double(m.parameters) / 1e6, m.memoryMiB, m.gflops, m.accuracy].map(ResultTable.cell))
     }
+    t.notes.append("params_M: learned parameters / 10^6 (timm's tensors); memory_MB: their float32 size in MiB; gflops: multiply-adds / 10^9 of one full image (patch embedding, encoder by eq. 9 on every token, head), as the paper's Table I; accuracy: top-1 over the run's labelled, readable rows")
     return t
 }
 

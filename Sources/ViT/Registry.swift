@@ -32,6 +32,11 @@ public enum ModelRegistry {
         vit("deit_base_distilled_patch16_224", .distilled(.deitBase)),
     ].map { ($0.name, $0) })
 
+    /// The name of the architecture whose configuration is `config`, or nil.
+    public static func name(of config: ViTConfig) -> String? {
+        architectures.values.filter { $0.config == config }.map(\.name).sorted().first
+    }
+
     /// The known names, sorted.
     public static var names: [String] { architectures.keys.sorted() }
 

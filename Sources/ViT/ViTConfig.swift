@@ -78,8 +78,24 @@ public struct ViTConfig: Codable, Sendable, Equatable {
             + classifierHeads * (d * numClasses + numClasses)
     }
 
+    /// The shape in words, for an architecture without a name:
+    /// `ViT D=48 L=3 H=3, patch 8 at 64 px` (`, distilled`, `, 4 registers`).
+    public var shapeDescription: String {
+        "ViT D=\(embedDim) L=\(depth) H=\(numHeads), patch \(patchSize) at \(imageSize) px"
+            + (distilled ? ", distilled" : "") + (registerTokens > 0 ? ", \(registerTokens) registers" : "")
+    }
+
+    /// Multiply-adds of one full image through the whole model, as the paper's
+    /// Table I counts them: the patch embedding (P x 3p² x D), the encoder on
+    /// every token (`encoderFLOPs`, eq. 9) and the head(s) (D x C each).
+    /// DeiT-Tiny/Small/Base: 1.254, 4.599 and 17.564 G (the paper: 1.26, 4.61, 17.58).
+    public var imageFLOPs: Double {
+        let d = Double(embedDim)
+        return Double(numPatches * patchDim) * d + encoderFLOPs(tokens: numTokens) + Double(classifierHeads) * d * Double(numClasses)
+    }
+
     /// Multiply-adds of the encoder with `tokens` tokens, the paper's eq. 9:
-    /// L (12 T D² + 2 T² D).
+    /// L (12 T D² + 2 T² D). The server's cost on k patches is this on prefix + k tokens.
     public func encoderFLOPs(tokens: Int) -> Double {
         let t = Double(tokens), d = Double(embedDim)
         return Double(depth) * (12 * t * d * d + 2 * t * t * d)

@@ -56,4 +56,18 @@ final class RegistryTests: XCTestCase {
         let heads = try ViTWeights.headsFromSiblingConfig(of: dir.appendingPathComponent("model.safetensors").path)
         XCTAssertEqual(heads?.0, 12)
     }
+
+    /// Issue 12 item 4: Table I's GFLOPs as the paper counts them (patch
+    /// embedding, encoder, head) within 1 % of its 1.26 / 4.61 / 17.58.
+    func testImageFLOPsAreThePapersTableI() {
+        for (c, paper, exact) in [(ViTConfig.deitTiny, 1.26, 1.2537), (.deitSmall, 4.61, 4.5989), (.deitBase, 17.58, 17.5638)] {
+            XCTAssertEqual(c.imageFLOPs / 1e9, exact, accuracy: 1e-4)
+            XCTAssertEqual(c.imageFLOPs / 1e9, paper, accuracy: paper * 0.01)
+            XCTAssertGreaterThan(c.imageFLOPs, c.encoderFLOPs(tokens: c.numTokens))
+        }
+        XCTAssertEqual(ModelRegistry.name(of: .deitSmall), "deit_small_patch16_224")
+        let demo = ViTConfig(imageSize: 64, patchSize: 8, embedDim: 48, depth: 3, numHeads: 3, numClasses: 10)
+        XCTAssertNil(ModelRegistry.name(of: demo))
+        XCTAssertEqual(demo.shapeDescription, "ViT D=48 L=3 H=3, patch 8 at 64 px")
+    }
 }
