@@ -33,6 +33,8 @@ public final class Session {
     public var partial = false { didSet { evaluator?.allowPartial = partial } }
     /// Seconds between checkpoints while computing server answers (nil: adaptive, see `CacheWriter`).
     public var checkpointInterval: TimeInterval? { didSet { evaluator?.checkpointInterval = checkpointInterval } }
+    /// What "no cache open" tells the user to do (`semcom run` says to pass `--cache`).
+    public var howToOpen = "use 'open FILE.h5'"
     /// Threads for computing server answers (`Evaluator.threads`).
     public var threads = 1 { didSet { evaluator?.threads = threads } }
     /// Where `export`, `plot` and `image` write relative paths.
@@ -89,7 +91,7 @@ public final class Session {
     }
 
     func requireCache() throws -> (Cache, Evaluator) {
-        guard let cache, let evaluator else { throw ReplError("no cache open (use 'open FILE.h5')") }
+        guard let cache, let evaluator else { throw ReplError("no cache open (\(howToOpen))") }
         return (cache, evaluator)
     }
 

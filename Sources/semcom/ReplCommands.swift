@@ -14,6 +14,9 @@ struct ReplCommand: ParsableCommand {
     @Option(help: "Threads for computing missing server answers.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Flag(help: "From a pipe: go on past a failing line (and still exit 1 at the end). Without it the first failing line ends the session with exit 1.")
+    var keepGoing = false
+
     func validate() throws { try usage { try Limits.check(threads: threads) } }
 
     func run() throws {
@@ -22,39 +25,58 @@ struct ReplCommand: ParsableCommand {
         let reader = LineReader(historyFile: history, completions: session.completions)
         let signals = ReplSignals(interactive: reader.interactive)
         signals.install()
-        if let cache, !Self.report(session, "open \(cache)", signals) { return }
-        while true {
+        // From a pipe a failing line fails the session (exit 1): at once, or at the end with --keep-going.
+        var failed = false
+        func run(_ line: String) -> Bool {
+            switch Self.report(session, line, signals) {
+            case .quit: return false
+            case .failed where !reader.interactive:
+                failed = true
+                return keepGoing
+            case .done, .failed: return true
+            }
+        }
+        defer { flushStandardOutput() }
+        if let cache, !run("open \(cache)") { if failed { throw ExitCode(1) }; return }
+        loop: while true {
             switch signals.waitingForInput({ reader.read(prompt: "semcom> ") }) {
             case .line(let line):
-                if !Self.report(session, line, signals) { return }
+                if !run(line) { break loop }
             case .interrupted:
                 signals.forget()  // Ctrl-C at the prompt: the line is dropped, a fresh prompt
             case .signal:
                 signals.signalledAtPrompt()
             case .end:
-                return
+                if reader.interactive { print("") }  // Ctrl-D: end the prompt's line
+                break loop
             }
         }
+        if failed { throw ExitCode(1) }
     }
 
-    /// Runs a line, printing its result or a one-line error; false on quit.
-    /// A command stopped by Ctrl-C (`Interrupted`, at a safe point) prints
-    /// one line and the REPL goes on; see `ReplSignals` for the rest.
-    static func report(_ session: Session, _ line: String, _ signals: ReplSignals) -> Bool {
+    /// What a line did.
+    enum Outcome { case done, failed, quit }
+
+    /// Runs a line, printing its result or a one-line error. A command
+    /// stopped by Ctrl-C (`Interrupted`, at a safe point) prints one line and
+    /// the REPL goes on; see `ReplSignals` for the rest.
+    static func report(_ session: Session, _ line: String, _ signals: ReplSignals) -> Outcome {
         signals.beforeCommand()
+        var outcome = Outcome.done
         do {
             let out = try session.execute(line)
             if !out.isEmpty { print(out) }
         } catch is QuitSignal {
-            return false
+            return .quit
         } catch let stop as Interrupted {
             signals.stopped(stop)
         } catch {
             reportError("\(error)")
+            outcome = .failed
         }
         flushStandardOutput()
         signals.afterCommand()
-        return true
+        return outcome
     }
 }
 
@@ -193,10 +215,14 @@ struct RunScript: ParsableCommand {
     @Option(help: "Threads for computing missing server answers.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Flag(help: "Go on past a failing line (each reported on stderr) and exit 1 at the end; without it the first failing line stops the script.")
+    var keepGoing = false
+
     func validate() throws { try usage { try Limits.check(threads: threads) } }
 
     func run() throws {
         let session = makeSession(threads: threads)
+        session.howToOpen = "pass --cache FILE.h5 to semcom run, or put 'open FILE.h5' in the script"
         for v in variables {
             guard let eq = v.firstIndex(of: "=") else { throw CLIError("--set '\(v)': expected NAME=VALUE") }
             session.variables[String(v[..<eq])] = String(v[v.index(after: eq)...])
@@ -207,7 +233,7 @@ struct RunScript: ParsableCommand {
         Interruption.install(exitOnSecond: true)
         do {
             if let cache { _ = try session.execute("open \(cache)") }
-            try session.runScript(script) { print($0) }
+            try session.runScript(script, keepGoing: keepGoing, output: { print($0) }, failed: { flushStandardOutput(); reportError("\($0)") })
         } catch let stop as Interrupted {
             flushStandardOutput()
             FileHandle.standardError.write(Data("\(stop)\n".utf8))

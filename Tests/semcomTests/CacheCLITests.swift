@@ -118,8 +118,8 @@ final class CacheCLITests: XCTestCase {
         quit
         eval
         """
-        let (status, stdout, stderr) = try runSemcom(["repl", cache], input: script)
-        XCTAssertEqual(status, 0, stderr)
+        let (status, stdout, stderr) = try runSemcom(["repl", "--keep-going", cache], input: script)
+        XCTAssertEqual(status, 1, "a piped session with a failing line fails, at the end with --keep-going: \(stderr)")
         XCTAssertFalse(stdout.contains("semcom>"), "no prompt noise from a pipe")
         XCTAssertTrue(stdout.contains("sum:0.9  min:0.8"), stdout)
         XCTAssertTrue(stdout.contains("params_M"), stdout)
@@ -132,6 +132,33 @@ final class CacheCLITests: XCTestCase {
         XCTAssertEqual(evalHeaders.count, 1, "one eval; the eval after quit must not run")
         XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.path + "/sweep.svg"))
         XCTAssertEqual(try String(contentsOfFile: tmp.path + "/pareto.csv", encoding: .utf8).split(separator: "\n").first?.hasSuffix("pareto"), true)
+    }
+
+    /// Issue 12 item 11: from a pipe the first failing line ends the session
+    /// with exit 1; a clean pipe exits 0.
+    func testAPipedSessionStopsAtTheFirstFailingLine() throws {
+        let cache = try buildCache()
+        var (status, stdout, stderr) = try runSemcom(["repl", cache], input: "models\nevl\nimage 0 \(tmp.path)/o.png\n")
+        XCTAssertEqual(status, 1, stderr)
+        XCTAssertTrue(stdout.contains("params_M"), stdout)
+        XCTAssertEqual(stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }.count, 1, stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.path + "/o.png"), "nothing after the failing line runs")
+        (status, _, stderr) = try runSemcom(["repl", cache], input: "models\n")
+        XCTAssertEqual(status, 0, stderr)
+    }
+
+    /// `semcom run` without `--cache` says to pass it; `--keep-going` runs every
+    /// line, reports each failure and exits 1.
+    func testRunWithoutACacheAndKeepGoing() throws {
+        let script = tmp.appendingPathComponent("k.semcom").path
+        try "eval\nset rule nope\nset rule topk:3\n".write(toFile: script, atomically: false, encoding: .utf8)
+        var (status, _, stderr) = try runSemcom(["run", script])
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(stderr.contains("\(script):1: no cache open (pass --cache FILE.h5"), stderr)
+        (status, _, stderr) = try runSemcom(["run", "--keep-going", script])
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(stderr.contains("\(script):2: rule 'nope'"), stderr)
+        XCTAssertTrue(stderr.contains("\(script): 2 line(s) failed"), stderr)
     }
 
     func testRunScriptStopsWithFileAndLine() throws {

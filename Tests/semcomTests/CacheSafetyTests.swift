@@ -350,8 +350,8 @@ final class CacheSafetyTests: XCTestCase {
         let (_, text, _) = try runSemcom(["eval", "--cache", cache, "--edge", "edge", "--server", "server"])
         XCTAssertTrue(text.contains("1 unreadable image(s) left out"), text)
         // The REPL's image command names it too (row 32: class 3, third file), and the session goes on.
-        let (s4, o4, e4) = try runSemcom(["repl", cache], input: "image 32\nimage 33\n")
-        XCTAssertEqual(s4, 0, e4)
+        let (s4, o4, e4) = try runSemcom(["repl", "--keep-going", cache], input: "image 32\nimage 33\n")
+        XCTAssertEqual(s4, 1, "a failing line fails a piped session: \(e4)")
         XCTAssertTrue(e4.contains("image 32 could not be read when the cache was built") && e4.contains(bad), e4)
         XCTAssertTrue(o4.contains("33: "), o4)
         // Rerunning the build finds nothing to do (the bad image does not block it).

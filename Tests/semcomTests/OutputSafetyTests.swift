@@ -179,8 +179,8 @@ final class OutputSafetyTests: XCTestCase {
         let cache = try cache()
         let before = try bytes(cache)
         let csv = path("ok.csv")
-        let (status, stdout, stderr) = try runSemcom(["repl", cache], input: "models\nexport \(cache)\nimage 0 \(cache)\nexport \(csv)\n")
-        XCTAssertEqual(status, 0, stderr)
+        let (status, stdout, stderr) = try runSemcom(["repl", "--keep-going", cache], input: "models\nexport \(cache)\nimage 0 \(cache)\nexport \(csv)\n")
+        XCTAssertEqual(status, 1, "a failing line fails a piped session: \(stderr)")
         let errors = stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
         XCTAssertEqual(errors.count, 2, stderr)
         for error in errors { XCTAssertTrue(error.contains("\(cache): is an input of this command"), stderr) }

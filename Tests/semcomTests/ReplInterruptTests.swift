@@ -262,7 +262,7 @@ final class ReplInterruptTests: XCTestCase {
         session.progress = { done, _ in
             if done == 0 { fills += 1; Interruption.received(SIGINT) }  // the fill has begun
         }
-        XCTAssertTrue(ReplCommand.report(session, "eval", signals), "the REPL goes on")
+        XCTAssertEqual(ReplCommand.report(session, "eval", signals), .done, "the REPL goes on")
         XCTAssertEqual(fills, 1)
         XCTAssertEqual(notes.count, 1, "one line: \(notes)")
         XCTAssertTrue(notes.first?.hasPrefix("interrupted; ") == true, "\(notes)")
@@ -274,7 +274,7 @@ final class ReplInterruptTests: XCTestCase {
         // The next command runs in full.
         session.progress = { _, _ in }
         notes = []
-        XCTAssertTrue(ReplCommand.report(session, "eval", signals))
+        XCTAssertEqual(ReplCommand.report(session, "eval", signals), .done)
         XCTAssertEqual(notes, [])
         XCTAssertNil(Interruption.pending)
     }
