@@ -58,7 +58,8 @@ extension Cache {
         try f.setAttribute(CacheLayout.semcomVersion, to: try first.file.attribute(CacheLayout.semcomVersion, as: String.self))
         for r in runs {
             let info = try first.run(r)
-            let model = ModelSpec(name: r, arch: info.arch, weights: info.weights, lowResolution: info.lowResolution)
+            var model = ModelSpec(name: r, arch: info.arch, weights: info.weights, lowResolution: info.lowResolution)
+            model.role = info.role
             try CacheLayout.createRun(in: f, model: model, sha256: info.weightsSHA256, config: info.config, images: n, completed: n)
             for d in CacheLayout.runDatasets {
                 let target = try f.openDataset(CacheLayout.run(r, d))

@@ -220,6 +220,8 @@ public struct RunInfo: Equatable, Sendable {
     public var distilled = false
     /// Whether the position embedding covers the patches only (`ViTConfig.noEmbedClass`).
     public var noEmbedClass = false
+    /// The role recorded at build (`Cache.runRoles` infers the missing ones).
+    public var role: RunRole?
     public var numPatches: Int { (imageSize / patchSize) * (imageSize / patchSize) }
     /// The run's architecture as a configuration (for FLOPs, shapes and
     /// parameter counts): the prefix tokens after the class and distillation

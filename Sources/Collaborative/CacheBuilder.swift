@@ -15,6 +15,9 @@ public struct ModelSpec: Equatable, Sendable {
     /// `@R`: the model sees every image reduced to R x R pixels and enlarged
     /// back (the low-resolution baseline; `Preprocessing.lowResolution`).
     public var lowResolution: Int?
+    /// What the run is for (`--role NAME=ROLE`); nil: inferred by size among
+    /// the models of the build (`RunRole.inferred`) and recorded.
+    public var role: RunRole?
 
     public init(name: String, arch: String, weights: String, lowResolution: Int? = nil) {
         self.name = name
@@ -261,9 +264,17 @@ public struct CacheBuilder {
             try f.setAttribute(CacheLayout.shardIndex, to: Int64(shard.index))
             try f.setAttribute(CacheLayout.shardCount, to: Int64(shard.count))
         }
-        for ((m, net), hash) in zip(zip(models, nets), hashes) {
+        let roles = withRoles(models, nets)
+        for ((m, net), hash) in zip(zip(roles, nets), hashes) {
             try CacheLayout.createRun(in: f, model: m, sha256: hash, config: net.config, images: images.count)
         }
+    }
+
+    /// `models` with their roles: as given, else inferred by size among them.
+    func withRoles(_ models: [ModelSpec], _ nets: [any ImageClassifier]) -> [ModelSpec] {
+        let given = Dictionary(models.compactMap { m in m.role.map { (m.name, $0) } }, uniquingKeysWith: { a, _ in a })
+        let inferred = RunRole.inferred(zip(models, nets).map { ($0.name, $1.config.parameterCount, $0.lowResolution != nil) }, taken: given)
+        return models.map { m in var m = m; m.role = m.role ?? inferred[m.name]; return m }
     }
 
     /// Checks that the cache being resumed was made from the same inputs, and adds new runs.

@@ -25,6 +25,31 @@ public enum CacheLayout {
     public static let runDatasets = [logits] + ImportanceMeasure.stored.map(importance) + [lastAttention]
     /// A run's dataset, from the root.
     public static func run(_ name: String, _ dataset: String) -> String { "\(run(name))/\(dataset)" }
+    /// What each dataset holds and in what units, written as its `description`
+    /// and `units` attributes (docs/method.md says more). Keys: the image
+    /// datasets' paths, the run datasets' names, and `memo` for memo tables.
+    static let documentation: [String: (units: String, description: String)] = [
+        paths: ("", "image file, relative to the root attribute images_root; row order"),
+        labels: ("class index", "true class, -1 when unknown"),
+        status: ("0 not read, 1 read, 2 unreadable", "whether the row's image was read"),
+        errors: ("", "why an unreadable image could not be used; empty otherwise"),
+        bytes: ("bytes", "the image file's size when first read (-1 before)"),
+        sha256: ("bytes", "SHA-256 of the image file when first read (zeros before)"),
+        logits: ("logit", "raw class scores before softmax, N x C"),
+        importance(.mean): ("fraction of 1", "last layer's class-token attention over the patches, head mean, renormalised; N x P"),
+        importance(.rollout): ("fraction of 1", "the authors' attention rollout (per head, (A+I) products, head mean), renormalised; N x P"),
+        importance(.textbook): ("fraction of 1", "Abnar and Zuidema's rollout (heads averaged, 0.5A+0.5I row-normalised), renormalised; N x P"),
+        lastAttention: ("probability", "last layer's class-token attention per head over all tokens (prefix first); N x H x T"),
+        memo: ("class index", "the server's class on the class token plus the first k patches of the ordering (column k); -1 not computed; N x (P+1)"),
+    ]
+
+    /// Writes `documentation[key]` on `dataset`.
+    static func document(_ dataset: HDF5Dataset, as key: String) throws {
+        guard let doc = documentation[key] else { return }
+        try dataset.setAttribute("units", to: doc.units)
+        try dataset.setAttribute("description", to: doc.description)
+    }
+
     /// The memo table of `server`'s answers on prefixes of `ordering` (`MemoTable`).
     public static func memoTable(server: String, ordering: PatchOrdering) -> String { "\(memo)/\(server)/\(ordering)" }
 
@@ -64,7 +89,8 @@ public enum CacheLayout {
                        lowResolution: try g.hasAttribute("low_resolution") ? try int("low_resolution") : nil,
                        prefixTokens: try g.hasAttribute("prefix_tokens") ? try int("prefix_tokens") : 1,
                        distilled: try g.hasAttribute("distilled") ? try int("distilled") != 0 : false,
-                       noEmbedClass: try g.hasAttribute("no_embed_class") ? try int("no_embed_class") != 0 : false)
+                       noEmbedClass: try g.hasAttribute("no_embed_class") ? try int("no_embed_class") != 0 : false,
+                       role: try g.hasAttribute("role") ? RunRole(rawValue: try g.attribute("role", as: String.self)) : nil)
     }
 
     /// Rows a run has completed, as stored (for a writer resuming a build).
@@ -127,6 +153,7 @@ public enum CacheLayout {
         try f.createDataset(bytes, values: pins.map(\.bytes), chunks: rowChunk)
         try f.createDataset(sha256, of: UInt8.self, shape: [n, 32], chunks: [rowChunk[0], 32])
         try f.openDataset(sha256).write(pins.flatMap(\.sha256))
+        for key in [paths, labels, status, errors, bytes, sha256] { try document(try f.openDataset(key), as: key) }
     }
 
     /// Records what reading rows `first ..< first + outcomes.count` found.
@@ -146,6 +173,7 @@ public enum CacheLayout {
         try g.setAttribute("weights", to: m.weights)
         try g.setAttribute("weights_sha256", to: sha256)
         if let r = m.lowResolution { try g.setAttribute("low_resolution", to: Int64(r)) }
+        if let role = m.role { try g.setAttribute("role", to: role.rawValue) }
         for (k, v) in [("num_classes", c.numClasses), ("embed_dim", c.embedDim), ("depth", c.depth),
                        ("num_heads", c.numHeads), ("patch_size", c.patchSize), ("prefix_tokens", c.prefixTokens),
                        ("distilled", c.distilled ? 1 : 0), ("no_embed_class", c.noEmbedClass ? 1 : 0), (self.completed, completed)] {
@@ -153,8 +181,8 @@ public enum CacheLayout {
         }
         let shapes = [[c.numClasses], [c.numPatches], [c.numPatches], [c.numPatches], [c.numHeads, c.numTokens]]
         for (name, shape) in zip(runDatasets, shapes) {
-            try g.createDataset(name, of: Float.self, shape: [n] + shape,
-                                chunks: [max(1, min(n, 64))] + shape, deflate: 4, shuffle: true)
+            try document(try g.createDataset(name, of: Float.self, shape: [n] + shape,
+                                             chunks: [max(1, min(n, 64))] + shape, deflate: 4, shuffle: true), as: name)
         }
     }
 

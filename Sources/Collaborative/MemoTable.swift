@@ -45,8 +45,10 @@ public enum MemoTable {
     /// Creates an empty table (all -1), chunked by rows.
     @discardableResult
     public static func create(in group: HDF5Group, key: String, images n: Int, columns: Int) throws -> HDF5Dataset {
-        try group.createDataset(key, of: Int16.self, shape: [n, columns], chunks: [max(1, min(n, 1024)), columns],
-                                deflate: 4, fillValue: -1)
+        let table = try group.createDataset(key, of: Int16.self, shape: [n, columns], chunks: [max(1, min(n, 1024)), columns],
+                                            deflate: 4, fillValue: -1)
+        try CacheLayout.document(table, as: CacheLayout.memo)
+        return table
     }
 }
 

@@ -37,7 +37,10 @@ struct Command: Sendable {
             let runs = try cache.runNames()
             let missing = a.filter { !runs.contains($0) }
             guard missing.isEmpty else {
-                throw ReplError("this needs run(s) \(missing.joined(separator: ", ")); \(cache.path) has \(runs.joined(separator: ", ")) (build them with semcom cache build --model NAME=ARCH:WEIGHTS)")
+                // The variables that named the missing runs: --set one of them to a run the cache has.
+                let names = missing.flatMap { run in s.variables.filter { $0.value == run }.map(\.key) }.sorted()
+                let fix = names.isEmpty ? "" : "pass \(names.map { "--set \($0)=RUN" }.joined(separator: " ")) with RUN one of its runs, or "
+                throw ReplError("this needs run(s) \(missing.joined(separator: ", ")); \(cache.path) has \(runs.joined(separator: ", ")) (\(fix)build them with semcom cache build --model NAME=ARCH:WEIGHTS)", kind: .notFound)
             }
             return ""
         },

@@ -107,14 +107,31 @@ public final class Session {
         e.threads = threads
         cache = c
         evaluator = e
-        // Sensible defaults: the smallest run is the edge, the largest the server
-        // (low-resolution runs are baselines, not candidates).
-        let runs = try c.runNames().map { try c.run($0) }.filter { $0.lowResolution == nil }.sorted { $0.embedDim < $1.embedDim }
-        if let small = runs.first, let big = runs.last {
-            setting.edge = small.name
-            setting.encoder = small.name
-            setting.server = big.name
+        // Defaults from the runs' roles: the edge, the server, and for scripts
+        // $edge, $server, $small and grids sized to the server's patch count
+        // (unless set already, e.g. by --set).
+        let roles = try c.runRoles()
+        if let edge = roles[.edge], let server = roles[.server] {
+            setting.edge = edge
+            setting.encoder = edge
+            setting.server = server
         }
+        for (role, run) in roles {
+            if let name = role.variable, variables[name] == nil { variables[name] = run }
+        }
+        if let server = roles[.server] {
+            for (name, value) in Self.grids(patches: try c.run(server).numPatches) where variables[name] == nil { variables[name] = value }
+        }
+    }
+
+    /// The experiment scripts' grids for P patches: `ks` 10 values of k,
+    /// `ks_fine` about 20, `taus` 21 attention thresholds around 1/P; for
+    /// P = 196 exactly the paper's (10:190:20, 10:196:10, 0.0005:0.0205:0.001).
+    static func grids(patches p: Int) -> [String: String] {
+        let start = max(1, Int((Double(p) / 19.6).rounded())), step = max(1, Int((Double(p) / 9.8).rounded()))
+        let taus = [0.098, 4.018, 0.196].map { String(format: "%g", ($0 / Double(p) * 1e6).rounded() / 1e6) }
+        return ["ks": "\(start):\(min(p, start + 9 * step)):\(step)", "ks_fine": "\(start):\(p):\(start)",
+                "taus": taus.joined(separator: ":")]
     }
 
     func remember(_ t: ResultTable) -> String {

@@ -27,6 +27,9 @@ struct CacheCommand: ParsableCommand {
         @Option(help: "Use only the first N images (N >= 1).")
         var limit: Int?
 
+        @Option(name: .customLong("role"), help: "NAME=ROLE: what a run is for (edge, server, small_server, low_resolution); repeatable. Default: by size (the fewest parameters is the edge, the most the server, the largest of the rest the small server; @R runs are low resolution). Scripts and the REPL take their default runs from the roles.")
+        var roles: [String] = []
+
         func validate() throws {
             if let limit, limit < 1 { throw ValidationError("--limit \(limit): expected a positive number of images") }
             if let c = checkpointEvery { try usage { try Limits.check(checkpointEvery: c) } }
@@ -54,11 +57,21 @@ struct CacheCommand: ParsableCommand {
 
         func run() throws {
             image.applyLimits()
-            let specs = try models.map { text -> ModelSpec in
+            var specs = try models.map { text -> ModelSpec in
                 guard let m = ModelSpec(parsing: text) else { throw CLIError("--model '\(text)': expected NAME=ARCH:WEIGHTS or NAME=ARCH:WEIGHTS@R") }
                 return m
             }
             guard Set(specs.map(\.name)).count == specs.count else { throw CLIError("--model names must differ") }
+            for text in roles {
+                let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let role = RunRole(rawValue: parts[1]) else {
+                    throw ValidationError("--role '\(text)': expected NAME=ROLE with ROLE one of \(RunRole.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard let i = specs.firstIndex(where: { $0.name == parts[0] }) else {
+                    throw ValidationError("--role '\(text)': no --model named '\(parts[0])' (models: \(specs.map(\.name).joined(separator: ", ")))")
+                }
+                specs[i].role = role
+            }
             var list = try ImageList.load(images)
             if let limit { list = list.limited(to: limit) }
             var builder = CacheBuilder(images: list, models: specs)

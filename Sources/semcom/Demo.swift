@@ -75,7 +75,8 @@ struct Demo: ParsableCommand {
         // need are computed in about two minutes on 2 cores: k from P/8 to P in steps of
         // P/8 (P patches), thresholds 0.1/P to 4/P, and 11 attention-sum thresholds.
         let p = try cache.run("server").numPatches
-        let ranges = ["ks": "\(max(1, p / 8)):\(p):\(max(1, p / 8))",
+        let ks = "\(max(1, p / 8)):\(p):\(max(1, p / 8))"
+        let ranges = ["ks": ks, "ks_fine": ks,
                       "taus": String(format: "%g:%g:%g", 0.1 / Double(p), 4.0 / Double(p), 0.2 / Double(p)),
                       "deltas": "0.5,0.6,0.7,0.8,0.85,0.9,0.93,0.95,0.97,0.98,0.99"]
             .merging(try figureImages(e, gate: setting.gate)) { $1 }
@@ -83,7 +84,7 @@ struct Demo: ParsableCommand {
         for script in scripts {
             let s = makeSession(threads: threads)
             s.outputDirectory = out
-            s.variables = ["edge": "edge", "server": "server", "small": "small"].merging(ranges) { $1 }
+            s.variables = ranges  // the runs ($edge, $server) come from the cache's roles
             try s.open(cachePath)
             do {
                 try s.runScript(experiments + "/" + script) { _ in }

@@ -183,6 +183,22 @@ final class CacheTests: XCTestCase {
         XCTAssertNotEqual(SelectionRule.custom(SumPerImage(delta: 0.3)), .sum(0.3))
     }
 
+    /// Issue 12 item 7: every dataset of a cache says what it holds and in what units.
+    func testEveryDatasetCarriesUnitsAndADescription() throws {
+        let path = try build("c.h5")
+        _ = try Evaluator(cache: try Cache(path: path)).evaluate(Setting(edge: "edge", server: "server"))  // makes a memo table
+        let f = try HDF5File.open(path)
+        var datasets = [CacheLayout.paths, CacheLayout.labels, CacheLayout.status, CacheLayout.errors, CacheLayout.bytes, CacheLayout.sha256]
+        for run in ["edge", "server"] { datasets += CacheLayout.runDatasets.map { CacheLayout.run(run, $0) } }
+        datasets += try MemoTable.keys(in: try Cache(path: path))
+        XCTAssertEqual(datasets.filter { $0.hasPrefix(CacheLayout.memo) }.count, 1)
+        for d in datasets {
+            let ds = try f.openDataset(d)
+            XCTAssertTrue(try ds.hasAttribute("units") && ds.hasAttribute("description"), d)
+            XCTAssertFalse(try ds.attribute("description", as: String.self).isEmpty, d)
+        }
+    }
+
     /// Every dataset and attribute of a cache, for equality checks.
     func contents(_ path: String) throws -> [String: String] { try HDF5File.open(path).inventory() }
 

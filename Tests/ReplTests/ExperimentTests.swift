@@ -19,13 +19,13 @@ final class ExperimentTests: XCTestCase {
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
         var models: [ModelSpec] = []
-        for (name, d, heads, seed) in [("tiny", 24, 2, UInt64(11)), ("small", 32, 2, 12), ("base", 48, 3, 13)] {
+        for (name, d, heads, seed) in [("phone", 24, 2, UInt64(11)), ("medium", 32, 2, 12), ("cloud", 48, 3, 13)] {
             let c = ViTConfig(embedDim: d, depth: 1, numHeads: heads, numClasses: 4)
             let path = tmp.appendingPathComponent("\(name).safetensors").path
             try SafeTensors.write(ViTWeights.random(c, seed: seed, std: 0.3).timmTensors(c), metadata: ["num_heads": "\(heads)"], to: path)
             models.append(ModelSpec(name: name, arch: "auto", weights: path))
         }
-        models.append(ModelSpec(name: "base_at_112px", arch: "auto", weights: models[2].weights, lowResolution: 112))
+        models.append(ModelSpec(name: "cloud_at_112px", arch: "auto", weights: models[2].weights, lowResolution: 112))
         let dir = Self.root.appendingPathComponent("Tests/Fixtures/imaging").path
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".jpg") }.sorted().prefix(4)
         let images = ImageList(paths: files.map { dir + "/" + $0 }, labels: [0, 1, 2, 3])
@@ -35,6 +35,8 @@ final class ExperimentTests: XCTestCase {
         builder.threads = 2
         try builder.build(cachePath)
 
+        // No run bears a script's default name (tiny, base, small): the runs come from the roles.
+        XCTAssertEqual(try Cache(path: cachePath).runRoles(), [.edge: "phone", .smallServer: "medium", .server: "cloud", .lowResolution: "cloud_at_112px"])
         let scripts = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Experiments").path)
             .filter { $0.hasSuffix(".semcom") }.sorted()
         XCTAssertEqual(scripts.count, 13)
@@ -78,12 +80,12 @@ final class ExperimentTests: XCTestCase {
         XCTAssertEqual(rows.count, 10)
         for row in rows {
             let f = row.split(separator: ",").map { Double($0)! }
-            let r = try evaluator.evaluate(Setting(edge: "tiny", server: "base", rule: .sum(f[0]), gate: .none))
+            let r = try evaluator.evaluate(Setting(edge: "phone", server: "cloud", rule: .sum(f[0]), gate: .none))
             XCTAssertEqual(f[1], r.patchesPerSent, accuracy: 1e-4)
             XCTAssertEqual(f[3], r.accuracy, accuracy: 1e-4)
         }
         let fig08 = try String(contentsOfFile: out + "/fig08_default.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
-        let r = try evaluator.evaluate(Setting(edge: "tiny", server: "base"))
+        let r = try evaluator.evaluate(Setting(edge: "phone", server: "cloud"))
         // Full precision in the CSV: the exact Doubles.
         XCTAssertEqual(Double(fig08[1][fig08[0].firstIndex(of: "accuracy")!])!, r.accuracy)
         XCTAssertEqual(Double(fig08[1][fig08[0].firstIndex(of: "comm_cost")!])!, r.commCost)
@@ -91,8 +93,8 @@ final class ExperimentTests: XCTestCase {
         // Fig. 10's low-resolution point, and its series in the figure.
         let low = try String(contentsOfFile: out + "/fig10_lowres.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
         XCTAssertEqual(low.count, 2)
-        XCTAssertEqual(Array(low[1].prefix(2)), ["base_at_112px", "112"])
-        let lr = try evaluator.evaluate(Setting(edge: "tiny", server: "base_at_112px", rule: .topK(10), gate: .none))
+        XCTAssertEqual(Array(low[1].prefix(2)), ["cloud_at_112px", "112"])
+        let lr = try evaluator.evaluate(Setting(edge: "phone", server: "cloud_at_112px", rule: .topK(10), gate: .none))
         XCTAssertEqual(Double(low[1][low[0].firstIndex(of: "accuracy")!])!, lr.accuracy, accuracy: 1e-4)
         XCTAssertEqual(Double(low[1][low[0].firstIndex(of: "comm_cost")!])!, 0.25, accuracy: 1e-4)
         XCTAssertTrue(try String(contentsOfFile: out + "/fig10.svg", encoding: .utf8).contains("low_resolution"))
@@ -103,6 +105,20 @@ final class ExperimentTests: XCTestCase {
         s.variables["server"] = "huge"
         XCTAssertThrowsError(try s.runScript(Self.root.appendingPathComponent("Experiments/fig08.semcom").path) { _ in }) {
             XCTAssertTrue("\($0)".contains("needs run(s) huge"), "\($0)")
+            XCTAssertTrue("\($0)".contains("pass --set server=RUN with RUN one of its runs"), "\($0)")
         }
+    }
+
+    /// The grids a cache's patch count gives the scripts: the paper's for 196.
+    func testGridsFollowThePatchCount() {
+        XCTAssertEqual(Session.grids(patches: 196), ["ks": "10:190:20", "ks_fine": "10:196:10", "taus": "0.0005:0.0205:0.001"])
+        XCTAssertEqual(Session.grids(patches: 64), ["ks": "3:64:7", "ks_fine": "3:64:3", "taus": "0.001531:0.062781:0.003063"])
+    }
+
+    /// Roles by size, given roles first.
+    func testRolesAreInferredBySizeUnlessGiven() {
+        let runs = [("a", 10, false), ("b", 30, false), ("c", 20, false), ("b_low", 30, true), ("d", 15, false)]
+        XCTAssertEqual(RunRole.inferred(runs), ["a": .edge, "b": .server, "c": .smallServer, "b_low": .lowResolution])
+        XCTAssertEqual(RunRole.inferred(runs, taken: ["c": .server]), ["a": .edge, "b": .smallServer, "b_low": .lowResolution])
     }
 }

@@ -35,6 +35,20 @@ final class CacheCLITests: XCTestCase {
         return out
     }
 
+    /// `--role` records what a run is for (by default by size); a bad role is a usage error.
+    func testRolesAreRecorded() throws {
+        XCTAssertEqual(try Cache(path: try buildCache()).runRoles(), [.edge: "edge", .server: "server"])
+        let out = tmp.appendingPathComponent("r.h5").path
+        let base = ["cache", "build", "--out", out, "--images", try dataset(), "--batch", "4",
+                    "--model", "a=auto:\(weights)", "--model", "b=auto:\(weights)"]
+        var (status, _, stderr) = try runSemcom(base + ["--role", "a=server", "--role", "b=edge"])
+        XCTAssertEqual(status, 0, stderr)
+        XCTAssertEqual(try Cache(path: out).runRoles(), [.edge: "b", .server: "a"])
+        (status, _, stderr) = try runSemcom(base + ["--role", "a=boss"])
+        XCTAssertEqual(status, 2)
+        XCTAssertTrue(stderr.contains("--role 'a=boss': expected NAME=ROLE"), stderr)
+    }
+
     /// The preprocessing comes from the config beside the weights (timm's pretrained_cfg),
     /// options override it, and the cache records it.
     func testPreprocessingFollowsTheWeightsConfigAndIsRecorded() throws {
