@@ -72,6 +72,17 @@ public struct Evaluation: Equatable, Sendable {
     public var unreadableImages: Int
     /// Whether rows not yet built were left out (asked for with `allowPartial`).
     public var partial: Bool
+    /// Images kept on the edge (not sent), as the authors' code counts them.
+    public var confidentImages: Int
+    /// Over the sent images that keep a patch: the mean of the smallest kept
+    /// patch score; over all sent images: the mean sum of the kept scores
+    /// (importance scores sum to 1 per image). NaN when nothing is sent, and
+    /// for a low-resolution server run.
+    public var meanMinAttention, meanAttentionSum: Double
+    /// Top-5 accuracy of the edge and of the server alone on full images.
+    /// (The collaborative top-5 needs the server's top 5 on each patch
+    /// subset, which the memo does not store yet.)
+    public var edgeAccuracyTop5, serverAccuracyTop5: Double
 
     /// Every number above by its one name, in one order: the columns of every
     /// CSV and the keys of every JSON object an evaluation is written to
@@ -81,14 +92,22 @@ public struct Evaluation: Equatable, Sendable {
          "sent_fraction": sentFraction, "patches_per_sent": patchesPerSent, "comm_cost": commCost,
          "server_gflops": serverGFLOPs, "latency_ms": latencyMs, "edge_ms": edgeMs, "uplink_ms": uplinkMs,
          "server_ms": serverMs, "images": Double(images), "labelled": Double(labelled), "total_images": Double(totalImages),
-         "unreadable_images": Double(unreadableImages), "partial": partial ? 1 : 0]
+         "unreadable_images": Double(unreadableImages), "partial": partial ? 1 : 0,
+         "confident_images": Double(confidentImages), "mean_min_attention": meanMinAttention,
+         "mean_attention_sum": meanAttentionSum, "edge_accuracy_top5": edgeAccuracyTop5, "server_accuracy_top5": serverAccuracyTop5]
+    }
+
+    /// Every value equal, a NaN equal to a NaN (an undefined mean is the same answer).
+    public static func == (a: Evaluation, b: Evaluation) -> Bool {
+        zip(a.namedValues, b.namedValues).allSatisfy { $0.value == $1.value || ($0.value.isNaN && $1.value.isNaN) }
     }
 
     /// The names of `namedValues`, in order.
     public static var valueNames: [String] {
         Evaluation(accuracy: 0, edgeAccuracy: 0, serverAccuracy: 0, sentFraction: 0, patchesPerSent: 0, commCost: 0,
                    serverGFLOPs: 0, latencyMs: 0, edgeMs: 0, uplinkMs: 0, serverMs: 0, images: 0, labelled: 0,
-                   totalImages: 0, unreadableImages: 0, partial: false).namedValues.map(\.key)
+                   totalImages: 0, unreadableImages: 0, partial: false, confidentImages: 0, meanMinAttention: 0,
+                   meanAttentionSum: 0, edgeAccuracyTop5: 0, serverAccuracyTop5: 0).namedValues.map(\.key)
     }
 
     /// One line saying which images the numbers are over, when not every image
@@ -124,6 +143,7 @@ public final class Evaluator {
     private var predictions: [String: [Int32]] = [:]
     private var gateScores: [String: [Double]] = [:]
     private var logits: [String: [Float]] = [:]
+    private var topFive: [String: [Bool]] = [:]
 
     public init(cache: Cache) { self.cache = cache }
 
@@ -142,6 +162,24 @@ public final class Evaluator {
         }
         predictions[run] = p
         return p
+    }
+
+    /// Per image: whether its label is among the run's 5 largest logits (ties:
+    /// the lower class first); false when unlabelled.
+    func topFiveHits(_ run: String) throws -> [Bool] {
+        if let h = topFive[run] { return h }
+        let c = try cache.run(run).numClasses
+        let logits = try runLogits(run)
+        let labels = cache.images.labels
+        let hits = (0..<count).map { i -> Bool in
+            let y = Int(labels[i])
+            guard y >= 0, y < c else { return false }
+            let row = logits[(i * c)..<((i + 1) * c)], v = row[row.startIndex + y]
+            let above = row.indices.filter { row[$0] > v || (row[$0] == v && $0 - row.startIndex < y) }.count
+            return above < 5
+        }
+        topFive[run] = hits
+        return hits
     }
 
     /// A run's N x C logits, read from the cache once.
@@ -217,6 +255,9 @@ public final class Evaluator {
         for i in rows { edgeCorrect[i] = labels[i] >= 0 && edgePred[i] == labels[i] }
         let edgeAccuracy = Double(rows.filter { edgeCorrect[$0] }.count) / Double(labelled)
         let serverAccuracy = Double(rows.filter { labels[$0] >= 0 && serverPred[$0] == labels[$0] }.count) / Double(labelled)
+        let (edgeTop5, serverTop5) = (try topFiveHits(setting.edge), try topFiveHits(setting.server))
+        let edgeAccuracyTop5 = Double(rows.filter { edgeTop5[$0] }.count) / Double(labelled)
+        let serverAccuracyTop5 = Double(rows.filter { serverTop5[$0] }.count) / Double(labelled)
 
         // Images sorted by gate score, least confident first: each threshold sends a prefix.
         let scores = try gateScores(setting.edge, setting.gate, temperature: setting.temperature)
@@ -247,8 +288,8 @@ public final class Evaluator {
         for i in byScore.prefix(maxSent) { mayBeSent[i] = true }
 
         let rules = (ruleParameters ?? [setting.rule.parameter]).map { setting.rule.with(parameter: $0) }
-        let keptByRule = lowResolution == nil ? try sorted(ordering, patches: p).keep(rules)
-            : Array(repeating: [Int32](repeating: Int32(p), count: count), count: rules.count)
+        let order = lowResolution == nil ? try sorted(ordering, patches: p) : nil
+        let keptByRule = order?.keep(rules) ?? Array(repeating: [Int32](repeating: Int32(p), count: count), count: rules.count)
         var results: [Evaluation] = []
         var serverCorrect = [Bool](repeating: false, count: count)
         if lowResolution == nil {  // every missing server answer of the grid, in one pass over the images
@@ -269,8 +310,14 @@ public final class Evaluator {
             }
             // Prefix sums over byScore of: accuracy gain, patches, FLOPs, uplink and server time.
             var gain = [Double](repeating: 0, count: maxSent + 1), patches = gain, flops = gain, uplink = gain, serverTime = gain
+            // ... and of the smallest kept score, images keeping a patch, and the kept scores' sum.
+            var minScore = gain, keeping = gain, keptSum = gain
             for (j, i) in byScore.prefix(maxSent).enumerated() {
                 let ki = Int(k[i])
+                let last = i * p + ki - 1
+                minScore[j + 1] = minScore[j] + (ki > 0 ? Double(order?.scores[last] ?? .nan) : 0)
+                keeping[j + 1] = keeping[j] + (ki > 0 ? 1 : 0)
+                keptSum[j + 1] = keptSum[j] + (ki > 0 ? order?.cumulative[last] ?? .nan : 0)
                 gain[j + 1] = gain[j] + (serverCorrect[i] ? 1 : 0) - (edgeCorrect[i] ? 1 : 0)
                 patches[j + 1] = patches[j] + (lowResolution.map { Double(p) * $0 } ?? Double(ki))
                 flops[j + 1] = flops[j] + flopsByK[ki]
@@ -290,7 +337,10 @@ public final class Evaluator {
                     serverGFLOPs: flops[m] / images / 1e9,
                     latencyMs: latency.edgeMs + up + sv, edgeMs: latency.edgeMs, uplinkMs: up, serverMs: sv,
                     images: n, labelled: labelled, totalImages: selection.total,
-                    unreadableImages: selection.unreadable, partial: selection.isPartial))
+                    unreadableImages: selection.unreadable, partial: selection.isPartial,
+                    confidentImages: n - m, meanMinAttention: keeping[m] > 0 ? minScore[m] / keeping[m] : .nan,
+                    meanAttentionSum: m > 0 ? keptSum[m] / Double(m) : .nan,
+                    edgeAccuracyTop5: edgeAccuracyTop5, serverAccuracyTop5: serverAccuracyTop5))
             }
         }
         return results

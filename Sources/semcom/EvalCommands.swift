@@ -123,6 +123,9 @@ struct Eval: ParsableCommand {
         print(String(format: "patches per sent image %.2f", r.patchesPerSent))
         print(String(format: "communication cost     %.4f (1 = every patch of every image)", r.commCost))
         print(String(format: "server GFLOPs / image  %.3f", r.serverGFLOPs))
+        print("confident (on the edge) \(r.confidentImages) images")
+        print(String(format: "sent images: mean smallest kept score %.6f, mean kept score sum %.4f", r.meanMinAttention, r.meanAttentionSum))
+        print("top-5 accuracy         edge \(pct(r.edgeAccuracyTop5)), server \(pct(r.serverAccuracyTop5)) (collaborative top-5: not stored yet)")
         print(String(format: "latency / image        %.2f ms (edge %.2f, uplink %.2f at %g Mbit/s, server %.2f)",
                      r.latencyMs, r.edgeMs, r.uplinkMs, options.uplink, r.serverMs))
     }

@@ -62,6 +62,11 @@ final class CacheTests: XCTestCase {
                              (.topK(50), .none), (.sum(0.3), .margin(0.5))] {
             let result = try evaluator.evaluate(Setting(edge: "edge", server: "server", rule: rule, gate: gate))
             var correct = 0, sent = 0, patches = 0, edgeCorrect = 0, serverCorrect = 0
+            var edgeTop5 = 0, serverTop5 = 0, keeping = 0, minScores = 0.0, sums = 0.0
+            /// Whether `label` is among the 5 largest of `v` (ties: lower class first).
+            func top5(_ v: [Float], _ label: Int) -> Bool {
+                v.indices.sorted { v[$0] > v[$1] || (v[$0] == v[$1] && $0 < $1) }.prefix(5).contains(label)
+            }
             for (i, file) in images.paths.enumerated() {
                 let x = Tensor(shape: [1, 3, 224, 224], scalars: try pre.networkInput(contentsOf: file))
                 let e = edge.forward(x)
@@ -74,9 +79,14 @@ final class CacheTests: XCTestCase {
                 let label = Int(images.labels[i])
                 if full.indices.max(by: { full[$0] < full[$1] })! == label { serverCorrect += 1 }
                 if edgeClass == label { edgeCorrect += 1 }
+                if top5(e.logits.scalars, label) { edgeTop5 += 1 }
+                if top5(full, label) { serverTop5 += 1 }
                 if gate.sends(p) {
                     sent += 1
                     patches += k
+                    let kept = order.prefix(k).map { Double(importance[$0]) }
+                    if let smallest = kept.last { keeping += 1; minScores += smallest }
+                    sums += kept.reduce(0, +)
                     let s = server.forward(x, keep: [Array(order.prefix(k))]).logits.scalars
                     if s.indices.max(by: { s[$0] < s[$1] })! == label { correct += 1 }
                 } else if edgeClass == label {
@@ -90,6 +100,14 @@ final class CacheTests: XCTestCase {
             XCTAssertEqual(result.sentFraction, Double(sent) / n, "\(rule) \(gate)")
             XCTAssertEqual(result.patchesPerSent, sent > 0 ? Double(patches) / Double(sent) : 0, accuracy: 1e-12)
             XCTAssertEqual(result.commCost, Double(patches) / n / 196, accuracy: 1e-12)
+            // What the authors' code reports besides (issue 12 item 5).
+            XCTAssertEqual(result.confidentImages, images.count - sent)
+            XCTAssertEqual(result.edgeAccuracyTop5, Double(edgeTop5) / n)
+            XCTAssertEqual(result.serverAccuracyTop5, Double(serverTop5) / n)
+            if keeping > 0 { XCTAssertEqual(result.meanMinAttention, minScores / Double(keeping), accuracy: 1e-6, "\(rule) \(gate)") }
+            else { XCTAssertTrue(result.meanMinAttention.isNaN, "no sent image keeps a patch: \(rule) \(gate)") }
+            if sent > 0 { XCTAssertEqual(result.meanAttentionSum, sums / Double(sent), accuracy: 1e-6, "\(rule) \(gate)") }
+            else { XCTAssertTrue(result.meanAttentionSum.isNaN, "nothing sent: \(rule) \(gate)") }
         }
     }
 
