@@ -51,6 +51,19 @@ final class CLITests: XCTestCase {
         for key in ["image_size", "crop_pct", "mean", "std"] { XCTAssertTrue(try file.hasAttribute(key), key) }
     }
 
+    /// The demo models' size comes from the config beside them (no --size), and
+    /// a head without ImageNet's names prints each class name once.
+    func testInferOnTheDemoModelWithoutOptions() throws {
+        let root = repositoryRoot.path
+        let image = try FileManager.default.contentsOfDirectory(atPath: root + "/Demo/digits/eval/3").sorted()[0]
+        let (status, stdout, stderr) = try semcom(["infer", "--weights", root + "/Demo/models/edge.safetensors", "--top", "3",
+                                                   root + "/Demo/digits/eval/3/" + image])
+        XCTAssertEqual(status, 0, stderr)
+        let lines = stdout.split(separator: "\n").dropFirst()
+        XCTAssertEqual(lines.count, 3, stdout)
+        for line in lines { XCTAssertEqual(line.components(separatedBy: "class ").count, 2, "one name per line: \(line)") }
+    }
+
     func testInferOnTokenSubset() throws {
         let out = tmp.appendingPathComponent("k.h5").path
         let (status, _, stderr) = try semcom(["infer", "--weights", fixture("wide", "model.safetensors"), "--inputs",
