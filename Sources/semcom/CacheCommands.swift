@@ -179,24 +179,41 @@ final class ProgressMeter {
     let label: String
     var start = Date()
     var lastDraw = Date.distantPast
-    let terminal = isatty(STDERR_FILENO) != 0
+    let terminal: Bool
+    /// Where the lines go (standard error).
+    var write: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
 
-    init(label: String) { self.label = label }
+    init(label: String, terminal: Bool = isatty(STDERR_FILENO) != 0) {
+        self.label = label
+        self.terminal = terminal
+    }
 
-    func update(_ done: Int, _ total: Int) {
-        let now = Date()
-        if done == 0 { start = now }  // a new job: its own rate and ETA
-        guard done == total || now.timeIntervalSince(lastDraw) > 0.5 else { return }
+    /// The tenth of the job last reported (not on a terminal).
+    var lastTenth = -1
+
+    /// On a terminal the line is redrawn in place at most twice a second;
+    /// otherwise (a log file, CI, a batch scheduler) a line is printed when a
+    /// job starts and ends, and in between at each new tenth of the job but
+    /// at most every 5 s, not once per batch.
+    func update(_ done: Int, _ total: Int, at now: Date = Date()) {
+        if done == 0 { start = now; lastTenth = -1 }  // a new job: its own rate and ETA
+        if terminal {
+            guard done == total || now.timeIntervalSince(lastDraw) > 0.5 else { return }
+        } else {
+            let tenth = total > 0 ? done * 10 / total : 10
+            guard done == total || done == 0 || (tenth > lastTenth && now.timeIntervalSince(lastDraw) >= 5) else { return }
+            lastTenth = tenth
+        }
         lastDraw = now
         let elapsed = now.timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let line = String(format: "%@: %d/%d, %.1f/s, ETA %@", label, done, total, rate, Self.duration(eta))
-        FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+        write(terminal ? "\r\u{1B}[K" + line : line + "\n")
     }
 
     func finish() {
-        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if terminal { write("\n") }
     }
 
     /// A progress callback that draws this meter and ends its line when done == total.

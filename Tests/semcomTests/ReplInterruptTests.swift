@@ -298,3 +298,20 @@ final class ReplInterruptTests: XCTestCase {
         XCTAssertNil(session.variables["b"], "no line after the signal")
     }
 }
+
+/// Progress off a terminal (a log, CI, Slurm): a line at the start and the end
+/// of a job, and in between one per new tenth at most every 5 s; not one per batch.
+final class ProgressMeterTests: XCTestCase {
+    func testOffATerminalAFewLinesNotOnePerBatch() {
+        let meter = ProgressMeter(label: "cache", terminal: false)
+        var lines: [String] = []
+        meter.write = { lines.append($0) }
+        let t0 = Date()
+        for done in 0...1000 { meter.update(done, 1000, at: t0.addingTimeInterval(Double(done) * 0.1)) }  // 100 s, 1001 batches
+        XCTAssertEqual(lines.count, 11, "start, tenths 1-9 (10 s apart here), end: \(lines)")
+        XCTAssertTrue(lines.first!.hasPrefix("cache: 0/1000") && lines.last!.hasPrefix("cache: 1000/1000"), "\(lines)")
+        lines = []
+        for done in 0...1000 { meter.update(done, 1000, at: t0.addingTimeInterval(Double(done) * 0.001)) }  // 1 s: too fast for tenths
+        XCTAssertEqual(lines.count, 2, "\(lines)")
+    }
+}
