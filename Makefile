@@ -29,19 +29,26 @@ FUZZ_BUILD = SEMCOM_FUZZ=1 $(SWIFT) build -c debug --sanitize fuzzer --sanitize 
 FUZZ_WORK ?= $(or $(TMPDIR),/tmp)/semcom-fuzz
 FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16
 
-.PHONY: all deps install build release test examples docs sanitize fuzz demo figures clean
+.PHONY: all deps packages install build release test examples docs sanitize fuzz demo figures clean
 
 all: build
 
 deps:
-	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES)"
+	@$(MAKE) --no-print-directory packages PACKAGES="$(DEB_PACKAGES)"
 
-install:
+packages:
 	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
+
+# make install [PREFIX=/usr/local]: the release binary to PREFIX/bin (on the PATH),
+# so that the README's `semcom ...` commands work as written.
+PREFIX ?= /usr/local
+install: release
+	install -D -m 755 .build/release/semcom $(DESTDIR)$(PREFIX)/bin/semcom
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/semcom"
 
 build: deps
 	$(SWIFT) build
@@ -50,7 +57,7 @@ release: deps
 	$(SWIFT) build -c release $(RELEASE_FLAGS)
 
 test: deps
-	@$(MAKE) --no-print-directory install PACKAGES="$(TEST_PACKAGES)"
+	@$(MAKE) --no-print-directory packages PACKAGES="$(TEST_PACKAGES)"
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 	bash Examples/check.sh
@@ -69,7 +76,7 @@ examples: build
 
 SANITIZE = --sanitize address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --scratch-path .build-sanitize
 sanitize: deps
-	@$(MAKE) --no-print-directory install PACKAGES="$(TEST_PACKAGES)"
+	@$(MAKE) --no-print-directory packages PACKAGES="$(TEST_PACKAGES)"
 	$(SWIFT) build --build-tests $(SANITIZE)
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --disable-swift-testing $(SANITIZE)
 
@@ -94,7 +101,7 @@ demo: release
 	.build/release/semcom demo
 
 figures:
-	@$(MAKE) --no-print-directory install PACKAGES=librsvg2-bin
+	@$(MAKE) --no-print-directory packages PACKAGES=librsvg2-bin
 	@test -f out/demo/fig08.svg || { echo "out/demo has no figures: run make demo first"; exit 1; }
 	mkdir -p docs
 	for f in $(FIGURES); do rsvg-convert --width 900 --background-color white out/demo/$$f.svg -o docs/$$f.png || exit 1; done
