@@ -80,7 +80,10 @@ struct Demo: ParsableCommand {
                       "taus": String(format: "%g:%g:%g", 0.1 / Double(p), 4.0 / Double(p), 0.2 / Double(p)),
                       "deltas": "0.5,0.6,0.7,0.8,0.85,0.9,0.93,0.95,0.97,0.98,0.99"]
             .merging(try figureImages(e, gate: setting.gate)) { $1 }
-        let scripts = try FileManager.default.contentsOfDirectory(atPath: experiments).filter { $0.hasSuffix(".semcom") }.sorted()
+        guard let listed = try? FileManager.default.contentsOfDirectory(atPath: experiments) else {
+            throw CLIError("--experiments \(experiments): no such folder of experiment scripts (run from the repository root, or pass --experiments DIR); the cache and tables above are kept in \(out)", kind: .notFound)
+        }
+        let scripts = listed.filter { $0.hasSuffix(".semcom") }.sorted()
         for script in scripts {
             let s = makeSession(threads: threads)
             s.outputDirectory = out
