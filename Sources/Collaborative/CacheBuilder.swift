@@ -94,12 +94,7 @@ public struct CacheBuilder {
     private func buildOnThreads(_ path: String) throws -> Report {
         guard images.count > 0 else { throw CacheError(path, "no images to build a cache from", kind: .badValue) }
         guard batch > 0 else { throw CacheError(path, "batch size must be positive", kind: .badValue) }
-        let nets = try models.map { m -> any ImageClassifier in
-            if m.arch != "auto" && ModelRegistry.architecture(named: m.arch) == nil {
-                throw CacheError(path, "model '\(m.name)': unknown architecture '\(m.arch)'", kind: .badValue)
-            }
-            return try ModelRegistry.load(m.arch, weightsPath: m.weights)
-        }
+        let nets = try models.map { try ModelRegistry.load($0.arch, weightsPath: $0.weights) }
         for (m, net) in zip(models, nets) {
             guard net.config.imageSize == preprocessing.size else {
                 throw CacheError(path, "model '\(m.name)' takes \(net.config.imageSize) px images, preprocessing gives \(preprocessing.size)", kind: .badValue)

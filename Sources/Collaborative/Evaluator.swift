@@ -139,7 +139,7 @@ public final class Evaluator {
 
     private var orderings: [PatchOrdering: SortedScores] = [:]
     private var memos: [String: [Int16]] = [:]
-    private var servers: [String: VisionTransformer] = [:]
+    private var servers: [String: any ImageClassifier] = [:]
     private var predictions: [String: [Int32]] = [:]
     private var gateScores: [String: [Double]] = [:]
     private var logits: [String: [Float]] = [:]
@@ -171,12 +171,8 @@ public final class Evaluator {
         let c = try cache.run(run).numClasses
         let logits = try runLogits(run)
         let labels = cache.images.labels
-        let hits = (0..<count).map { i -> Bool in
-            let y = Int(labels[i])
-            guard y >= 0, y < c else { return false }
-            let row = logits[(i * c)..<((i + 1) * c)], v = row[row.startIndex + y]
-            let above = row.indices.filter { row[$0] > v || (row[$0] == v && $0 - row.startIndex < y) }.count
-            return above < 5
+        let hits = (0..<count).map { i in
+            labels[i] >= 0 && topK(logits[(i * c)..<((i + 1) * c)], 5).contains { $0.index == Int(labels[i]) }
         }
         topFive[run] = hits
         return hits
@@ -498,7 +494,7 @@ public final class Evaluator {
 
     /// The server's model, loaded from the weights path recorded in the cache
     /// and checked against the recorded SHA-256.
-    func serverModel(_ name: String) throws -> VisionTransformer {
+    func serverModel(_ name: String) throws -> any ImageClassifier {
         if let m = servers[name] { return m }
         let info = try cache.run(name)
         guard FileManager.default.fileExists(atPath: info.weights) else {
@@ -507,8 +503,13 @@ public final class Evaluator {
         guard try sha256Hex(ofFile: info.weights) == info.weightsSHA256 else {
             throw CacheError(cache.path, "run '\(name)': \(info.weights) has changed since the cache was built (SHA-256 differs)", kind: .stale)
         }
-        let net = try VisionTransformer(weightsPath: info.weights, expected: ModelRegistry.architecture(named: info.arch)?.config,
-                                        heads: info.numHeads)
+        let net = try ModelRegistry.load(info.arch, weightsPath: info.weights, heads: info.numHeads)
+        // The cache's own record of the run must be this model (a damaged header could say otherwise).
+        let (c, r) = (net.config, info.config)
+        guard (c.imageSize, c.patchSize, c.embedDim, c.depth, c.numClasses) == (r.imageSize, r.patchSize, r.embedDim, r.depth, r.numClasses),
+              (c.prefixTokens, c.distilled, c.noEmbedClass) == (r.prefixTokens, r.distilled, r.noEmbedClass) else {
+            throw CacheError(cache.path, "run '\(name)' records \(r.shapeDescription), but \(info.weights) is \(c.shapeDescription)", kind: .corrupt)
+        }
         servers[name] = net
         return net
     }

@@ -361,6 +361,27 @@ final class CacheTests: XCTestCase {
         }
     }
 
+    /// A header that still fits its datasets but not the server's weights (the
+    /// same P at another image and patch size, another depth) is an error
+    /// naming the run when server answers are computed, not a trap in the model.
+    func testARunHeaderThatDisagreesWithItsWeightsIsAnError() throws {
+        let plain = try build("c.h5")
+        for (name, edit) in [("size", { (f: HDF5File) in
+                                 try f.setAttribute("image_size", to: Int64(448))
+                                 for run in ["edge", "server"] { try f.openGroup("/runs/\(run)").setAttribute("patch_size", to: Int64(32)) }
+                             }), ("depth", { (f: HDF5File) in try f.openGroup("/runs/server").setAttribute("depth", to: Int64(5)) })] {
+            let damaged = tmp.appendingPathComponent("damaged-\(name).h5").path
+            try FileManager.default.copyItem(atPath: plain, toPath: damaged)
+            let f = try HDF5File.open(damaged, mode: .readWrite)
+            try edit(f)
+            f.close()
+            XCTAssertThrowsError(try Evaluator(cache: try Cache(path: damaged)).evaluate(Setting(edge: "edge", server: "server", rule: .topK(20), gate: .none))) {
+                XCTAssertTrue("\($0)".contains(damaged) && "\($0)".contains("run 'server' records"), "\(name): \($0)")
+                XCTAssertEqual(($0 as? CacheError)?.kind, .corrupt)
+            }
+        }
+    }
+
     func testPrefixTokensAreRecordedAndAbsentMeansOne() throws {
         let path = try build("c.h5")
         XCTAssertEqual(try Cache(path: path).run("edge").prefixTokens, 1)
