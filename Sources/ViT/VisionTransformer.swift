@@ -62,12 +62,15 @@ extension ImageClassifier {
 public final class VisionTransformer: ImageClassifier {
     public let config: ViTConfig
     public let weights: ViTWeights
+    /// prefix x D: the class token, the distillation token, the register tokens.
+    private let prefix: [Float]
     private var buffers = Buffers()
 
     public init(config: ViTConfig, weights: ViTWeights) {
         precondition(weights.fit(config), "weights do not have the shapes of \(config)")
         self.config = config
         self.weights = weights
+        prefix = weights.clsToken + (weights.distToken ?? []) + (weights.regToken ?? [])
     }
 
     /// Loads `.safetensors` weights (timm or transformers layout); see `ViTWeights.load`.
@@ -121,7 +124,6 @@ public final class VisionTransformer: ImageClassifier {
     /// x[b, prefix + j] = patches[b, j] + pos[o + keep[b][j]], o = 0 with `noEmbedClass`, else prefix.
     private func tokens(_ patches: Rows, keep: [[Int]], _ pass: ForwardPass) -> Rows {
         let c = config, d = c.embedDim, k = keep.first?.count ?? 0, t = pass.tokens, x = pass.buffers.x
-        let prefix = weights.clsToken + (weights.distToken ?? []) + (weights.regToken ?? [])  // prefix x D
         let patchPos = c.noEmbedClass ? 0 : c.prefixTokens  // row of patch 0 in pos_embed
         weights.posEmbed.withUnsafeBufferPointer { pos in
             for i in 0..<pass.batch {
