@@ -127,6 +127,7 @@ public func readImageFile(_ path: String) throws(ImagingError) -> [UInt8] {
     }
     let fd: Int32, size: Int
     do { (fd, size) = try openRegularFile(path, maxBytes: ImageLimits.maxFileBytes, what: "an image file") } catch {
+        if case .missing(let words)? = error as? RegularFileError { throw ImagingError(file: path, problem: .missing(words)) }
         throw failure((error as? RegularFileError)?.reason ?? "\(error)")
     }
     defer { close(fd) }

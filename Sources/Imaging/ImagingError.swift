@@ -4,8 +4,10 @@ import Safety
 public struct ImagingError: KindedError, Sendable, Equatable {
     /// What went wrong, without the file name.
     public enum Problem: Sendable, Equatable {
-        /// The file could not be read (the system's reason, e.g. "No such file or directory").
+        /// The file could not be read (the system's reason, e.g. "Permission denied").
         case unreadable(String)
+        /// No file at the path (the system's words).
+        case missing(String)
         /// The file has no bytes.
         case empty
         /// The bytes are not a JPEG or a PNG; the associated text says what they look like.
@@ -34,7 +36,8 @@ public struct ImagingError: KindedError, Sendable, Equatable {
     /// that are not an image `corrupt`; an image over the limits `badValue`.
     public var kind: ErrorKind {
         switch problem {
-        case .unreadable(let reason): return reason.contains("No such file") ? .notFound : .failed
+        case .missing: return .notFound
+        case .unreadable: return .failed
         case .empty, .unknownFormat, .invalidData: return .corrupt
         case .tooManyPixels, .resizeTooLarge: return .badValue
         }
@@ -43,7 +46,7 @@ public struct ImagingError: KindedError, Sendable, Equatable {
     /// One line: `<file>: <what is wrong>`.
     public var description: String {
         switch problem {
-        case .unreadable(let reason):
+        case .unreadable(let reason), .missing(let reason):
             return "\(file): cannot read the file: \(reason)"
         case .empty:
             return "\(file): the file is empty, not an image"
