@@ -17,7 +17,7 @@ public struct Classification: Sendable {
     /// The softmax of the logits (C probabilities).
     public var probabilities: [Double] { Uncertainty.probabilities(logits[...]) }
     /// The class with the largest logit (the lower index on a tie).
-    public var predictedClass: Int { logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }! }
+    public var predictedClass: Int { topK(logits[...], 1)[0].index }
     /// -log2 of the largest probability, in bits (the paper's gate measure).
     public var minEntropy: Double { Uncertainty.minEntropy(probabilities) }
 }

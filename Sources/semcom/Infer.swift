@@ -95,9 +95,7 @@ struct Infer: ParsableCommand {
                 print(names[row])
                 let p = Uncertainty.probabilities(result.logits.scalars[(i * c.numClasses)..<((i + 1) * c.numClasses)]).map(Float.init)
                 for (k, prob) in topK(p[...], top) {
-                    // ImageNet's classes have a WordNet id and a name; other heads only "class K", printed once.
-                    let label = classNames.wnids[k] == classNames.names[k] ? classNames.names[k] : "\(classNames.wnids[k]) \(classNames.names[k])"
-                    print(String(format: "  %7.4f  %4d  %@", prob, k, label))
+                    print(String(format: "  %7.4f  %4d  %@", prob, k, classNames.label(k)))
                 }
             }
             try writer?.write(result, rows: rows, prefixTokens: c.prefixTokens)

@@ -71,3 +71,18 @@ final class RegistryTests: XCTestCase {
         XCTAssertEqual(demo.shapeDescription, "ViT D=48 L=3 H=3, patch 8 at 64 px")
     }
 }
+
+/// `topK` keeps the k largest in one pass; it must equal a full sort (ties: lower index first).
+final class TopKTests: XCTestCase {
+    func testTopKEqualsAFullSort() {
+        var rng = SplitMix64(seed: 7)
+        for n in [1, 5, 10, 1000] {
+            let values = (0..<n).map { _ in Float(Int(rng.next() % 20)) }  // many ties
+            let sorted = values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+            for k in [0, 1, 5, n, n + 3] {
+                XCTAssertEqual(topK(values[...], k).map(\.index), Array(sorted.prefix(k)), "n \(n) k \(k)")
+            }
+        }
+        XCTAssertEqual(topK([3, 9, 9, 1][1...], 2).map(\.index), [0, 1], "indices relative to the slice")
+    }
+}
