@@ -45,13 +45,18 @@ let package = Package(
         .target(name: "Collaborative", dependencies: ["Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),
         .target(name: "Figures", dependencies: ["Imaging", "Safety"]),
         .target(name: "SemComKit", dependencies: ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "HDF5IO", "Collaborative", "Figures", "Repl"]),
-        .target(name: "Repl", dependencies: ["Safety", "Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "CEditLine"]),
+        .target(name: "Repl", dependencies: ["Safety", "Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "CEditLine"],
+                plugins: ["EmbedExperiments"]),
 
         // MARK: The command-line tool (thin: parses arguments, calls the modules)
         .executableTarget(name: "semcom", dependencies: [
             "Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO", "Collaborative", "Repl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // MARK: Build tools: Experiments/*.semcom compiled into Repl (`Experiments.bundled`)
+        .executableTarget(name: "EmbedScripts"),
+        .plugin(name: "EmbedExperiments", capability: .buildTool(), dependencies: ["EmbedScripts"]),
 
         // MARK: Benchmarks (build with -c release)
         .executableTarget(name: "SweepBenchmark", dependencies: ["Collaborative", "Tensors", "ViT", "HDF5IO", "Entropy", "Attention", "Imaging"],
@@ -67,7 +72,7 @@ let package = Package(
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
         .testTarget(name: "CollaborativeTests", dependencies: ["Collaborative", "ViT", "Tensors", "Imaging", "HDF5IO", "Attention", "Entropy"]),
         .testTarget(name: "ReplTests", dependencies: ["Repl", "Figures", "Collaborative", "ViT", "Tensors"]),
-        .testTarget(name: "semcomTests", dependencies: ["semcom", "HDF5IO", "Tensors", "Collaborative", "Imaging"]),
+        .testTarget(name: "semcomTests", dependencies: ["semcom", "HDF5IO", "Tensors", "Collaborative", "Imaging", "Repl"]),
         .testTarget(name: "UmbrellaTests", dependencies: ["SemComKit"]),
     ],
     swiftLanguageModes: [.v6]

@@ -112,37 +112,6 @@ extension Session {
         if let runs = try? cache?.runNames() { words += runs }
         return Array(Set(words.filter { $0.hasPrefix(prefix) })).sorted()
     }
-
-    /// Runs the lines of a script: `#` comments, variables; stops at the
-    /// first error with `file:line: message` (the error's kind kept). With
-    /// `keepGoing`, each failing line is passed to `failed` and the script goes
-    /// on; it then throws at the end, counting the failures. A signal
-    /// (`Interruption`) stops it at the next safe point of a command or
-    /// between lines, with `Interrupted` naming the line.
-    public func runScript(_ path: String, keepGoing: Bool = false, output: (String) -> Void,
-                          failed: (ReplError) -> Void = { _ in }) throws {
-        var failures = 0
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ReplError("\(path): cannot read script") }
-        inputFiles.append(path)  // no output of the script may replace it
-        defer { inputFiles.removeLast() }
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            do {
-                let out = try execute(String(line))
-                if !out.isEmpty { output(out) }
-            } catch is QuitSignal {
-                return
-            } catch let stop as Interrupted {
-                throw Interrupted(signal: stop.signal, detail: "\(path):\(n + 1)" + (stop.detail.isEmpty ? "" : ": " + stop.detail))
-            } catch {
-                let located = ReplError("\(path):\(n + 1): \(error)", kind: ErrorKind(of: error))
-                guard keepGoing else { throw located }
-                failed(located)
-                failures += 1
-            }
-            if let s = Interruption.pending { throw Interrupted(signal: s, detail: "after \(path):\(n + 1)") }
-        }
-        if failures > 0 { throw ReplError("\(path): \(failures) line(s) failed", kind: .failed) }
-    }
 }
 
 /// Flushes the C `stdout` stream (Swift's `print` writes through it): before

@@ -16,7 +16,7 @@ public struct ReplError: KindedError {
         self.kind = kind
     }
     /// `error`'s message and kind (`ErrorKind(of:)`).
-    public init(wrapping error: any Error) { self.init("\(error)", kind: ErrorKind(of: error)) }
+    public init(wrapping error: any Error) { self.init(errorMessage(error), kind: ErrorKind(of: error)) }
 }
 
 /// The state behind `semcom repl` and `semcom run`: an open cache, the

@@ -41,8 +41,9 @@ public protocol KindedError: Error, CustomStringConvertible {
 }
 
 extension ErrorKind {
-    /// The kind of any error: its own when it has one, else `failed`.
+    /// The kind of any error: its own when it has one; for a Foundation file
+    /// error not found, read-only or failed; else `failed`.
     public init(of error: any Error) {
-        self = (error as? any KindedError)?.kind ?? .failed
+        self = (error as? any KindedError)?.kind ?? ErrorKind(foundation: error) ?? .failed
     }
 }

@@ -3,6 +3,7 @@ import Collaborative
 import Entropy
 import Foundation
 import Repl
+import Safety
 import Tensors
 
 /// `semcom demo`: the whole method on the bundled data, or on real weights and images.
@@ -27,8 +28,8 @@ struct Demo: ParsableCommand {
     @Option(help: "Threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Experiment scripts folder.")
-    var experiments = "Experiments"
+    @Option(help: "Folder of experiment scripts to run instead of those built into semcom (the repository's Experiments/).")
+    var experiments: String?
 
     func validate() throws {
         try usage { try Limits.check(threads: threads) }
@@ -80,27 +81,38 @@ struct Demo: ParsableCommand {
                       "taus": String(format: "%g:%g:%g", 0.1 / Double(p), 4.0 / Double(p), 0.2 / Double(p)),
                       "deltas": "0.5,0.6,0.7,0.8,0.85,0.9,0.93,0.95,0.97,0.98,0.99"]
             .merging(try figureImages(e, gate: setting.gate)) { $1 }
-        guard let listed = try? FileManager.default.contentsOfDirectory(atPath: experiments) else {
-            throw CLIError("--experiments \(experiments): no such folder of experiment scripts (run from the repository root, or pass --experiments DIR); the cache and tables above are kept in \(out)", kind: .notFound)
-        }
-        let scripts = listed.filter { $0.hasSuffix(".semcom") }.sorted()
-        for script in scripts {
+        for script in try scripts() {
             let s = makeSession(threads: threads)
             s.outputDirectory = out
             s.variables = ranges  // the runs ($edge, $server) come from the cache's roles
             try s.open(cachePath)
             do {
-                try s.runScript(experiments + "/" + script) { _ in }
-                print("  \(script): done")
+                try s.runScript(script.text, named: script.name) { _ in }
+                print("  \(script.name): done")
             } catch {
-                print("  \(script): skipped: \(error)")
+                print("  \(script.name): skipped: \(errorMessage(error))")
             }
         }
         print("\nfigures (SVG, PNG) and tables (CSV) are in \(out)/; the cache is \(cachePath) (try: semcom repl \(cachePath))")
     }
 
+    /// The experiment scripts: those of `--experiments DIR` (`.semcom` files, by
+    /// name), or the ones built into semcom.
+    func scripts() throws -> [(name: String, text: String)] {
+        guard let experiments else { return Experiments.bundled }
+        guard let listed = try? FileManager.default.contentsOfDirectory(atPath: experiments) else {
+            throw CLIError("--experiments \(experiments): no such folder of experiment scripts; the cache and tables above are kept in \(out)", kind: .notFound)
+        }
+        return try listed.filter { $0.hasSuffix(".semcom") }.sorted().map { name in
+            let path = experiments + "/" + name
+            do { return (path, try String(contentsOfFile: path, encoding: .utf8)) } catch { throw CLIError("cannot read script \(errorMessage(error))", kind: ErrorKind(of: error)) }
+        }
+    }
+
     /// Images for Figs. 4-6 (variables i1, i2, i3): the first image the edge keeps
-    /// at the default gate, then the first two it sends, each of another class.
+    /// at the default gate, then the first two it sends, each of another class;
+    /// where there are none such, the first images not chosen yet (the same
+    /// image again on a set of fewer than three).
     func figureImages(_ e: Evaluator, gate: Gate) throws -> [String: String] {
         guard let scores = try e.gateScores("edge", gate) else { return [:] }
         let labels = e.cache.images.labels
@@ -112,6 +124,8 @@ struct Demo: ParsableCommand {
             }
             if let pick { chosen.append(pick) }
         }
+        for i in scores.indices where chosen.count < 3 && !chosen.contains(i) { chosen.append(i) }
+        while let last = chosen.last, chosen.count < 3 { chosen.append(last) }
         return Dictionary(uniqueKeysWithValues: chosen.enumerated().map { ("i\($0 + 1)", "\($1)") })
     }
 

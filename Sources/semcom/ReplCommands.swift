@@ -71,7 +71,7 @@ struct ReplCommand: ParsableCommand {
         } catch let stop as Interrupted {
             signals.stopped(stop)
         } catch {
-            reportError("\(error)")
+            reportError(errorMessage(error))
             outcome = .failed
         }
         flushStandardOutput()
@@ -200,7 +200,7 @@ final class ReplSignals: @unchecked Sendable {
 struct RunScript: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a .semcom script (REPL commands, # comments, variables); stops at the first error with file:line.")
 
-    @Argument(help: "Script file.")
+    @Argument(help: "Script file, or the name of an experiment script built into semcom (fig08, table1, ...: the repository's Experiments/); a file of that name comes first.")
     var script: String
 
     @Option(help: "Cache to open before the script runs.")
@@ -233,7 +233,14 @@ struct RunScript: ParsableCommand {
         Interruption.install(exitOnSecond: true)
         do {
             if let cache { _ = try session.execute("open \(cache)") }
-            try session.runScript(script, keepGoing: keepGoing, output: { print($0) }, failed: { flushStandardOutput(); reportError("\($0)") })
+            let failed = { (e: ReplError) in flushStandardOutput(); reportError("\(e)") }
+            if FileManager.default.fileExists(atPath: script) {
+                try session.runScript(script, keepGoing: keepGoing, output: { print($0) }, failed: failed)
+            } else if let bundled = Experiments.named(script) {
+                try session.runScript(bundled.text, named: bundled.name, keepGoing: keepGoing, output: { print($0) }, failed: failed)
+            } else {
+                throw CLIError("\(script): no such script file, nor an experiment script built into semcom (\(Experiments.bundled.map(\.name).joined(separator: ", ")))", kind: .notFound)
+            }
         } catch let stop as Interrupted {
             flushStandardOutput()
             FileHandle.standardError.write(Data("\(stop)\n".utf8))

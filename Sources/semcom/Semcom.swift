@@ -26,6 +26,8 @@ struct Semcom: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
+            // A Foundation error is printed as one line naming the file, never as its domain and code.
+            if let line = foundationMessage(of: error) { exit(withError: CLIError(line, kind: ErrorKind(of: error))) }
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             let lines = fullMessage(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             let help = lines.first { $0.hasPrefix("See '") }.flatMap { $0.split(separator: "'").dropFirst().first }.map { " (see '\($0)')" } ?? ""
@@ -51,7 +53,7 @@ struct CLIError: KindedError {
         self.kind = kind
     }
     /// `error`'s message and kind.
-    init(wrapping error: any Error) { self.init("\(error)", kind: ErrorKind(of: error)) }
+    init(wrapping error: any Error) { self.init(errorMessage(error), kind: ErrorKind(of: error)) }
 }
 
 /// Prints `error: message` on stderr (for per-item failures that do not stop a command).

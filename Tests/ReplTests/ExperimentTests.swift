@@ -14,6 +14,18 @@ import XCTest
 final class ExperimentTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// The scripts built into the library are the files of Experiments/, name for name and byte for byte.
+    func testBundledScriptsAreTheExperimentsFolder() throws {
+        let folder = Self.root.appendingPathComponent("Experiments").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".semcom") }.sorted()
+        XCTAssertEqual(Experiments.bundled.map(\.name), files)
+        for (name, text) in Experiments.bundled {
+            XCTAssertEqual(text, try String(contentsOfFile: folder + "/" + name, encoding: .utf8), name)
+        }
+        XCTAssertEqual(Experiments.named("fig08")?.name, "fig08.semcom")
+        XCTAssertNil(Experiments.named("fig99"))
+    }
+
     func testEveryExperimentScript() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-exp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)

@@ -1,6 +1,7 @@
 import Collaborative
 import Foundation
 import Imaging
+import Repl
 import XCTest
 
 /// `semcom cache build`, `eval` and `sweep` end to end through the executable.
@@ -216,6 +217,45 @@ final class CacheCLITests: XCTestCase {
         let (status, _, stderr) = try runSemcom(["demo", "--edge", tmp.path + "/none.safetensors", "--out", tmp.path + "/demo"])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(stderr.contains("none.safetensors: no such weights file"), stderr)
+    }
+
+    /// The experiment scripts travel with the binary: `semcom run NAME` runs a
+    /// built-in script from any folder, and `semcom demo` run outside the
+    /// repository (real weights and images given) runs them all.
+    func testBuiltInExperimentScriptsRunFromAnyFolder() throws {
+        let cache = try buildCache()
+        var (status, _, stderr) = try runSemcom(["run", "table1", "--cache", cache, "--out", "o"], directory: tmp.path)
+        XCTAssertEqual(status, 0, stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.path + "/o/table1.csv"))
+        (status, _, stderr) = try runSemcom(["run", "nosuch", "--cache", cache], directory: tmp.path)
+        XCTAssertEqual(status, 1)
+        XCTAssertEqual(stderr, "Error: nosuch: no such script file, nor an experiment script built into semcom (\(Experiments.bundled.map(\.name).joined(separator: ", ")))\n")
+
+        let digits = repositoryRoot.appendingPathComponent("Demo/digits/eval").path
+        let rows = try (0..<2).map { c in "\(digits)/\(c)/" + (try FileManager.default.contentsOfDirectory(atPath: "\(digits)/\(c)").sorted()[0]) + ",\(c)" }
+        try ("path,label\n" + rows.joined(separator: "\n")).write(toFile: tmp.path + "/images.csv", atomically: false, encoding: .utf8)
+        let models = repositoryRoot.appendingPathComponent("Demo/models").path
+        let stdout: String
+        (status, stdout, stderr) = try runSemcom(["demo", "--edge", models + "/edge.safetensors", "--server", models + "/server.safetensors",
+                                                  "--images", "images.csv", "--out", "demo", "--threads", "2"], directory: tmp.path)
+        XCTAssertEqual(status, 0, stderr)
+        // Every script runs but fig09, which needs a small server the demo does not build.
+        XCTAssertEqual(stdout.components(separatedBy: ".semcom: done").count - 1, 12, stdout)
+        XCTAssertTrue(stdout.contains("fig09.semcom: skipped: fig09.semcom:6: this needs run(s) small"), stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.path + "/demo/fig08.svg"))
+    }
+
+    /// A Foundation error (here: an output folder under a regular file) is one
+    /// line naming the path, never a Foundation error domain.
+    func testFoundationErrorsAreOneLineNamingThePath() throws {
+        try "x".write(toFile: tmp.path + "/file", atomically: false, encoding: .utf8)
+        let models = repositoryRoot.appendingPathComponent("Demo/models").path
+        let (status, _, stderr) = try runSemcom(["demo", "--edge", models + "/edge.safetensors", "--server", models + "/server.safetensors",
+                                                 "--images", tmp.path, "--out", tmp.path + "/file/sub"])
+        XCTAssertEqual(status, 1)
+        XCTAssertFalse(stderr.contains("Domain"), stderr)
+        XCTAssertTrue(stderr.hasPrefix("Error: \(tmp.path)/file/sub: "), stderr)
+        XCTAssertEqual(stderr.split(separator: "\n").count, 1, stderr)
     }
 
     func testBadArgumentsGiveOneLineErrors() throws {
