@@ -133,12 +133,10 @@ struct Command: Sendable {
             guard let t = s.last else { throw ReplError("nothing to export yet") }
             return "wrote \(try s.write(t.csv, to: a[0], kind: .text))"
         },
-        Command(name: "help", usage: "help [COMMAND]", help: "List commands, or describe one.") { _, a in
-            if let name = a.first {
-                guard let c = Command.named(name) else { throw ReplError("no command '\(name)'" + (Command.closest(to: name).map { "; did you mean '\($0)'?" } ?? "")) }
-                return "\(c.usage)\n  \(c.help)"
-            }
-            return all.map { $0.usage.padding(toLength: 46, withPad: " ", startingAt: 0) + " " + $0.help }.joined(separator: "\n")
+        Command(name: "help", usage: "help [COMMAND|TOPIC]",
+                help: "List the commands, or describe one; the topics (\(HelpTopic.all.map(\.name).joined(separator: ", "))) explain the method's terms, with examples.") { s, a in
+            guard a.count <= 1 else { throw ReplError("usage: help [COMMAND|TOPIC]") }
+            return try s.help(a.first)
         },
         Command(name: "quit", usage: "quit", help: "Leave the REPL (also exit, or end of input).") { _, _ in throw QuitSignal() },
         Command(name: "exit", usage: "exit", help: "Leave the REPL.") { _, _ in throw QuitSignal() },

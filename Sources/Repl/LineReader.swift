@@ -1,5 +1,6 @@
 import Attention
 import CEditLine
+import Entropy
 import Foundation
 import Safety
 
@@ -38,15 +39,24 @@ public final class LineReader {
 
     /// - Parameters:
     ///   - historyFile: where history is loaded from and saved to (terminal only).
-    ///   - completions: the words that may complete the text typed so far.
+    ///   - completions: given the line typed before the cursor, the words
+    ///     that may replace its last word (`Session.completions(for:)`).
     public init(historyFile: String?, completions: @escaping (String) -> [String]) {
         interactive = isatty(STDIN_FILENO) != 0
         self.historyFile = historyFile
         guard interactive else { return }
         LineReader.completer = completions
+        // libedit asks for the matches of the word before the cursor one by
+        // one (state 0, 1, ...); they are computed at state 0 from the line.
         semcom_rl_set_completion { text, state in
             guard let text else { return nil }
-            if state == 0 { LineReader.matches = LineReader.completer(String(cString: text)) }
+            if state == 0 {
+                let line = LineReader.lineBeforeCursor()
+                LineReader.matches = LineReader.replacements(LineReader.completer(line), line: line, word: String(cString: text))
+                // No space after a single match that goes on: `sum:`, `head:`, a folder's `/`.
+                let goesOn = LineReader.matches.count == 1 && [":", "/"].contains(LineReader.matches[0].last)
+                semcom_rl_set_completion_append_character(goesOn ? 0 : 32)
+            }
             guard Int(state) < LineReader.matches.count else { return nil }
             return strdup(LineReader.matches[Int(state)])
         }
@@ -82,6 +92,26 @@ public final class LineReader {
     nonisolated(unsafe) static var interruptTyped = false
     nonisolated(unsafe) static var interruptKey = "^C"
 
+    /// The text of the line before the cursor, from libedit's line buffer
+    /// and cursor offset (bytes) while it completes.
+    static func lineBeforeCursor() -> String {
+        guard let buffer = semcom_rl_line_buffer() else { return "" }
+        let bytes = UnsafeRawBufferPointer(start: buffer, count: strlen(buffer))
+        return String(decoding: bytes.prefix(max(0, Int(semcom_rl_point()))), as: UTF8.self)
+    }
+
+    /// The candidates (replacements of the last word of `line`, the text
+    /// after its last space) as replacements of libedit's `word`, which is
+    /// that word or its end: libedit also breaks words at characters such as
+    /// `=`, `$` and `@`. A candidate `@sweep` for the typed `@sw` is `sweep`
+    /// for libedit's `sw`.
+    static func replacements(_ candidates: [String], line: String, word: String) -> [String] {
+        let last = line.last.map(\.isWhitespace) ?? true ? "" : String(line.split(whereSeparator: \.isWhitespace).last!)
+        guard last.hasSuffix(word), last.count > word.count else { return candidates }
+        let cut = last.count - word.count
+        return candidates.map { String($0.dropFirst(cut)) }
+    }
+
     /// The next line, `.interrupted` (Ctrl-C at the prompt; "^C" and a new
     /// line are printed, so the next prompt starts afresh), `.signal`, or `.end`.
     public func read(prompt: String) -> Input {
@@ -105,15 +135,109 @@ public final class LineReader {
 }
 
 extension Session {
-    /// Completion candidates: command names, setting names, run names, file names are left to the user.
-    public func completions(for prefix: String) -> [String] {
-        var words = Command.all.map(\.name)
-        words += settingNames + ImportanceMeasure.stored.map(\.description) + ["settings", "patches", "transmit", "sweep", "pareto", "hist", "latency", "lines"]
-        if let runs = try? cache?.runNames() { words += runs }
-        return Array(Set(words.filter { $0.hasPrefix(prefix) })).sorted()
+    /// Tab completion: the words that may replace the last word of `line`,
+    /// the text typed before the cursor (its last word is the text after the
+    /// last space, empty after a space), those that start with it, sorted.
+    /// By context (the words before it):
+    /// - none: command names;
+    /// - `set`: setting names; `set rule`: the rule kinds of
+    ///   `SelectionRule.syntax` (`sum:` ...); `set gate`: the gates of
+    ///   `Gate.syntax`; `set measure`: `measureNames()` (the encoder run's);
+    ///   `set edge|server|encoder`: run names; `set partial`: on, off;
+    ///   `set out`: folders;
+    /// - `help`: commands and topics; `require`: run names; `histogram`: measures;
+    /// - `open`: `.h5` files, `export`: `.csv`, `image I`: `.png`, and every
+    ///   argument of `plot` after the first: `.svg` files (with the measures
+    ///   of `plot hist`, the saved results and their columns for `plot
+    ///   lines`); file names are those in the folder of the typed text
+    ///   (outputs under `outputDirectory`, as they are written), folders
+    ///   with a trailing `/`;
+    /// - another command's first argument: the lower-case words of its usage
+    ///   (`table` `patches`, `transmit`).
+    public func completions(for line: String) -> [String] {
+        if line.contains("#") { return [] }  // a comment
+        var words = line.split(whereSeparator: \.isWhitespace).map(String.init)
+        let partial = line.last.map(\.isWhitespace) ?? true ? "" : words.removeLast()
+        return Array(Set(candidates(after: words, partial: partial).filter { $0.hasPrefix(partial) })).sorted()
+    }
+
+    /// The completions of the word after `words` (`completions(for:)`), `partial` typed so far.
+    func candidates(after words: [String], partial: String) -> [String] {
+        guard let command = words.first else { return Command.all.map(\.name) }
+        let position = words.count  // of the word being completed: 1 is the first argument
+        let runs = (try? cache?.runNames()) ?? []
+        switch (command, position) {
+        case ("set", 1): return settingNames
+        case ("set", 2):
+            switch words[1] {
+            case "rule": return syntaxKeywords(SelectionRule.syntax) { SelectionRule(parsing: $0) != nil }
+            case "gate": return syntaxKeywords(Gate.syntax) { Gate(parsing: $0) != nil }
+            case "measure": return measureNames()
+            case "edge", "server", "encoder": return runs
+            case "partial": return ["on", "off"]
+            case "out": return fileNames(completing: partial, withExtension: nil, in: ".")
+            default: return []
+            }
+        case ("help", 1): return Command.all.map(\.name) + HelpTopic.all.map(\.name)
+        case ("require", _): return runs
+        case ("histogram", _): return measureNames()
+        case ("open", 1): return fileNames(completing: partial, withExtension: "h5", in: ".")
+        case ("export", 1): return fileNames(completing: partial, withExtension: "csv", in: outputDirectory)
+        case ("image", 2): return fileNames(completing: partial, withExtension: "png", in: outputDirectory)
+        case ("plot", 2...):
+            let svg = fileNames(completing: partial, withExtension: "svg", in: outputDirectory)
+            switch words[1] {
+            case "hist": return svg + measureNames() + (position == 2 ? ["log"] : [])
+            case "lines" where position <= 3: return Array(Set(saved.values.flatMap(\.columns)))
+            case "lines": return svg + saved.keys.flatMap { [$0, "@" + $0] }
+            default: return svg
+            }
+        case (_, 1): return Command.named(command).map { usageKeywords($0) } ?? []
+        default: return []
+        }
+    }
+
+    /// The lower-case words of a command's usage other than its name: the
+    /// keywords its first argument takes (`table patches ... | table transmit ...`).
+    func usageKeywords(_ command: Command) -> [String] {
+        command.usage.split(whereSeparator: { $0 == " " || $0 == "|" }).map(String.init)
+            .filter { $0 != command.name && $0.allSatisfy { ("a"..."z").contains($0) } }
+    }
+
+    /// The names of the entries of the folder of `partial` (its text up to
+    /// the last `/`, under `base` unless it starts with `/`) that start with
+    /// the rest of it, each with that folder's text before it: folders with a
+    /// trailing `/`, files only when their name ends in `.EXTENSION` (nil:
+    /// none). Entries starting with a dot only when the rest does.
+    func fileNames(completing partial: String, withExtension ext: String?, in base: String) -> [String] {
+        let folder = partial.lastIndex(of: "/").map { String(partial[...$0]) } ?? ""
+        let start = String(partial.dropFirst(folder.count))
+        let path = folder.hasPrefix("/") ? folder : base + "/" + folder
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }
+        return names.filter { $0.hasPrefix(start) && ($0.first != "." || start.first == ".") }.compactMap { name in
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &isFolder) else { return nil }
+            if isFolder.boolValue { return folder + name + "/" }
+            guard let ext, name.lowercased().hasSuffix("." + ext) else { return nil }
+            return folder + name
+        }
     }
 }
 
 /// Flushes the C `stdout` stream (Swift's `print` writes through it): before
 /// writing to stderr or waiting, so that output appears in order.
 public func flushStandardOutput() { semcom_flush_stdout() }
+
+/// The spellings a syntax string names (`SelectionRule.syntax`,
+/// `Gate.syntax`), in order: `NAME:` for each form `NAME:PARAMETER...`, and
+/// each bare word that `parses` on its own (the gate `none`).
+func syntaxKeywords(_ syntax: String, parses: (String) -> Bool) -> [String] {
+    var keywords: [String] = []
+    for token in syntax.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == ":") }).map(String.init) {
+        let name = token.prefix { $0 != ":" }
+        let keyword = token.contains(":") ? name + ":" : token
+        guard !name.isEmpty, name.allSatisfy(\.isLowercase), token.contains(":") || parses(token), !keywords.contains(keyword) else { continue }
+        keywords.append(keyword)
+    }
+    return keywords
+}
