@@ -49,8 +49,8 @@ struct Command: Sendable {
             if s.variables[a[0]] == nil { s.variables[a[0]] = a[1...].joined(separator: " ") }
             return ""
         },
-        Command(name: "set", usage: "set edge|server|encoder|measure|rule|gate|seed|temperature|uplink|partial|out|title VALUE",
-                help: "Change a setting: runs by name; measure \(ImportanceMeasure.syntax); rule \(SelectionRule.syntax); gate \(Gate.syntax); partial on|off (evaluate the rows built so far of incomplete runs); title of the next plot.") { s, a in
+        Command(name: "set", usage: "set edge|server|encoder|measure|rule|gate|seed|temperature|uplink|partial|confirm_above|out|title VALUE",
+                help: "Change a setting: runs by name; measure \(ImportanceMeasure.syntax); rule \(SelectionRule.syntax); gate \(Gate.syntax); partial on|off (evaluate the rows built so far of incomplete runs); confirm_above N (a sweep of more grid points asks first; default 10^5); title of the next plot.") { s, a in
             if a.first == "title" && a.count >= 2 { s.title = a.dropFirst().joined(separator: " "); return "" }
             guard a.count == 2 else { throw ReplError("usage: set NAME VALUE") }
             try set(s, a[0], a[1])
@@ -67,7 +67,8 @@ struct Command: Sendable {
             return ResultTable(columns: ["setting", "value"], rows: [
                 ["cache", .text(s.cache?.path ?? "(none)")], ["edge", .text(t.edge)], ["server", .text(t.server)], ["encoder", .text(t.encoder)],
                 ["measure", "\(t.measure)"], ["rule", "\(t.rule)"], ["gate", "\(t.gate)"], ["seed", "\(t.seed)"],
-                ["temperature", "\(t.temperature)"], ["uplink", "\(s.latency.uplinkMbps) Mbit/s"], ["partial", s.partial ? "on" : "off"], ["out", .text(s.outputDirectory)],
+                ["temperature", "\(t.temperature)"], ["uplink", "\(s.latency.uplinkMbps) Mbit/s"], ["partial", s.partial ? "on" : "off"],
+                ["confirm_above", "\(s.confirmAbove)"], ["out", .text(s.outputDirectory)],
             ]).text
         },
         Command(name: "eval", usage: "eval", help: "Algorithm 1 at the current settings.") { s, _ in
@@ -91,6 +92,7 @@ struct Command: Sendable {
             }
             guard rules != nil || gates != nil else { throw ReplError("usage: sweep rule A:B:STEP [gate A:B:STEP]") }
             try Limits.check(grid: rules?.count ?? 1, gates: gates?.count ?? 1)
+            try s.approve(points: (rules?.count ?? 1) * (gates?.count ?? 1))
             let base = try s.validSetting(ruleParameters: rules)
             return s.remember(evaluationTable(try e.sweepPoints(base, ruleParameters: rules, gateThresholds: gates), pareto: true))
         },
@@ -203,7 +205,7 @@ public func parseValues(_ text: String) throws -> [Double] {
 }
 
 /// The names `set` takes (also offered by tab completion).
-let settingNames = ["edge", "server", "encoder", "measure", "rule", "gate", "seed", "temperature", "uplink", "partial", "out", "title"]
+let settingNames = ["edge", "server", "encoder", "measure", "rule", "gate", "seed", "temperature", "uplink", "partial", "confirm_above", "out", "title"]
 
 /// Changes one setting; a bad value is refused at once (one line naming it)
 /// and the old value kept. With a cache open, run names, `head:I` and the
@@ -245,6 +247,9 @@ func set(_ s: Session, _ name: String, _ value: String) throws {
     case "partial":
         guard let on = ["on": true, "off": false][value] else { throw ReplError("partial '\(value)': expected on (evaluate the rows built so far of incomplete runs) or off") }
         s.partial = on
+    case "confirm_above":
+        guard let v = Int(value), v >= 1 else { throw ReplError("confirm_above '\(value)': expected a number of grid points >= 1") }
+        s.confirmAbove = v
     case "out": s.outputDirectory = value
     default:
         let guess = closest(to: name, among: settingNames).map { "; did you mean '\($0)'?" } ?? ""

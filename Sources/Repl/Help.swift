@@ -104,7 +104,7 @@ struct HelpTopic: Sendable {
         }, examples: ["set uplink 20", "eval", "latency 1,8,20"]),
 
         HelpTopic(name: "scripts", aliases: ["script"], body: { _ in
-            wrap("semcom run SCRIPT.semcom [--cache C.h5] [--out DIR] [--set NAME=VALUE ...] [--keep-going] runs REPL lines from a file; Experiments/ holds one script per table and figure of the paper.")
+            wrap("semcom run SCRIPT.semcom [--cache C.h5] [--out DIR] [--set NAME=VALUE ...] [--keep-going] [--yes] runs REPL lines from a file; Experiments/ holds one script per table and figure of the paper, also built into semcom: semcom run fig08 runs it from any folder.")
             + definitions([
                 ("# TEXT", "a comment, to the end of the line."),
                 ("let NAME = VALUE", "defines a variable; $NAME or ${NAME} in a later line is replaced by its value (an undefined one is an error)."),
@@ -113,6 +113,7 @@ struct HelpTopic: Sendable {
                 ("--set NAME=VALUE", "sets a variable before the script runs (a default then keeps it; a let replaces it)."),
                 ("--out DIR", "where export, plot and image write relative file names (set out DIR in the REPL); also $out."),
                 ("--keep-going", "reports each failing line and goes on, exiting 1 at the end; without it the first failing line stops the script with FILE:LINE: and exit 1."),
+                ("--yes", "runs sweeps of any size; without it a sweep of more than 10^5 grid points, which the REPL asks about at a terminal, fails a script unless it says set confirm_above N first."),
             ])
             + ["For example:"] + wrap("$ semcom run Experiments/fig08.semcom --cache c.h5 --out out/fig08 --set server=base", first: "  ", rest: "      ")
         }, examples: ["default delta 0.95", "let gates = 0:1:0.5", "require $edge $server", "set rule sum:$delta", "sweep gate $gates  # one row per gate threshold"]),

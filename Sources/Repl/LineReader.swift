@@ -114,7 +114,8 @@ public final class LineReader {
 
     /// The next line, `.interrupted` (Ctrl-C at the prompt; "^C" and a new
     /// line are printed, so the next prompt starts afresh), `.signal`, or `.end`.
-    public func read(prompt: String) -> Input {
+    /// With `history` false the line is not kept in the history (an answer to a question).
+    public func read(prompt: String, history: Bool = true) -> Input {
         guard interactive else { return Swift.readLine().map(Input.line) ?? .end }
         LineReader.interruptTyped = false
         errno = 0
@@ -126,7 +127,7 @@ public final class LineReader {
         }
         defer { free(raw) }
         let line = String(cString: raw)
-        if !line.trimmingCharacters(in: .whitespaces).isEmpty {
+        if history && !line.trimmingCharacters(in: .whitespaces).isEmpty {
             _ = add_history(raw)
             if let historyFile { _ = write_history(historyFile) }
         }

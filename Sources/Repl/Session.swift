@@ -37,6 +37,12 @@ public final class Session {
     public var howToOpen = "use 'open FILE.h5'"
     /// Threads for computing server answers (`Evaluator.threads`).
     public var threads = 1 { didSet { evaluator?.threads = threads } }
+    /// A sweep of more grid points than this asks first (`confirm`), or is
+    /// refused where no one can answer (`set confirm_above N`; `--yes`).
+    public var confirmAbove = 100_000
+    /// Asks the user a yes-or-no question (the interactive REPL); nil where
+    /// no one can answer (a script, a pipe).
+    public var confirm: ((String) -> Bool)?
     /// Where `export`, `plot` and `image` write relative paths.
     public var outputDirectory = "."
     public var variables: [String: String] = [:]
@@ -132,6 +138,16 @@ public final class Session {
         let taus = [0.098, 4.018, 0.196].map { String(format: "%g", ($0 / Double(p) * 1e6).rounded() / 1e6) }
         return ["ks": "\(start):\(min(p, start + 9 * step)):\(step)", "ks_fine": "\(start):\(p):\(start)",
                 "taus": taus.joined(separator: ":")]
+    }
+
+    /// Lets a sweep of `points` grid points run: at once up to `confirmAbove`;
+    /// beyond, when `confirm` says yes; refused (saying how to allow it)
+    /// where there is no one to ask.
+    func approve(points: Int) throws {
+        guard points > confirmAbove else { return }
+        let size = "\(thousands(points)) grid points, more than \(thousands(confirmAbove))"
+        guard let confirm else { throw ReplError("sweep: \(size); allow it with 'set confirm_above \(points)' (or semcom run/repl --yes)") }
+        guard confirm("sweep: \(size); run it?") else { throw ReplError("sweep: not run") }
     }
 
     func remember(_ t: ResultTable) -> String {

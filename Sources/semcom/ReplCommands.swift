@@ -17,12 +17,22 @@ struct ReplCommand: ParsableCommand {
     @Flag(help: "From a pipe: go on past a failing line (and still exit 1 at the end). Without it the first failing line ends the session with exit 1.")
     var keepGoing = false
 
+    @Flag(help: "Run sweeps of any size without asking (at a terminal, one of more than 10^5 grid points asks first; from a pipe it is refused).")
+    var yes = false
+
     func validate() throws { try usage { try Limits.check(threads: threads) } }
 
     func run() throws {
         let session = makeSession(threads: threads)
         let history = ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.semcom_history" }
         let reader = LineReader(historyFile: history, completions: session.completions)
+        if yes { session.confirmAbove = .max }
+        if reader.interactive {
+            session.confirm = { question in
+                guard case .line(let answer) = reader.read(prompt: question + " [y/N] ", history: false) else { return false }
+                return answer.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("y")
+            }
+        }
         let signals = ReplSignals(interactive: reader.interactive)
         signals.install()
         // From a pipe a failing line fails the session (exit 1): at once, or at the end with --keep-going.
@@ -218,10 +228,14 @@ struct RunScript: ParsableCommand {
     @Flag(help: "Go on past a failing line (each reported on stderr) and exit 1 at the end; without it the first failing line stops the script.")
     var keepGoing = false
 
+    @Flag(help: "Run sweeps of any size (without it a sweep of more than 10^5 grid points is refused unless the script says 'set confirm_above N').")
+    var yes = false
+
     func validate() throws { try usage { try Limits.check(threads: threads) } }
 
     func run() throws {
         let session = makeSession(threads: threads)
+        if yes { session.confirmAbove = .max }
         session.howToOpen = "pass --cache FILE.h5 to semcom run, or put 'open FILE.h5' in the script"
         for v in variables {
             guard let eq = v.firstIndex(of: "=") else { throw CLIError("--set '\(v)': expected NAME=VALUE") }

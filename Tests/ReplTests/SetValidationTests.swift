@@ -104,4 +104,27 @@ final class SetValidationTests: XCTestCase {
         XCTAssertTrue(try s.execute("latency 1,8").contains("uplink_mbps"))
         XCTAssertTrue(try s.execute("sweep rule 8:64:8").contains("topk:64"))
     }
+
+    /// A sweep of more than `confirmAbove` (10^5) grid points asks first; with
+    /// no one to ask (a script, a pipe) it is refused, saying how to allow it.
+    func testLargeGridsAskFirst() throws {
+        let s = try session()
+        _ = try s.execute("set rule topk:1")
+        assertRefused(s, "sweep rule 1:2:1 gate 0:1:0.00001", ["200,002 grid points, more than 100,000", "set confirm_above 200002", "--yes"])
+        // The same rule at a lower limit, so that the grid is quick to run.
+        _ = try s.execute("set confirm_above 10")
+        let line = "sweep rule 1:2:1 gate 0:1:0.1"  // 2 x 11 points
+        var asked: [String] = []
+        s.confirm = { asked.append($0); return false }
+        assertRefused(s, line, ["sweep: not run"])
+        XCTAssertEqual(asked, ["sweep: 22 grid points, more than 10; run it?"])
+        s.confirm = { _ in true }
+        _ = try s.execute(line)
+        XCTAssertEqual(s.last?.rows.count, 22)
+        s.confirm = nil
+        assertRefused(s, "set confirm_above 0", ["confirm_above '0'"])
+        _ = try s.execute("set confirm_above 22")
+        _ = try s.execute(line)
+        XCTAssertEqual(asked.count, 1, "within the limit nothing is asked")
+    }
 }
