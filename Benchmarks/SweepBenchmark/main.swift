@@ -56,15 +56,21 @@ let build = try seconds {
         }
         try f.openDataset(CacheLayout.run(name, CacheLayout.importance(.mean))).write(importance)
     }
-    // A full memo: the server is right on k patches with probability rising in k.
+    // A full memo: the server is right on k patches with probability rising in k;
+    // its top 5: that class, then four others.
     var memo = [Int16](repeating: 0, count: images * (patches + 1))
+    var top5 = [Int16](repeating: 0, count: memo.count * MemoTable.ranks)
     for i in 0..<images {
         for k in 0...patches {
             let right = Double.random(in: 0..<1, using: &rng) < 0.3 + 0.55 * Double(k) / Double(patches)
-            memo[i * (patches + 1) + k] = right ? Int16(labels[i]) : Int16.random(in: 0..<Int16(classes), using: &rng)
+            let j = i * (patches + 1) + k
+            memo[j] = right ? Int16(labels[i]) : Int16.random(in: 0..<Int16(classes), using: &rng)
+            for r in 0..<MemoTable.ranks { top5[j * MemoTable.ranks + r] = (memo[j] + Int16(r)) % Int16(classes) }
         }
     }
-    try MemoTable.create(in: f, key: MemoTable.key(server: "server", ordering: .measure(run: "edge", measure: .mean)), images: images, columns: patches + 1).write(memo)
+    let key = MemoTable.key(server: "server", ordering: .measure(run: "edge", measure: .mean))
+    try MemoTable.create(in: f, key: key, images: images, columns: patches + 1).write(memo)
+    try MemoTable.createTop5(in: f, key: key, images: images, columns: patches + 1).write(top5)
     try f.flush()
 }
 

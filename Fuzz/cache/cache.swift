@@ -62,7 +62,7 @@ let runAttributes = ["num_classes", "embed_dim", "depth", "num_heads", "patch_si
                      "low_resolution", "arch", "weights", "weights_sha256"]
 let rootAttributes = ["format", "format_version", "image_size", "crop_pct", "images_root", "batch"]
 let datasets = [CacheLayout.paths, CacheLayout.labels, CacheLayout.status, CacheLayout.errors, CacheLayout.bytes,
-                CacheLayout.sha256, "/memo/b/a:mean", "/memo/b/random:0"]
+                CacheLayout.sha256, "/memo/b/a:mean", "/memo/b/random:0", "/memo_top5/b/a:mean"]
     + ["a", "b"].flatMap { run in CacheLayout.runDatasets.map { "/runs/\(run)/\($0)" } }
 let groups = ["/runs", "/runs/a", "/runs/b", "/images", "/memo", "/memo/b", "/runs/a/importance"]
 
@@ -85,6 +85,11 @@ func writeBaseCache() throws {
     }
     let memo = try MemoTable.create(in: f, key: "/memo/b/a:mean", images: n, columns: patches + 1)
     try memo.write((0..<(n * (patches + 1))).map { Int16($0 % classes) })
+    let top5 = try MemoTable.createTop5(in: f, key: "/memo/b/a:mean", images: n, columns: patches + 1)
+    try top5.write((0..<(n * (patches + 1) * MemoTable.ranks)).map { j -> Int16 in
+        let rank = j % MemoTable.ranks  // past the class count: -2
+        return rank < classes ? Int16((j / MemoTable.ranks + rank) % classes) : -2
+    })
 }
 
 /// One edit to the file, chosen by the input.

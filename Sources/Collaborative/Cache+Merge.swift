@@ -73,12 +73,18 @@ extension Cache {
         }
         for key in try MemoTable.keys(in: first) where try parts.allSatisfy({ try $0.file.contains(key) }) {
             let columns = try MemoTable.columns(key, in: first)
-            let target = try MemoTable.create(in: f, key: key, images: n, columns: columns)
-            var row = 0
-            for s in parts {
-                let v = try s.file.openDataset(key).read(as: Int16.self).values
-                try target.write(v, rows: row..<(row + s.images.count))
-                row += s.images.count
+            var tables = [(key, try MemoTable.create(in: f, key: key, images: n, columns: columns))]
+            let key5 = MemoTable.top5Key(key)
+            if try parts.allSatisfy({ try $0.file.contains(key5) }) {
+                tables.append((key5, try MemoTable.createTop5(in: f, key: key, images: n, columns: columns)))
+            }
+            for (table, target) in tables {
+                var row = 0
+                for s in parts {
+                    let v = try s.file.openDataset(table).read(as: Int16.self).values
+                    try target.write(v, rows: row..<(row + s.images.count))
+                    row += s.images.count
+                }
             }
         }
         try writer.commit()

@@ -33,6 +33,10 @@ import ViT
 ///     /runs/NAME/attention/last   N x H x T float32  (last-layer class-token rows, T = prefix_tokens + P)
 ///     /memo/SERVER/ORDERING       N x (P+1) int16: the server's class on the first k patches
 ///                                 of ORDERING (column k), -1 = not computed yet
+///     /memo_top5/SERVER/ORDERING  N x (P+1) x 5 int16: its five most likely classes there, best
+///                                 first (the first is the memo's class), -1 = not computed yet,
+///                                 -2 = past the number of classes; absent in caches filled before
+///                                 it was stored (their entries are computed again once)
 ///
 /// ORDERING is `RUN:MEASURE` (e.g. `tiny:mean`) or `random:SEED`. Rows of an
 /// unreadable image hold zeros and are never evaluated. The file is only

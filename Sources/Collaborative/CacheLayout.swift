@@ -15,8 +15,8 @@ public enum CacheLayout {
     public static let errors = "/images/error"
     public static let bytes = "/images/bytes"
     public static let sha256 = "/images/sha256"
-    /// The group of the model runs, and of the memo tables.
-    public static let runs = "/runs", memo = "/memo"
+    /// The group of the model runs, of the memo tables, and of their top-5 companions.
+    public static let runs = "/runs", memo = "/memo", memoTop5 = "/memo_top5"
     /// A run's group.
     public static func run(_ name: String) -> String { "\(runs)/\(name)" }
     /// Per-run datasets (relative to the run's group), N rows each.
@@ -41,6 +41,7 @@ public enum CacheLayout {
         importance(.textbook): ("fraction of 1", "Abnar and Zuidema's rollout (heads averaged, 0.5A+0.5I row-normalised), renormalised; N x P"),
         lastAttention: ("probability", "last layer's class-token attention per head over all tokens (prefix first); N x H x T"),
         memo: ("class index", "the server's class on the class token plus the first k patches of the ordering (column k); -1 not computed; N x (P+1)"),
+        memoTop5: ("class index", "the server's five most likely classes, best first, on the class token plus the first k patches of the ordering (column k); -1 not computed, -2 past the number of classes; N x (P+1) x 5"),
     ]
 
     /// Writes `documentation[key]` on `dataset`.
@@ -52,6 +53,8 @@ public enum CacheLayout {
 
     /// The memo table of `server`'s answers on prefixes of `ordering` (`MemoTable`).
     public static func memoTable(server: String, ordering: PatchOrdering) -> String { "\(memo)/\(server)/\(ordering)" }
+    /// The top-5 companion of the memo table at `key` (`MemoTable.top5Key`).
+    static func memoTop5Table(of key: String) -> String { memoTop5 + key.dropFirst(memo.count) }
 
     /// Root attributes: the format, the preprocessing and batch a cache was
     /// built with (a resume must match them), the images' folder, a shard's place.

@@ -79,10 +79,10 @@ public struct Evaluation: Equatable, Sendable {
     /// (importance scores sum to 1 per image). NaN when nothing is sent, and
     /// for a low-resolution server run.
     public var meanMinAttention, meanAttentionSum: Double
-    /// Top-5 accuracy of the edge and of the server alone on full images.
-    /// (The collaborative top-5 needs the server's top 5 on each patch
-    /// subset, which the memo does not store yet.)
-    public var edgeAccuracyTop5, serverAccuracyTop5: Double
+    /// Top-5 accuracy: collaborative (the edge's five classes for a kept
+    /// image, the server's on the kept patches for a sent one), of the edge
+    /// alone and of the server alone on full images.
+    public var accuracyTop5, edgeAccuracyTop5, serverAccuracyTop5: Double
 
     /// Every number above by its one name, in one order: the columns of every
     /// CSV and the keys of every JSON object an evaluation is written to
@@ -94,7 +94,8 @@ public struct Evaluation: Equatable, Sendable {
          "server_ms": serverMs, "images": Double(images), "labelled": Double(labelled), "total_images": Double(totalImages),
          "unreadable_images": Double(unreadableImages), "partial": partial ? 1 : 0,
          "confident_images": Double(confidentImages), "mean_min_attention": meanMinAttention,
-         "mean_attention_sum": meanAttentionSum, "edge_accuracy_top5": edgeAccuracyTop5, "server_accuracy_top5": serverAccuracyTop5]
+         "mean_attention_sum": meanAttentionSum, "accuracy_top5": accuracyTop5, "edge_accuracy_top5": edgeAccuracyTop5,
+         "server_accuracy_top5": serverAccuracyTop5]
     }
 
     /// Every value equal, a NaN equal to a NaN (an undefined mean is the same answer).
@@ -107,7 +108,7 @@ public struct Evaluation: Equatable, Sendable {
         Evaluation(accuracy: 0, edgeAccuracy: 0, serverAccuracy: 0, sentFraction: 0, patchesPerSent: 0, commCost: 0,
                    serverGFLOPs: 0, latencyMs: 0, edgeMs: 0, uplinkMs: 0, serverMs: 0, images: 0, labelled: 0,
                    totalImages: 0, unreadableImages: 0, partial: false, confidentImages: 0, meanMinAttention: 0,
-                   meanAttentionSum: 0, edgeAccuracyTop5: 0, serverAccuracyTop5: 0).namedValues.map(\.key)
+                   meanAttentionSum: 0, accuracyTop5: 0, edgeAccuracyTop5: 0, serverAccuracyTop5: 0).namedValues.map(\.key)
     }
 
     /// One line saying which images the numbers are over, when not every image
@@ -138,7 +139,7 @@ public final class Evaluator {
     public var checkpointInterval: TimeInterval?
 
     private var orderings: [PatchOrdering: SortedScores] = [:]
-    private var memos: [String: [Int16]] = [:]
+    private var memos: [String: MemoEntries] = [:]
     private var servers: [String: any ImageClassifier] = [:]
     private var predictions: [String: [Int32]] = [:]
     private var gateScores: [String: [Double]] = [:]
@@ -287,7 +288,7 @@ public final class Evaluator {
         let order = lowResolution == nil ? try sorted(ordering, patches: p) : nil
         let keptByRule = order?.keep(rules) ?? Array(repeating: [Int32](repeating: Int32(p), count: count), count: rules.count)
         var results: [Evaluation] = []
-        var serverCorrect = [Bool](repeating: false, count: count)
+        var serverCorrect = [Bool](repeating: false, count: count), serverCorrectTop5 = serverCorrect
         if lowResolution == nil {  // every missing server answer of the grid, in one pass over the images
             let missing = try missingPairs(memoKey, server: setting.server, kept: keptByRule, sent: mayBeSent, patches: p)
             if !missing.isEmpty {
@@ -296,16 +297,25 @@ public final class Evaluator {
         }
         for k in keptByRule {
             if lowResolution != nil {
-                for i in rows { serverCorrect[i] = labels[i] >= 0 && serverPred[i] == labels[i] }
+                for i in rows {
+                    serverCorrect[i] = labels[i] >= 0 && serverPred[i] == labels[i]
+                    serverCorrectTop5[i] = serverTop5[i]
+                }
             } else {
-                memos[memoKey]!.withUnsafeBufferPointer { memo in
-                    for i in rows where mayBeSent[i] {  // index order: the memo rows are read sequentially
-                        serverCorrect[i] = labels[i] >= 0 && Int32(memo[i * (p + 1) + Int(k[i])]) == labels[i]
+                let memo = memos[memoKey]!
+                let r = MemoTable.ranks
+                memo.top1.withUnsafeBufferPointer { top1 in
+                    memo.top5.withUnsafeBufferPointer { top5 in
+                        for i in rows where mayBeSent[i] {  // index order: the memo rows are read sequentially
+                            let j = i * (p + 1) + Int(k[i])
+                            serverCorrect[i] = labels[i] >= 0 && Int32(top1[j]) == labels[i]
+                            serverCorrectTop5[i] = labels[i] >= 0 && (0..<r).contains { Int32(top5[j * r + $0]) == labels[i] }
+                        }
                     }
                 }
             }
             // Prefix sums over byScore of: accuracy gain, patches, FLOPs, uplink and server time.
-            var gain = [Double](repeating: 0, count: maxSent + 1), patches = gain, flops = gain, uplink = gain, serverTime = gain
+            var gain = [Double](repeating: 0, count: maxSent + 1), gainTop5 = gain, patches = gain, flops = gain, uplink = gain, serverTime = gain
             // ... and of the smallest kept score, images keeping a patch, and the kept scores' sum.
             var minScore = gain, keeping = gain, keptSum = gain
             for (j, i) in byScore.prefix(maxSent).enumerated() {
@@ -315,6 +325,7 @@ public final class Evaluator {
                 keeping[j + 1] = keeping[j] + (ki > 0 ? 1 : 0)
                 keptSum[j + 1] = keptSum[j] + (ki > 0 ? order?.cumulative[last] ?? .nan : 0)
                 gain[j + 1] = gain[j] + (serverCorrect[i] ? 1 : 0) - (edgeCorrect[i] ? 1 : 0)
+                gainTop5[j + 1] = gainTop5[j] + (serverCorrectTop5[i] ? 1 : 0) - (edgeTop5[i] ? 1 : 0)
                 patches[j + 1] = patches[j] + (lowResolution.map { Double(p) * $0 } ?? Double(ki))
                 flops[j + 1] = flops[j] + flopsByK[ki]
                 uplink[j + 1] = uplink[j] + uplinkByK[ki]
@@ -336,6 +347,7 @@ public final class Evaluator {
                     unreadableImages: selection.unreadable, partial: selection.isPartial,
                     confidentImages: n - m, meanMinAttention: keeping[m] > 0 ? minScore[m] / keeping[m] : .nan,
                     meanAttentionSum: m > 0 ? keptSum[m] / Double(m) : .nan,
+                    accuracyTop5: (edgeAccuracyTop5 * Double(labelled) + gainTop5[m]) / Double(labelled),
                     edgeAccuracyTop5: edgeAccuracyTop5, serverAccuracyTop5: serverAccuracyTop5))
             }
         }
@@ -362,7 +374,7 @@ public final class Evaluator {
         let memo = try loadMemo(key, server: server, patches: p)
         var pairs: [(Int, Int)] = []
         for k in kept {
-            for i in 0..<count where sent[i] && memo[i * (p + 1) + Int(k[i])] < 0 { pairs.append((i, Int(k[i]))) }
+            for i in 0..<count where sent[i] && !memo.has(i * (p + 1) + Int(k[i])) { pairs.append((i, Int(k[i]))) }
         }
         return pairs
     }
@@ -386,17 +398,28 @@ public final class Evaluator {
             writer.abandon()
             throw CacheError(cache.path, "was rebuilt by another process since it was opened; open it again", kind: .stale)
         }
-        if try writer.file.contains(key) {
-            let stored = try writer.file.openDataset(key).read(as: Int16.self).values
-            guard stored.count == memo.count else {
-                writer.abandon()
-                throw CacheError(cache.path, "memo table \(key) has \(stored.count) entries, expected \(memo.count)", kind: .corrupt)
+        // Take what is stored now (by another process meanwhile, too), in both tables.
+        let key5 = MemoTable.top5Key(key)
+        for (table, isTop5) in [(key, false), (key5, true)] {
+            if try writer.file.contains(table) {
+                let stored = try writer.file.openDataset(table).read(as: Int16.self).values
+                let expected = isTop5 ? memo.top5.count : memo.top1.count
+                guard stored.count == expected else {
+                    writer.abandon()
+                    throw CacheError(cache.path, "memo table \(table) has \(stored.count) entries, expected \(expected)", kind: .corrupt)
+                }
+                if isTop5 {
+                    for j in stored.indices where memo.top5[j] == -1 && stored[j] != -1 { memo.top5[j] = stored[j] }
+                } else {
+                    for j in stored.indices where memo.top1[j] < 0 && stored[j] >= 0 { memo.top1[j] = stored[j] }
+                }
+            } else if isTop5 {
+                try MemoTable.createTop5(in: writer.file, key: key, images: count, columns: p + 1)
+            } else {
+                try MemoTable.create(in: writer.file, key: key, images: count, columns: p + 1)
             }
-            for j in memo.indices where memo[j] < 0 && stored[j] >= 0 { memo[j] = stored[j] }
-        } else {
-            try MemoTable.create(in: writer.file, key: key, images: count, columns: p + 1)
         }
-        var missing = Array(Set(pairs.filter { memo[$0.0 * (p + 1) + $0.1] < 0 }.map { Pair(image: $0.0, k: $0.1) }))
+        var missing = Array(Set(pairs.filter { !memo.has($0.0 * (p + 1) + $0.1) }.map { Pair(image: $0.0, k: $0.1) }))
         guard !missing.isEmpty else {  // another process stored them meanwhile
             writer.abandon()
             return try reopenCache()
@@ -434,7 +457,7 @@ public final class Evaluator {
                             guard row.allSatisfy(\.isFinite) else {
                                 throw CacheError(cache.path, "row \(pair.image) (\(cache.images.paths[pair.image])): server '\(server)' gave a non-finite logit on \(k) patches", kind: .failed)
                             }
-                            memo[pair.image * (p + 1) + k] = Int16(row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - j * c)
+                            memo.set(pair.image * (p + 1) + k, classes: topK(row, MemoTable.ranks).map(\.index))
                         }
                         done += part.count
                         progress(done, missing.count)
@@ -442,7 +465,9 @@ public final class Evaluator {
                 }
                 // Store the rows this chunk touched.
                 for i in chunk {
-                    try writer.file.openDataset(key).write(Array(memo[(i * (p + 1))..<((i + 1) * (p + 1))]), rows: i..<(i + 1))
+                    let entries = (i * (p + 1))..<((i + 1) * (p + 1)), r = MemoTable.ranks
+                    try writer.file.openDataset(key).write(Array(memo.top1[entries]), rows: i..<(i + 1))
+                    try writer.file.openDataset(key5).write(Array(memo.top5[(entries.lowerBound * r)..<(entries.upperBound * r)]), rows: i..<(i + 1))
                 }
                 try writer.checkpointIfDue()
             }
@@ -469,25 +494,50 @@ public final class Evaluator {
             logits = [:]
             gateScores = [:]
             orderings = [:]
+            topFive = [:]
         }
     }
 
     private struct Pair: Hashable { let image: Int, k: Int }
 
-    /// The memo table in memory: the stored one, or all -1 when there is none
-    /// yet; column P holds the server's full-image answer on every complete row
-    /// (all patches, in any order, are the whole image).
-    func loadMemo(_ key: String, server: String, patches p: Int) throws -> [Int16] {
+    /// A memo table and its top-5 companion in memory (`MemoTable`): entry
+    /// j = image x (P+1) + k is `top1[j]` and `top5[5j..<5j+5]`.
+    struct MemoEntries {
+        var top1, top5: [Int16]
+
+        /// Whether entry `j` is computed (in both tables: a table filled before
+        /// the top 5 were stored has its entries computed again).
+        func has(_ j: Int) -> Bool { top5[j * MemoTable.ranks] >= 0 }
+
+        /// Sets entry `j` from the classes best first (at most `ranks`; -2 pads past the class count).
+        mutating func set(_ j: Int, classes: [Int]) {
+            top1[j] = Int16(classes[0])
+            for r in 0..<MemoTable.ranks { top5[j * MemoTable.ranks + r] = r < classes.count ? Int16(classes[r]) : -2 }
+        }
+    }
+
+    /// The memo table and its top-5 companion in memory: the stored ones, or
+    /// all -1 where there are none yet; column P holds the server's
+    /// full-image answer on every complete row (all patches, in any order,
+    /// are the whole image).
+    func loadMemo(_ key: String, server: String, patches p: Int) throws -> MemoEntries {
         if let m = memos[key] { return m }
         let info = try cache.run(server)
         guard info.numClasses <= Int(Int16.max) else {
             throw CacheError(cache.path, "run '\(server)' has \(info.numClasses) classes; the memo stores a class as int16 (at most \(Int16.max))", kind: .badValue)
         }
-        var memo = try cache.file.contains(key) ? try cache.file.openDataset(key).read(as: Int16.self).values
-                                                : [Int16](repeating: -1, count: count * (p + 1))
-        guard memo.count == count * (p + 1) else { throw CacheError(cache.path, "memo table \(key) has \(memo.count) entries, expected \(count) x \(p + 1)", kind: .corrupt) }
-        let predictions = try predictions(server)
-        for i in 0..<info.completed where cache.status[i] == .read { memo[i * (p + 1) + p] = Int16(predictions[i]) }
+        func stored(_ table: String, entries: Int) throws -> [Int16] {
+            guard try cache.file.contains(table) else { return [Int16](repeating: -1, count: entries) }
+            let values = try cache.file.openDataset(table).read(as: Int16.self).values
+            guard values.count == entries else { throw CacheError(cache.path, "memo table \(table) has \(values.count) entries, expected \(entries)", kind: .corrupt) }
+            return values
+        }
+        var memo = MemoEntries(top1: try stored(key, entries: count * (p + 1)),
+                               top5: try stored(MemoTable.top5Key(key), entries: count * (p + 1) * MemoTable.ranks))
+        let logits = try runLogits(server), c = info.numClasses
+        for i in 0..<info.completed where cache.status[i] == .read {
+            memo.set(i * (p + 1) + p, classes: topK(logits[(i * c)..<((i + 1) * c)], MemoTable.ranks).map(\.index))
+        }
         memos[key] = memo
         return memo
     }

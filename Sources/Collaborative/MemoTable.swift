@@ -7,11 +7,22 @@ import Safety
 /// server predicts from the class token plus the first k patches of the
 /// ordering, or -1 when not computed yet. Every selection rule keeps a
 /// prefix of an ordering, so every rule and threshold is a lookup here.
+///
+/// Beside it, its top-5 companion (`top5Key`), N x (P+1) x 5: the five
+/// most likely classes there, best first (ties: the lower class first, as
+/// `topK`), so rank 0 is the memo's class; -1 not computed, -2 past the
+/// number of classes. An entry is filled in both tables at once.
 public enum MemoTable {
+    /// Classes kept per entry by the top-5 companion.
+    public static let ranks = 5
+
     /// `/memo/SERVER/ORDERING`.
     public static func key(server: String, ordering: PatchOrdering) -> String {
         CacheLayout.memoTable(server: server, ordering: ordering)
     }
+
+    /// `/memo_top5/SERVER/ORDERING`: the top-5 companion of the table at `key`.
+    public static func top5Key(_ key: String) -> String { CacheLayout.memoTop5Table(of: key) }
 
     /// Every memo table in a cache.
     public static func keys(in cache: Cache) throws -> [String] {
@@ -48,6 +59,15 @@ public enum MemoTable {
         let table = try group.createDataset(key, of: Int16.self, shape: [n, columns], chunks: [max(1, min(n, 1024)), columns],
                                             deflate: 4, fillValue: -1)
         try CacheLayout.document(table, as: CacheLayout.memo)
+        return table
+    }
+
+    /// Creates the empty top-5 companion (all -1) of the table at `key`, chunked by rows.
+    @discardableResult
+    public static func createTop5(in group: HDF5Group, key: String, images n: Int, columns: Int) throws -> HDF5Dataset {
+        let table = try group.createDataset(top5Key(key), of: Int16.self, shape: [n, columns, ranks],
+                                            chunks: [max(1, min(n, 256)), columns, ranks], deflate: 4, fillValue: -1)
+        try CacheLayout.document(table, as: CacheLayout.memoTop5)
         return table
     }
 }

@@ -45,7 +45,7 @@ public func evaluationTable(_ points: [(Setting, Evaluation)], pareto: Bool = fa
     var t = ResultTable(columns: ["rule", "rule_param", "gate", "gate_threshold"] + names + (pareto ? ["pareto"] : []))
     t.detailColumns = ["rule_param", "gate_threshold", "edge_ms", "uplink_ms", "server_ms", "images", "labelled",
                        "total_images", "unreadable_images", "partial", "confident_images", "mean_min_attention",
-                       "mean_attention_sum", "edge_accuracy_top5", "server_accuracy_top5"]
+                       "mean_attention_sum", "accuracy_top5", "edge_accuracy_top5", "server_accuracy_top5"]
     let front = paretoFront(cost: points.map(\.1.commCost), accuracy: points.map(\.1.accuracy))
     for (n, (setting, r)) in points.enumerated() {
         t.rows.append(["\(setting.rule)", .number(setting.rule.parameter), "\(setting.gate)", .number(setting.gate.thresholdValue)]

@@ -193,6 +193,7 @@ let columnDocs: [String: (unit: String, meaning: String)] = [
     "confident_images": ("count", "images kept on the edge"),
     "mean_min_attention": ("score", "over the sent images that keep a patch, the mean smallest kept score (nan when none is sent)"),
     "mean_attention_sum": ("score", "over the sent images, the mean sum of the kept scores (nan when none is sent)"),
+    "accuracy_top5": ("fraction", "top-5 of Algorithm 1: the edge's five classes for a kept image, the server's on the kept patches for a sent one"),
     "edge_accuracy_top5": ("fraction", "top-5 of the edge alone on full images"),
     "server_accuracy_top5": ("fraction", "top-5 of the server alone on full images"),
     "pareto": ("0 or 1", "1 when no other row has a cost <= and an accuracy >=, one of them strictly"),

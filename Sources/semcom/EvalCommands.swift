@@ -125,7 +125,7 @@ struct Eval: ParsableCommand {
         print(String(format: "server GFLOPs / image  %.3f", r.serverGFLOPs))
         print("confident (on the edge) \(r.confidentImages) images")
         print(String(format: "sent images: mean smallest kept score %.6f, mean kept score sum %.4f", r.meanMinAttention, r.meanAttentionSum))
-        print("top-5 accuracy         edge \(pct(r.edgeAccuracyTop5)), server \(pct(r.serverAccuracyTop5)) (collaborative top-5: not stored yet)")
+        print("top-5 accuracy         collaborative \(pct(r.accuracyTop5)), edge \(pct(r.edgeAccuracyTop5)), server \(pct(r.serverAccuracyTop5))")
         print(String(format: "latency / image        %.2f ms (edge %.2f, uplink %.2f at %g Mbit/s, server %.2f)",
                      r.latencyMs, r.edgeMs, r.uplinkMs, options.uplink, r.serverMs))
     }

@@ -62,7 +62,7 @@ final class CacheTests: XCTestCase {
                              (.topK(50), .none), (.sum(0.3), .margin(0.5))] {
             let result = try evaluator.evaluate(Setting(edge: "edge", server: "server", rule: rule, gate: gate))
             var correct = 0, sent = 0, patches = 0, edgeCorrect = 0, serverCorrect = 0
-            var edgeTop5 = 0, serverTop5 = 0, keeping = 0, minScores = 0.0, sums = 0.0
+            var edgeTop5 = 0, serverTop5 = 0, correctTop5 = 0, keeping = 0, minScores = 0.0, sums = 0.0
             /// Whether `label` is among the 5 largest of `v` (ties: lower class first).
             func top5(_ v: [Float], _ label: Int) -> Bool {
                 v.indices.sorted { v[$0] > v[$1] || (v[$0] == v[$1] && $0 < $1) }.prefix(5).contains(label)
@@ -89,8 +89,10 @@ final class CacheTests: XCTestCase {
                     sums += kept.reduce(0, +)
                     let s = server.forward(x, keep: [Array(order.prefix(k))]).logits.scalars
                     if s.indices.max(by: { s[$0] < s[$1] })! == label { correct += 1 }
-                } else if edgeClass == label {
-                    correct += 1
+                    if top5(s, label) { correctTop5 += 1 }
+                } else {
+                    if edgeClass == label { correct += 1 }
+                    if top5(e.logits.scalars, label) { correctTop5 += 1 }
                 }
             }
             let n = Double(images.count)
@@ -102,6 +104,7 @@ final class CacheTests: XCTestCase {
             XCTAssertEqual(result.commCost, Double(patches) / n / 196, accuracy: 1e-12)
             // What the authors' code reports besides (issue 12 item 5).
             XCTAssertEqual(result.confidentImages, images.count - sent)
+            XCTAssertEqual(result.accuracyTop5, Double(correctTop5) / n, "\(rule) \(gate)")
             XCTAssertEqual(result.edgeAccuracyTop5, Double(edgeTop5) / n)
             XCTAssertEqual(result.serverAccuracyTop5, Double(serverTop5) / n)
             if keeping > 0 { XCTAssertEqual(result.meanMinAttention, minScores / Double(keeping), accuracy: 1e-6, "\(rule) \(gate)") }
@@ -123,7 +126,11 @@ final class CacheTests: XCTestCase {
         var low = Preprocessing()
         low.lowResolution = 56
         let gate = Gate.minEntropy(2.0)
-        var correct = 0, sent = 0
+        var correct = 0, correctTop5 = 0, sent = 0
+        /// Whether `label` is among the 5 largest of `v` (ties: lower class first).
+        func top5(_ v: [Float], _ label: Int) -> Bool {
+            v.indices.sorted { v[$0] > v[$1] || (v[$0] == v[$1] && $0 < $1) }.prefix(5).contains(label)
+        }
         for (i, file) in images.paths.enumerated() {
             let image = try RGBImage(contentsOf: file)
             let crop = Preprocessing().crop(image)
@@ -131,18 +138,20 @@ final class CacheTests: XCTestCase {
             XCTAssertEqual(low.networkInput(image), reduced)
             let e = edge.forward(Tensor(shape: [1, 3, 224, 224], scalars: Preprocessing().networkInput(image))).logits.scalars
             let p = Uncertainty.probabilities(e[...])
-            var answer = p.indices.max { p[$0] < p[$1] }!
+            var answer = p.indices.max { p[$0] < p[$1] }!, logits = e
             if gate.sends(p) {
                 sent += 1
-                let s = server.forward(Tensor(shape: [1, 3, 224, 224], scalars: reduced)).logits.scalars
-                answer = s.indices.max { s[$0] < s[$1] }!
+                logits = server.forward(Tensor(shape: [1, 3, 224, 224], scalars: reduced)).logits.scalars
+                answer = logits.indices.max { logits[$0] < logits[$1] }!
             }
             if answer == Int(images.labels[i]) { correct += 1 }
+            if top5(logits, Int(images.labels[i])) { correctTop5 += 1 }
         }
         let n = Double(images.count)
         for rule in [SelectionRule.sum(0.5), .topK(3)] {  // rules do not apply to it
             let r = try evaluator.evaluate(Setting(edge: "edge", server: "server_at_56px", rule: rule, gate: gate))
             XCTAssertEqual(r.accuracy, Double(correct) / n)
+            XCTAssertEqual(r.accuracyTop5, Double(correctTop5) / n)
             XCTAssertEqual(r.sentFraction, Double(sent) / n)
             XCTAssertEqual(r.commCost, Double(sent) / n / 16, accuracy: 1e-12)
             XCTAssertEqual(r.patchesPerSent, sent > 0 ? 196.0 / 16 : 0, accuracy: 1e-12)
@@ -509,6 +518,43 @@ final class CacheTests: XCTestCase {
                 XCTAssertTrue("\($0)".contains("\(damaged): run 'edge': \(dataset) of row 3 holds \(value)"), "\($0)")
             }
         }
+    }
+
+    /// The memo's top-5 companion: filled with each entry (rank 0 the memo's
+    /// class), computed again where a cache filled before it lacks it, and
+    /// concatenated by a merge of shards as an unsharded fill stores it.
+    func testTheMemoStoresTheServersTopFive() throws {
+        let setting = Setting(edge: "edge", server: "server", rule: .topK(20), gate: .none)
+        let key = MemoTable.key(server: "server", ordering: setting.ordering)
+        func tables(_ path: String) throws -> ([Int16], [Int16]) {
+            let cache = try Cache(path: path)
+            return (try MemoTable.stored(key, in: cache), try cache.file.openDataset(MemoTable.top5Key(key)).read(as: Int16.self).values)
+        }
+        let path = try build("c.h5")
+        let first = try Evaluator(cache: try Cache(path: path)).evaluate(setting)
+        let (top1, top5) = try tables(path)
+        XCTAssertEqual(top5.count, 10 * 197 * 5)
+        for i in 0..<10 {
+            let j = i * 197 + 20
+            XCTAssertEqual(top5[j * 5], top1[j])
+            XCTAssertEqual(Set(top5[(j * 5)..<(j * 5 + 5)]).count, 5, "five different classes")
+        }
+        // A cache filled before the top 5 were stored: its entries are computed again, to the same answers.
+        let f = try HDF5File.open(path, mode: .readWrite)
+        try f.remove(CacheLayout.memoTop5)
+        f.close()
+        let again = Evaluator(cache: try Cache(path: path))
+        var computed = 0
+        again.progress = { done, _ in computed = done }
+        XCTAssertEqual(try again.evaluate(setting), first)
+        XCTAssertEqual(computed, 10)
+        XCTAssertEqual(try tables(path).1, top5)
+
+        let shards = try (0..<2).map { i in try build("shard\(i).h5") { $0.images = self.images.shard(i, of: 2, alignment: 4); $0.shard = (i, 2) } }
+        for shard in shards { _ = try Evaluator(cache: try Cache(path: shard)).evaluate(setting) }
+        let merged = tmp.appendingPathComponent("merged.h5").path
+        try Cache.merge(shards: shards, into: merged)
+        XCTAssertTrue(try tables(merged) == (top1, top5))
     }
 
     func testAMemoTableOfTheWrongShapeIsAnErrorNamingIt() throws {
