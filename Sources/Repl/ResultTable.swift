@@ -1,6 +1,7 @@
 import Foundation
 
-/// A command's tabular result: printed aligned (numbers to 4 decimals),
+/// A command's tabular result: printed aligned (a column with a fraction in
+/// it to 4 decimals throughout, so 1 prints as 1.0000 beside 0.7500),
 /// exported as CSV (numbers at full precision). The last step after the
 /// library's typed values; `plot` and `pareto` read the numbers, not the text.
 public struct ResultTable: Equatable, Sendable {
@@ -27,12 +28,14 @@ public struct ResultTable: Equatable, Sendable {
     /// Aligned text, one row a line, without the detail columns.
     public var text: String {
         let shown = columns.indices.filter { !detailColumns.contains(columns[$0]) }
-        let widths = shown.map { c in ([columns[c]] + rows.map { $0[c].text }).map(\.count).max() ?? 0 }
+        let decimals = columns.indices.map { c in rows.contains { $0[c].number.map { $0.isFinite && $0 != $0.rounded() } ?? false } }
+        let cells = rows.map { row in row.indices.map { row[$0].text(decimals: decimals[$0]) } }
+        let widths = shown.map { c in ([columns[c]] + cells.map { $0[c] }).map(\.count).max() ?? 0 }
         func line(_ cells: [String]) -> String {
             zip(shown.map { cells[$0] }, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces)
         }
-        return ([line(columns)] + rows.map { line($0.map(\.text)) } + notes.map { "(\($0))" }).joined(separator: "\n")
+        return ([line(columns)] + cells.map(line) + notes.map { "(\($0))" }).joined(separator: "\n")
     }
 
     /// CSV with a header row; numbers at full precision (the shortest text that reads back to the same Double).
@@ -52,13 +55,17 @@ public enum Cell: Equatable, Sendable, ExpressibleByStringInterpolation, CustomS
     /// The number, or nil for text.
     public var number: Double? { if case .number(let v) = self { return v } else { return nil } }
 
-    /// As printed: integers plainly, other numbers to 4 decimals, NaN as `nan`.
-    public var text: String {
+    /// As printed alone: integers plainly, other numbers to 4 decimals, NaN as `nan`.
+    public var text: String { text(decimals: false) }
+
+    /// As printed: with `decimals` (a column of fractions) every number to
+    /// 4 decimals; else integers plainly, other numbers to 4 decimals. NaN as `nan`.
+    public func text(decimals: Bool) -> String {
         switch self {
         case .text(let s): return s
         case .number(let v):
             if v.isNaN { return "nan" }
-            return v == v.rounded() && abs(v) < 1e12 ? String(Int(v)) : String(format: "%.4f", v)
+            return !decimals && v == v.rounded() && abs(v) < 1e12 ? String(Int(v)) : String(format: "%.4f", v)
         }
     }
 
