@@ -97,7 +97,7 @@ final class ExperimentTests: XCTestCase {
         let lr = try evaluator.evaluate(Setting(edge: "phone", server: "cloud_at_112px", rule: .topK(10), gate: .none))
         XCTAssertEqual(Double(low[1][low[0].firstIndex(of: "accuracy")!])!, lr.accuracy, accuracy: 1e-4)
         XCTAssertEqual(Double(low[1][low[0].firstIndex(of: "comm_cost")!])!, 0.25, accuracy: 1e-4)
-        XCTAssertTrue(try String(contentsOfFile: out + "/fig10.svg", encoding: .utf8).contains("low_resolution"))
+        XCTAssertTrue(try String(contentsOfFile: out + "/fig10.svg", encoding: .utf8).contains("low-resolution"))
 
         // A script that needs a run the cache lacks says which.
         let s = Session()
