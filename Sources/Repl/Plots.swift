@@ -176,15 +176,15 @@ func plotted(_ s: Session, _ kind: String, accepts: Set<String>, _ args: ArraySl
         throw ReplError(name == "last" ? "plot \(kind): no result yet; \(fix)" : "plot \(kind): no saved result '\(name)' (\(s.resultsInWords)); \(fix)")
     }
     guard let command = t.command, accepts.contains(command) else {
-        throw ReplError("plot \(kind): \(what) is \(Session.kindInWords(t)), not a \(accepts.sorted().joined(separator: " or ")) result (\(s.resultsInWords)); \(fix)")
+        throw ReplError("plot \(kind): \(what) is \(Session.kindInWords(t)), not from \(accepts.sorted().map { "'\($0)'" }.joined(separator: " or ")) (\(s.resultsInWords)); \(fix)")
     }
     return (t, what)
 }
 
 extension Session {
-    /// A table's kind for messages: `a 'pareto' result (12 rows)`.
+    /// A table's kind for messages: `a table from 'pareto' (12 rows)`.
     static func kindInWords(_ t: ResultTable) -> String {
-        "\(t.command.map { "a '\($0)' result" } ?? "a table") (\(t.rows.count) row\(t.rows.count == 1 ? "" : "s"))"
+        "a table\(t.command.map { " from '\($0)'" } ?? "") (\(t.rows.count) row\(t.rows.count == 1 ? "" : "s"))"
     }
 
     /// What results there are, for messages: the last one and the saved ones with their kinds.

@@ -50,19 +50,19 @@ final class PlotTests: XCTestCase {
         let s = try session()
         _ = try s.execute("eval")
         XCTAssertThrowsError(try s.execute("plot sweep a.svg")) {
-            XCTAssertEqual("\($0)", "plot sweep: no sweep result yet (the last result is a 'eval' result (1 row); nothing saved); run 'sweep' or name a saved sweep result")
+            XCTAssertEqual("\($0)", "plot sweep: no sweep result yet (the last result is a table from 'eval' (1 row); nothing saved); run 'sweep' or name a saved sweep result")
         }
-        XCTAssertThrowsError(try s.execute("plot sweep last a.svg")) { XCTAssertTrue("\($0)".hasPrefix("plot sweep: the last result is a 'eval' result (1 row), not a sweep result"), "\($0)") }
+        XCTAssertThrowsError(try s.execute("plot sweep last a.svg")) { XCTAssertTrue("\($0)".hasPrefix("plot sweep: the last result is a table from 'eval' (1 row), not from 'sweep'"), "\($0)") }
         _ = try s.execute("save point")
         _ = try s.execute("sweep rule 0.5:0.9:0.2 gate 0,5")
         _ = try s.execute("save grid")
         _ = try s.execute("pareto")
         let front = s.last!.rows.count
         XCTAssertThrowsError(try s.execute("plot sweep last a.svg")) {
-            XCTAssertTrue("\($0)".contains("the last result is a 'pareto' result (\(front) row"), "\($0)")
+            XCTAssertTrue("\($0)".contains("the last result is a table from 'pareto' (\(front) row"), "\($0)")
             XCTAssertTrue("\($0)".contains("saved: grid (sweep), point (eval)"), "\($0)")
         }
-        XCTAssertThrowsError(try s.execute("plot sweep point a.svg")) { XCTAssertTrue("\($0)".contains("'point' is a 'eval' result (1 row), not a sweep result"), "\($0)") }
+        XCTAssertThrowsError(try s.execute("plot sweep point a.svg")) { XCTAssertTrue("\($0)".contains("'point' is a table from 'eval' (1 row), not from 'sweep'"), "\($0)") }
         XCTAssertThrowsError(try s.execute("plot sweep nothing a.svg")) { XCTAssertTrue("\($0)".contains("no saved result 'nothing'"), "\($0)") }
         XCTAssertThrowsError(try s.execute("plot latency a.svg")) { XCTAssertTrue("\($0)".hasPrefix("plot latency: no latency result yet"), "\($0)") }
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.path + "/a.svg"), "a refused plot writes nothing")
