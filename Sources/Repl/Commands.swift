@@ -122,7 +122,7 @@ struct Command: Sendable {
             return s.remember(try latencyTable(s, try Limits.rates(a[0])))
         },
         Command(name: "plot", usage: "plot sweep|pareto|latency [NAME|last] FILE.svg | lines X Y[,Y...] TABLE... [@MARKS] FILE.svg | hist [log] MEASURE... FILE.svg",
-                help: "SVG of a result named by 'save NAME', or 'last', or without a name the latest of its kind: a sweep's settings and Pareto front (accuracy vs communication cost), a Pareto front, a latency table as stacked bars (edge, uplink, server); saved tables as lines (column X against each Y; TABLE:points as points, @NAME marks a table's rows); histograms of importance measures (log: log10 fractions). A result of another kind is refused, naming what exists.") { s, a in
+                help: "SVG of a result named by 'save NAME', or 'last', or without a name the latest of its kind: a sweep's settings and Pareto front (accuracy vs communication cost), a Pareto front, a latency table as stacked bars (edge, uplink, server); saved tables (or last) as lines (column X against each Y; TABLE:points as points, @NAME marks a table's rows); histograms of importance measures (log: log10 fractions). A result of another kind is refused, naming what exists.") { s, a in
             try plot(s, a)
         },
         Command(name: "image", usage: "image I [FILE.png]", help: "One image: top-5 of edge and server, entropy, kept patches; optionally an attention overlay PNG (Figs. 4-6) with a caption band: true class, predictions, min-entropy, sent or kept, patches kept, colour bar.") { s, a in

@@ -115,7 +115,7 @@ func measureWords(_ measure: String) -> String {
 }
 
 /// `plot lines X Y[,Y...] TABLE... [@MARKS]` (without the file): column X
-/// against each Y of each saved table; `NAME:points` draws a table as
+/// against each Y of each saved table (or `last`); `NAME:points` draws a table as
 /// points, `@NAME` marks its rows. Series are named by table, by column
 /// (one table, several Y), or both.
 func linesPlot(_ s: Session, _ a: [String]) throws -> String {
@@ -129,7 +129,9 @@ func linesPlot(_ s: Session, _ a: [String]) throws -> String {
         let key = name.hasPrefix("@") ? String(name.dropFirst()) : name
         let scatter = key.hasSuffix(":points")
         let base = scatter ? String(key.dropLast(7)) : key
-        guard let t = s.saved[base] else { throw ReplError("plot lines: no saved result '\(base)' (\(s.resultsInWords); use 'save \(base)' after a command)") }
+        guard let t = base == "last" ? s.last : s.saved[base] else {
+            throw ReplError("plot lines: no saved result '\(base)' (\(s.resultsInWords); use 'save \(base)' after a command)")
+        }
         if t.rows.isEmpty { continue }  // e.g. a baseline the cache has no runs for
         guard let xs = t.numbers(xc) else { throw ReplError("plot lines: '\(base)' has no column \(xc) (columns: \(t.columns.joined(separator: ", ")))") }
         used.append(t)

@@ -20,9 +20,9 @@ public struct ReplError: KindedError {
 }
 
 /// The state behind `semcom repl` and `semcom run`: an open cache, the
-/// chosen edge, server, measure, rule and gate, variables, and the last
-/// result (for `export` and `plot`). `execute` runs one line; an error
-/// leaves the state as it was.
+/// chosen edge, server, measure, rule and gate, variables, the last result
+/// (for `export` and `save`), each command's latest and the saved results
+/// (for `plot`). `execute` runs one line; an error leaves the state as it was.
 public final class Session {
     public private(set) var cache: Cache?
     var evaluator: Evaluator?

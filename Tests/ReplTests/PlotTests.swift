@@ -108,6 +108,11 @@ final class PlotTests: XCTestCase {
         XCTAssertEqual(try SVGText(try svg("f16b.svg")).texts["title"], "Fig. 16 & more")
         XCTAssertEqual(try SVGText(try svg("f15.svg")).texts["title"], "Latency per image vs uplink rate")
         XCTAssertThrowsError(try s.execute("plot lines uplink_mbps latency_ms,bogus_ms lat f.svg")) { XCTAssertTrue("\($0)".contains("no column bogus_ms"), "\($0)") }
+        XCTAssertThrowsError(try s.execute("plot lines uplink_mbps latency_ms lost f.svg")) {
+            XCTAssertEqual("\($0)", "plot lines: no saved result 'lost' (the last result is a table from 'latency' (3 rows); saved: lat (latency); use 'save lost' after a command)")
+        }
+        _ = try s.execute("plot lines uplink_mbps latency_ms,full_image_ms last f15last.svg")
+        XCTAssertEqual(try SVGText(try svg("f15last.svg")).polylines.map { $0.map(\.1) }, f15.polylines.map { $0.map(\.1) }, "last: the same table")
     }
 
     /// Every column the experiment scripts plot has words and a unit, from the one table.
