@@ -84,11 +84,16 @@ public enum SVGChart {
             entries.append(LegendEntry(name: s.name, color: color, style: line ? (dots ? .lineAndDot : .line) : .dot, dashed: s.dashed))
         }
         for m in markers {
-            let p = frame.map(m.x, m.y)
+            let p = frame.map(m.x, m.y), w = textWidth(m.label, size: 12)
+            // The label beside the marker where it covers the least data: above or below, right or left.
+            let spots = [Box(x: p.0 + 8, y: p.1 - 22, width: w, height: 14), Box(x: p.0 + 8, y: p.1 + 8, width: w, height: 14),
+                         Box(x: p.0 - 8 - w, y: p.1 - 22, width: w, height: 14), Box(x: p.0 - 8 - w, y: p.1 + 8, width: w, height: 14)]
+                .filter { $0.x >= frame.area.x && $0.x + $0.width <= frame.area.x + frame.area.width }
+            let spot = spots.min { drawn.hits($0) < drawn.hits($1) } ?? Box(x: p.0 + 8, y: p.1 - 22, width: w, height: 14)
             body += String(format: "<circle class=\"marker\" cx=\"%.2f\" cy=\"%.2f\" r=\"6\" fill=\"none\" stroke=\"black\" stroke-width=\"2\"/>\n", p.0, p.1)
-            body += String(format: "<text x=\"%.2f\" y=\"%.2f\" font-size=\"12\">%@</text>\n", p.0 + 8, p.1 - 8, escape(m.label))
+            body += String(format: "<text class=\"marker-label\" x=\"%.2f\" y=\"%.2f\" font-size=\"12\">%@</text>\n", spot.x, spot.y + 11, escape(m.label))
             drawn.points.append(p)
-            drawn.boxes.append(Box(x: p.0 + 8, y: p.1 - 20, width: textWidth(m.label, size: 12), height: 14))
+            drawn.boxes.append(spot)
         }
         return document(body, legend: legend(entries, frame: frame, avoiding: drawn))
     }
