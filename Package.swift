@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
         .testTarget(name: "CollaborativeTests", dependencies: ["Collaborative", "ViT", "Tensors", "Imaging", "HDF5IO", "Attention", "Entropy"]),
+        .testTarget(name: "FiguresTests", dependencies: ["Figures", "Imaging"]),
         .testTarget(name: "ReplTests", dependencies: ["Repl", "Figures", "Collaborative", "ViT", "Tensors"]),
         .testTarget(name: "semcomTests", dependencies: ["semcom", "HDF5IO", "Tensors", "Collaborative", "Imaging", "Repl"]),
         .testTarget(name: "UmbrellaTests", dependencies: ["SemComKit"]),

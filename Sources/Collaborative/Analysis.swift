@@ -15,11 +15,8 @@ public struct ModelSummary: Equatable, Sendable {
     /// GFLOPs (multiply-adds) of one full image, as Table I counts them:
     /// patch embedding, encoder (eq. 9) and head (`ViTConfig.imageFLOPs`).
     public var gflops: Double { run.config.imageFLOPs / 1e9 }
-    /// The architecture: the name it was built as, else the registry's name
-    /// for its configuration, else its shape (`ViTConfig.shapeDescription`).
-    public var architecture: String {
-        run.arch != "auto" ? run.arch : ModelRegistry.name(of: run.config) ?? run.config.shapeDescription
-    }
+    /// The architecture (`RunInfo.architecture`).
+    public var architecture: String { run.architecture }
     /// Top-1 accuracy over the labelled rows of `rows` (NaN when none is labelled).
     public let accuracy: Double
     /// The rows the accuracy is over.
@@ -34,6 +31,14 @@ public struct LatencyPoint: Equatable, Sendable {
     /// The ordinary system: the whole S x S x 3 image sent at this rate and
     /// classified by the server on every token, in ms per image.
     public let fullImageMs: Double
+}
+
+extension RunInfo {
+    /// The architecture: the name it was built as, else the registry's name
+    /// for its configuration, else its shape (`ViTConfig.shapeDescription`).
+    public var architecture: String {
+        arch != "auto" ? arch : ModelRegistry.name(of: config) ?? config.shapeDescription
+    }
 }
 
 extension Evaluator {

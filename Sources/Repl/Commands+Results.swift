@@ -120,64 +120,6 @@ func latencyTable(_ s: Session, _ rates: [Double]) throws -> ResultTable {
     return t
 }
 
-func plot(_ s: Session, _ a: [String]) throws -> String {
-    guard a.count >= 2 else { throw ReplError("usage: plot sweep|pareto|hist [log] MEASURE...|latency|lines X Y TABLE... FILE.svg") }
-    let file = a.last!
-    guard file.hasSuffix(".svg") else { throw ReplError("plot: the output must be an .svg file, got '\(file)'") }
-    let svg: String
-    switch a[0] {
-    case "sweep", "pareto":
-        guard let t = s.last, let ci = t.columns.firstIndex(of: "comm_cost"), let ai = t.columns.firstIndex(of: "accuracy") else {
-            throw ReplError("plot \(a[0]): run 'sweep' first")
-        }
-        let cost = t.rows.map { $0[ci].number ?? .nan }, acc = t.rows.map { $0[ai].number ?? .nan }
-        var series = [Series(name: "grid points", x: cost, y: acc, markers: true, line: false)]
-        if let flags = t.numbers("pareto") {
-            let front = t.rows.indices.filter { flags[$0] == 1 }.sorted { cost[$0] < cost[$1] }
-            series.append(Series(name: "Pareto front", x: front.map { cost[$0] }, y: front.map { acc[$0] }, markers: true))
-        }
-        svg = SVGChart.lines(title: s.title ?? "Accuracy vs communication", xLabel: "communication cost", yLabel: "accuracy", series: series)
-    case "hist":
-        let logY = a.count > 1 && a[1] == "log"
-        let measures = Array(a[(logY ? 2 : 1)..<(a.count - 1)])
-        guard !measures.isEmpty else { throw ReplError("usage: plot hist [log] MEASURE... FILE.svg") }
-        let hists = try scoreHistograms(s, measures)
-        svg = SVGChart.histogram(title: s.title ?? "Patch scores (\(s.setting.encoder))", xLabel: "patch score",
-                                 yLabel: "fraction of all patch scores", edges: hists[0].edges,
-                                 series: zip(measures, hists).map { ($0, $1.fractions) }, logY: logY)
-    case "lines":
-        guard a.count >= 5 else { throw ReplError("usage: plot lines X Y TABLE... [@MARKS] FILE.svg") }
-        let (xc, yc) = (a[1], a[2])
-        var series: [Series] = [], marks: [Marker] = []
-        for name in a[3..<(a.count - 1)] {
-            let key = name.hasPrefix("@") ? String(name.dropFirst()) : name
-            let base = key.hasSuffix(":points") ? String(key.dropLast(7)) : key
-            guard let t = s.saved[base] else { throw ReplError("plot lines: no saved result '\(base)' (use 'save \(base)' after a command)") }
-            if t.rows.isEmpty { continue }  // e.g. a baseline the cache has no runs for
-            guard let xi = t.columns.firstIndex(of: xc), let yi = t.columns.firstIndex(of: yc) else {
-                throw ReplError("plot lines: '\(key)' has no column \(xc) or \(yc) (columns: \(t.columns.joined(separator: ", ")))")
-            }
-            let points = t.rows.map { ($0[xi].number ?? .nan, $0[yi].number ?? .nan) }.sorted { $0.0 < $1.0 }
-            let scatter = key.hasSuffix(":points")
-            if name.hasPrefix("@") {
-                marks += t.rows.map { Marker(label: "\(key) \($0[0]) \($0[1])", x: $0[xi].number ?? .nan, y: $0[yi].number ?? .nan) }
-            } else {
-                series.append(Series(name: base, x: points.map(\.0), y: points.map(\.1), markers: scatter || t.rows.count < 30, line: !scatter))
-            }
-        }
-        svg = SVGChart.lines(title: s.title ?? "\(yc) vs \(xc)", xLabel: xc.replacingOccurrences(of: "_", with: " "),
-                             yLabel: yc.replacingOccurrences(of: "_", with: " "), series: series, markers: marks)
-    case "latency":
-        guard let t = s.last, t.columns.first == "uplink_mbps" else { throw ReplError("plot latency: run 'latency RATES' first") }
-        let parts = ["edge_ms", "uplink_ms", "server_ms"].map { name in (name, t.numbers(name)!) }
-        svg = SVGChart.stackedBars(title: s.title ?? "Latency per image", yLabel: "ms", categories: t.rows.map { "\($0[0]) Mbit/s" }, parts: parts)
-    default:
-        throw ReplError("plot '\(a[0])': expected sweep, pareto, hist, latency or lines")
-    }
-    s.title = nil
-    return "wrote \(try s.write(svg, to: file, kind: .svg))"
-}
-
 func image(_ s: Session, _ a: [String]) throws -> String {
     let (cache, e) = try s.requireCache()
     guard (1...2).contains(a.count), let i = Int(a[0]), (0..<cache.images.count).contains(i) else {
@@ -208,20 +150,49 @@ func image(_ s: Session, _ a: [String]) throws -> String {
     if a.count == 2 {
         let path = try s.outputPath(a[1], kind: .png)
         try AttentionOverlay.write(cache: cache, image: i, run: setting.encoder, measure: setting.measure,
-                                   kept: try e.keptOrder(setting, image: i, patches: p).prefix(k).map { $0 }, to: path)
+                                   kept: try e.keptOrder(setting, image: i, patches: p).prefix(k).map { $0 },
+                                   caption: try overlayCaption(cache, setting, image: i, kept: k, of: p), to: path)
         lines.append("wrote \(path)")
     }
     return lines.joined(separator: "\n")
 }
 
+/// The caption of image `i`'s overlay (Figs. 4-6): index and true class; the
+/// edge's prediction, its min-entropy and the gate's decision; the patches
+/// kept (`k` of `patches`, by the rule); the server's prediction on the full
+/// image; what the heat map shows.
+func overlayCaption(_ cache: Cache, _ setting: Setting, image i: Int, kept k: Int, of patches: Int) throws -> [String] {
+    let names = ClassNames.forClassCount(try cache.run(setting.edge).numClasses)
+    /// A class's first name, at most 24 characters (ImageNet's names list synonyms).
+    func short(_ c: Int) -> String {
+        let name = String(names.names[c].split(separator: ",").first ?? "")
+        return name.count > 24 ? name.prefix(23) + "." : name
+    }
+    func logits(_ run: String) throws -> ArraySlice<Float> {
+        let c = try cache.run(run).numClasses
+        return try cache.logits(run)[(i * c)..<((i + 1) * c)]
+    }
+    let label = cache.images.labels[i]
+    let edge = try logits(setting.edge), server = try logits(setting.server)
+    let p = Uncertainty.probabilities(edge)
+    return [
+        "image \(i), true class: \(label >= 0 ? short(Int(label)) : "none")",
+        String(format: "edge: %@, min-entropy %.2f bits", short(topK(edge, 1)[0].index), Uncertainty.minEntropy(p)),
+        setting.gate.sends(p) ? "sent to the server (gate \(setting.gate))" : "kept on the edge (gate \(setting.gate))",
+        "patches kept: \(k) of \(patches) (rule \(setting.rule))",
+        "server on the full image: \(short(topK(server, 1)[0].index))",
+        "heat: \(setting.measure) scores of \(setting.encoder)",
+    ]
+}
+
 extension AttentionOverlay {
-    /// Renders image `i` of a cache with `run`'s `measure` scores and the kept patches, as PNG.
-    static func write(cache: Cache, image i: Int, run: String, measure: ImportanceMeasure, kept: [Int], to path: String) throws {
+    /// Renders image `i` of a cache with `run`'s `measure` scores, the kept patches and `caption`, as PNG.
+    static func write(cache: Cache, image i: Int, run: String, measure: ImportanceMeasure, kept: [Int], caption: [String], to path: String) throws {
         // The image as the cache saw it: a file changed since is an error, not a misleading overlay.
         let crop = try ImageFiles.load(cache.images.paths[i], preprocessing: try cache.preprocessing, expected: try cache.pins()[i]).0
         let p = try cache.run(run).numPatches
         let scores = Array(try cache.importance(run, measure: measure)[(i * p)..<((i + 1) * p)])
-        try render(crop: crop, scores: scores, kept: Set(kept)).writePNG(to: path)
+        try render(crop: crop, scores: scores, kept: Set(kept), caption: caption).writePNG(to: path)
     }
 }
 

@@ -26,7 +26,7 @@ struct Command: Sendable {
             return try describe(s)
         },
         Command(name: "describe", usage: "describe", help: "Images, runs and memo fill of the open cache.") { s, _ in try describe(s) },
-        Command(name: "save", usage: "save NAME", help: "Keep the last result under NAME (for plot lines).") { s, a in
+        Command(name: "save", usage: "save NAME", help: "Keep the last result under NAME, for plot (e.g. plot sweep NAME FILE.svg, plot lines X Y NAME... FILE.svg).") { s, a in
             guard a.count == 1 else { throw ReplError("usage: save NAME") }
             guard let t = s.last else { throw ReplError("nothing to save yet") }
             s.saved[a[0]] = t
@@ -123,11 +123,11 @@ struct Command: Sendable {
             guard a.count == 1 else { throw ReplError("usage: latency 1,8,20") }
             return s.remember(try latencyTable(s, try Limits.rates(a[0])))
         },
-        Command(name: "plot", usage: "plot sweep|pareto|hist [log] MEASURE...|latency|lines X Y TABLE... [@MARKS] FILE.svg",
-                help: "SVG of the last sweep (accuracy vs communication), histograms of importance measures (log: a log-scale fraction axis), the last latency table as stacked bars, or saved tables as lines (column X against Y; @NAME marks a saved table's rows).") { s, a in
+        Command(name: "plot", usage: "plot sweep|pareto|latency [NAME|last] FILE.svg | lines X Y[,Y...] TABLE... [@MARKS] FILE.svg | hist [log] MEASURE... FILE.svg",
+                help: "SVG of a result named by 'save NAME', or 'last', or without a name the latest of its kind: a sweep's settings and Pareto front (accuracy vs communication cost), a Pareto front, a latency table as stacked bars (edge, uplink, server); saved tables (or last) as lines (column X against each Y; TABLE:points as points, @NAME marks a table's rows); histograms of importance measures (log: log10 fractions). A result of another kind is refused, naming what exists.") { s, a in
             try plot(s, a)
         },
-        Command(name: "image", usage: "image I [FILE.png]", help: "One image: top-5 of edge and server, entropy, kept patches; optionally an attention overlay PNG.") { s, a in
+        Command(name: "image", usage: "image I [FILE.png]", help: "One image: top-5 of edge and server, entropy, kept patches; optionally an attention overlay PNG (Figs. 4-6) with a caption band: true class, predictions, min-entropy, sent or kept, patches kept, colour bar.") { s, a in
             try image(s, a)
         },
         Command(name: "export", usage: "export FILE.csv", help: "Write the last result as CSV.") { s, a in

@@ -11,6 +11,14 @@ public struct ResultTable: Equatable, Sendable {
     public var detailColumns: Set<String> = []
     /// Lines printed under the table (e.g. that the numbers are over part of the images).
     public var notes: [String] = []
+    /// The REPL command that made the table (`eval`, `sweep`, `pareto`,
+    /// `latency`, ...; set by `Session.execute`), nil for one made elsewhere:
+    /// `plot` checks that a table is of the kind it draws.
+    public var command: String?
+    /// The models behind the numbers in words, `EDGE → SERVER` by their
+    /// architectures (`RunInfo.architecture`), for plot subtitles; nil when
+    /// the rows are not one such pair.
+    public var models: String?
 
     public init(columns: [String], rows: [[Cell]] = []) {
         self.columns = columns

@@ -20,9 +20,9 @@ public struct ReplError: KindedError {
 }
 
 /// The state behind `semcom repl` and `semcom run`: an open cache, the
-/// chosen edge, server, measure, rule and gate, variables, and the last
-/// result (for `export` and `plot`). `execute` runs one line; an error
-/// leaves the state as it was.
+/// chosen edge, server, measure, rule and gate, variables, the last result
+/// (for `export` and `save`), each command's latest and the saved results
+/// (for `plot`). `execute` runs one line; an error leaves the state as it was.
 public final class Session {
     public private(set) var cache: Cache?
     var evaluator: Evaluator?
@@ -46,8 +46,13 @@ public final class Session {
     /// Where `export`, `plot` and `image` write relative paths.
     public var outputDirectory = "."
     public var variables: [String: String] = [:]
+    /// The last result of any command (`export`, `save`, `plot ... last`).
     public private(set) var last: ResultTable?
-    /// Results kept by `save NAME`, for plots that combine several.
+    /// The latest result of each command by its name (`plot sweep` without a name draws `latest["sweep"]`).
+    public private(set) var latest: [String: ResultTable] = [:]
+    /// Results counted as they come (`remember`): `execute` labels a new one with its command.
+    private var results = 0
+    /// Results kept by `save NAME`, for plots.
     public var saved: [String: ResultTable] = [:]
     /// Title of the next plot (`set title ...`).
     public var title: String?
@@ -71,7 +76,28 @@ public final class Session {
             let suggestion = Command.closest(to: name).map { "; did you mean '\($0)'?" } ?? ""
             throw ReplError("unknown command '\(name)'\(suggestion) (try 'help')")
         }
-        return try command.run(self, Array(words.dropFirst()))
+        let before = results
+        let text = try command.run(self, Array(words.dropFirst()))
+        if results != before { label(command: name) }
+        return text
+    }
+
+    /// Labels the last result with the command that made it and the models
+    /// behind its numbers (`ResultTable.command`, `.models`), and keeps it as
+    /// that command's latest. A `pareto` table keeps its sweep's models.
+    func label(command: String) {
+        guard var t = last else { return }
+        t.command = command
+        switch command {
+        case "eval", "sweep", "table", "latency":
+            if let cache, let edge = try? cache.run(setting.edge).architecture, let server = try? cache.run(setting.server).architecture {
+                t.models = "\(edge) → \(server)"
+            }
+        case "pareto": break
+        default: t.models = nil  // lowres (one server per row), models, histogram
+        }
+        last = t
+        latest[command] = t
     }
 
     /// Replaces `$NAME` and `${NAME}` with variables.
@@ -152,6 +178,7 @@ public final class Session {
 
     func remember(_ t: ResultTable) -> String {
         last = t
+        results += 1
         return t.text
     }
 

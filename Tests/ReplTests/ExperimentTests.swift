@@ -109,7 +109,22 @@ final class ExperimentTests: XCTestCase {
         let lr = try evaluator.evaluate(Setting(edge: "phone", server: "cloud_at_112px", rule: .topK(10), gate: .none))
         XCTAssertEqual(Double(low[1][low[0].firstIndex(of: "accuracy")!])!, lr.accuracy, accuracy: 1e-4)
         XCTAssertEqual(Double(low[1][low[0].firstIndex(of: "comm_cost")!])!, 0.25, accuracy: 1e-4)
-        XCTAssertTrue(try String(contentsOfFile: out + "/fig10.svg", encoding: .utf8).contains("low_resolution"))
+        XCTAssertTrue(try String(contentsOfFile: out + "/fig10.svg", encoding: .utf8).contains("low-resolution"))
+
+        // Issue 12 item 10: Fig. 15 draws the full-image latency beside the collaborative one,
+        // Fig. 16 has an x-axis title and worded parts, titles name architectures, Figs. 4-6 have a caption band.
+        let fig15 = try SVGText(try String(contentsOfFile: out + "/fig15.svg", encoding: .utf8))
+        XCTAssertEqual(fig15.legend, ["collaborative (edge + uplink + server)", "full image to server (server only)"])
+        let fig16 = try SVGText(try String(contentsOfFile: out + "/fig16.svg", encoding: .utf8))
+        XCTAssertEqual(fig16.texts["x-title"], "uplink rate (Mbit/s)")
+        XCTAssertEqual(fig16.legend, ["edge compute", "uplink transfer", "server compute"])
+        let fig08svg = try SVGText(try String(contentsOfFile: out + "/fig08.svg", encoding: .utf8))
+        let cache = try Cache(path: cachePath)
+        XCTAssertEqual(fig08svg.texts["subtitle"], "\(try cache.run("phone").architecture) → \(try cache.run("cloud").architecture)")
+        XCTAssertEqual(fig08svg.texts["x-title"], "communication cost (fraction of patches sent)")
+        let png = try Data(contentsOf: URL(fileURLWithPath: out + "/fig04_0_edge.png"))
+        let size = { (at: Int) in png[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        XCTAssertGreaterThan(size(20), size(16) / 2, "a caption band under the two square panels")
 
         // A script that needs a run the cache lacks says which.
         let s = Session()

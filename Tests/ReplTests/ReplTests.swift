@@ -53,18 +53,18 @@ final class ReplTests: XCTestCase {
     }
 
     func testSVGIsWellFormedWithTheSeries() throws {
-        let svg = SVGChart.lines(title: "A & B", xLabel: "cost", yLabel: "accuracy",
+        let svg = SVGChart.lines(ChartText(title: "A & B", xLabel: "cost", yLabel: "accuracy"),
                                  series: [Series(name: "mean", x: [0, 0.5, 1], y: [0.7, 0.8, 0.82]),
                                           Series(name: "rollout", x: [0, 1], y: [0.6, 0.81], markers: true)],
                                  markers: [Marker(label: "default", x: 0.3, y: 0.8)])
         let names = try seriesNames(svg)
         XCTAssertEqual(names, ["mean", "rollout"])
         for logY in [false, true] {
-            let hist = SVGChart.histogram(title: "h", xLabel: "score", yLabel: "fraction", edges: [0, 0.5, 1],
+            let hist = SVGChart.histogram(ChartText(title: "h", xLabel: "score", yLabel: "fraction"), edges: [0, 0.5, 1],
                                           series: [("a", [0.25, 0.75]), ("b", [0, 1])], logY: logY)
             XCTAssertEqual(try seriesNames(hist), ["a", "b"])
         }
-        let bars = SVGChart.stackedBars(title: "t", yLabel: "ms", categories: ["1", "8"], parts: [("edge", [1, 1]), ("uplink", [5, 2])])
+        let bars = SVGChart.stackedBars(ChartText(title: "t", xLabel: "uplink rate (Mbit/s)", yLabel: "ms"), categories: ["1", "8"], parts: [("edge", [1, 1]), ("uplink", [5, 2])])
         XCTAssertTrue(try seriesNames(bars).isEmpty)
         XCTAssertNoThrow(try seriesNames(bars))
     }
