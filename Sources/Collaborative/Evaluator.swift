@@ -266,7 +266,11 @@ public final class Evaluator {
             while lo < hi { let mid = (lo + hi) / 2; if s[byScore[mid]] >= t { lo = mid + 1 } else { hi = mid } }
             return lo
         }
-        let maxSent = thresholds.map(sentCount).max() ?? 0
+        // Images sent at each threshold: a prefix of byScore; `stops` the distinct prefix lengths, ascending.
+        let sentCounts = thresholds.map(sentCount)
+        let maxSent = sentCounts.max() ?? 0
+        let stops = Array(Set(sentCounts)).sorted()
+        let stopOf = sentCounts.map { m in stops.firstIndex(of: m)! }
 
         let ordering = setting.ordering
         let memoKey = MemoTable.key(server: setting.server, ordering: ordering)
@@ -289,6 +293,8 @@ public final class Evaluator {
         let keptByRule = order?.keep(rules) ?? Array(repeating: [Int32](repeating: Int32(p), count: count), count: rules.count)
         var results: [Evaluation] = []
         var serverCorrect = [Bool](repeating: false, count: count), serverCorrectTop5 = serverCorrect
+        // Per sent image keeping a patch: the smallest kept score and the kept scores' sum (NaN for a low-resolution server).
+        var smallestKept = [Double](repeating: .nan, count: count), keptTotal = smallestKept
         if lowResolution == nil {  // every missing server answer of the grid, in one pass over the images
             let missing = try missingPairs(memoKey, server: setting.server, kept: keptByRule, sent: mayBeSent, patches: p)
             if !missing.isEmpty {
@@ -302,52 +308,55 @@ public final class Evaluator {
                     serverCorrectTop5[i] = serverTop5[i]
                 }
             } else {
-                let memo = memos[memoKey]!
+                let memo = memos[memoKey]!, order = order!
                 let r = MemoTable.ranks
-                memo.top1.withUnsafeBufferPointer { top1 in
-                    memo.top5.withUnsafeBufferPointer { top5 in
-                        for i in rows where mayBeSent[i] {  // index order: the memo rows are read sequentially
-                            let j = i * (p + 1) + Int(k[i])
-                            serverCorrect[i] = labels[i] >= 0 && Int32(top1[j]) == labels[i]
-                            serverCorrectTop5[i] = labels[i] >= 0 && (0..<r).contains { Int32(top5[j * r + $0]) == labels[i] }
-                        }
+                // In index order, so that the memo's and the scores' rows are read sequentially.
+                for i in rows where mayBeSent[i] {
+                    let ki = Int(k[i]), j = i * (p + 1) + ki
+                    let rank = memo.labelRank[j]
+                    serverCorrect[i] = rank == 0
+                    serverCorrectTop5[i] = rank >= 0 && rank < r
+                    if ki > 0 {
+                        smallestKept[i] = Double(order.scores[i * p + ki - 1])
+                        keptTotal[i] = order.cumulative[i * p + ki - 1]
                     }
                 }
             }
-            // Prefix sums over byScore of: accuracy gain, patches, FLOPs, uplink and server time.
-            var gain = [Double](repeating: 0, count: maxSent + 1), gainTop5 = gain, patches = gain, flops = gain, uplink = gain, serverTime = gain
-            // ... and of the smallest kept score, images keeping a patch, and the kept scores' sum.
-            var minScore = gain, keeping = gain, keptSum = gain
+            // Totals over the first m images of byScore (the images sent), at each stop m.
+            var totals = SentTotals(), atStop = [SentTotals](repeating: SentTotals(), count: stops.count), next = 0
+            while next < stops.count && stops[next] == 0 { next += 1 }
             for (j, i) in byScore.prefix(maxSent).enumerated() {
                 let ki = Int(k[i])
-                let last = i * p + ki - 1
-                minScore[j + 1] = minScore[j] + (ki > 0 ? Double(order?.scores[last] ?? .nan) : 0)
-                keeping[j + 1] = keeping[j] + (ki > 0 ? 1 : 0)
-                keptSum[j + 1] = keptSum[j] + (ki > 0 ? order?.cumulative[last] ?? .nan : 0)
-                gain[j + 1] = gain[j] + (serverCorrect[i] ? 1 : 0) - (edgeCorrect[i] ? 1 : 0)
-                gainTop5[j + 1] = gainTop5[j] + (serverCorrectTop5[i] ? 1 : 0) - (edgeTop5[i] ? 1 : 0)
-                patches[j + 1] = patches[j] + (lowResolution.map { Double(p) * $0 } ?? Double(ki))
-                flops[j + 1] = flops[j] + flopsByK[ki]
-                uplink[j + 1] = uplink[j] + uplinkByK[ki]
-                serverTime[j + 1] = serverTime[j] + serverByK[ki]
+                if ki > 0 {
+                    totals.smallestKept += smallestKept[i]
+                    totals.keeping += 1
+                    totals.keptSum += keptTotal[i]
+                }
+                totals.gain += (serverCorrect[i] ? 1 : 0) - (edgeCorrect[i] ? 1 : 0)
+                totals.gainTop5 += (serverCorrectTop5[i] ? 1 : 0) - (edgeTop5[i] ? 1 : 0)
+                totals.patches += lowResolution.map { Double(p) * $0 } ?? Double(ki)
+                totals.flops += flopsByK[ki]
+                totals.uplink += uplinkByK[ki]
+                totals.serverTime += serverByK[ki]
+                while next < stops.count && stops[next] == j + 1 { atStop[next] = totals; next += 1 }
             }
-            for t in thresholds {
-                let m = sentCount(t)
+            for (t, m) in sentCounts.enumerated() {
+                let s = atStop[stopOf[t]]
                 let images = Double(n)
-                let perSent = m > 0 ? patches[m] / Double(m) : 0
-                let up = uplink[m] / images, sv = serverTime[m] / images
+                let perSent = m > 0 ? s.patches / Double(m) : 0
+                let up = s.uplink / images, sv = s.serverTime / images
                 results.append(Evaluation(
-                    accuracy: (edgeAccuracy * Double(labelled) + gain[m]) / Double(labelled),
+                    accuracy: (edgeAccuracy * Double(labelled) + s.gain) / Double(labelled),
                     edgeAccuracy: edgeAccuracy, serverAccuracy: serverAccuracy,
                     sentFraction: Double(m) / images, patchesPerSent: perSent,
                     commCost: Double(m) / images * perSent / Double(p),
-                    serverGFLOPs: flops[m] / images / 1e9,
+                    serverGFLOPs: s.flops / images / 1e9,
                     latencyMs: latency.edgeMs + up + sv, edgeMs: latency.edgeMs, uplinkMs: up, serverMs: sv,
                     images: n, labelled: labelled, totalImages: selection.total,
                     unreadableImages: selection.unreadable, partial: selection.isPartial,
-                    confidentImages: n - m, meanMinAttention: keeping[m] > 0 ? minScore[m] / keeping[m] : .nan,
-                    meanAttentionSum: m > 0 ? keptSum[m] / Double(m) : .nan,
-                    accuracyTop5: (edgeAccuracyTop5 * Double(labelled) + gainTop5[m]) / Double(labelled),
+                    confidentImages: n - m, meanMinAttention: s.keeping > 0 ? s.smallestKept / s.keeping : .nan,
+                    meanAttentionSum: m > 0 ? s.keptSum / Double(m) : .nan,
+                    accuracyTop5: (edgeAccuracyTop5 * Double(labelled) + s.gainTop5) / Double(labelled),
                     edgeAccuracyTop5: edgeAccuracyTop5, serverAccuracyTop5: serverAccuracyTop5))
             }
         }
@@ -410,6 +419,7 @@ public final class Evaluator {
                 }
                 if isTop5 {
                     for j in stored.indices where memo.top5[j] == -1 && stored[j] != -1 { memo.top5[j] = stored[j] }
+                    memo.rankLabels()
                 } else {
                     for j in stored.indices where memo.top1[j] < 0 && stored[j] >= 0 { memo.top1[j] = stored[j] }
                 }
@@ -500,19 +510,51 @@ public final class Evaluator {
 
     private struct Pair: Hashable { let image: Int, k: Int }
 
+    /// Sums over the images sent so far: accuracy gains over the edge (top-1,
+    /// top-5), patches, server FLOPs, uplink and server ms, and, over those
+    /// keeping a patch, their count, smallest kept scores and kept-score sums.
+    struct SentTotals {
+        var gain = 0.0, gainTop5 = 0.0, patches = 0.0, flops = 0.0, uplink = 0.0, serverTime = 0.0
+        var keeping = 0.0, smallestKept = 0.0, keptSum = 0.0
+    }
+
     /// A memo table and its top-5 companion in memory (`MemoTable`): entry
     /// j = image x (P+1) + k is `top1[j]` and `top5[5j..<5j+5]`.
     struct MemoEntries {
         var top1, top5: [Int16]
+        /// Per entry, what evaluations read (one byte, so that a sweep's pass
+        /// over the images reads little): the rank of the image's label among
+        /// the top 5 (0: the server's class), `ranks` when it is not among
+        /// them or the image is unlabelled, -1 when not computed.
+        private(set) var labelRank: [Int8]
+        let labels: [Int32]
+        /// P + 1 entries per image.
+        let columns: Int
+
+        init(top1: [Int16], top5: [Int16], labels: [Int32], columns: Int) {
+            (self.top1, self.top5, self.labels, self.columns) = (top1, top5, labels, columns)
+            labelRank = []
+            rankLabels()
+        }
 
         /// Whether entry `j` is computed (in both tables: a table filled before
         /// the top 5 were stored has its entries computed again).
-        func has(_ j: Int) -> Bool { top5[j * MemoTable.ranks] >= 0 }
+        func has(_ j: Int) -> Bool { labelRank[j] >= 0 }
 
         /// Sets entry `j` from the classes best first (at most `ranks`; -2 pads past the class count).
         mutating func set(_ j: Int, classes: [Int]) {
             top1[j] = Int16(classes[0])
             for r in 0..<MemoTable.ranks { top5[j * MemoTable.ranks + r] = r < classes.count ? Int16(classes[r]) : -2 }
+            labelRank[j] = rank(j)
+        }
+
+        /// Computes `labelRank` from `top5` (after entries were taken from elsewhere).
+        mutating func rankLabels() { labelRank = top1.indices.map(rank) }
+
+        func rank(_ j: Int) -> Int8 {
+            let r = MemoTable.ranks, label = labels[j / columns]
+            guard top5[j * r] >= 0 else { return -1 }
+            return Int8((0..<r).first { label >= 0 && Int32(top5[j * r + $0]) == label } ?? r)
         }
     }
 
@@ -533,7 +575,8 @@ public final class Evaluator {
             return values
         }
         var memo = MemoEntries(top1: try stored(key, entries: count * (p + 1)),
-                               top5: try stored(MemoTable.top5Key(key), entries: count * (p + 1) * MemoTable.ranks))
+                               top5: try stored(MemoTable.top5Key(key), entries: count * (p + 1) * MemoTable.ranks),
+                               labels: cache.images.labels, columns: p + 1)
         let logits = try runLogits(server), c = info.numClasses
         for i in 0..<info.completed where cache.status[i] == .read {
             memo.set(i * (p + 1) + p, classes: topK(logits[(i * c)..<((i + 1) * c)], MemoTable.ranks).map(\.index))
