@@ -13,7 +13,7 @@ let package = Package(
         // `import SemComKit` for everything (not `SemCom`: that would differ from the
         // executable `semcom` only in case); or the modules one by one.
         .library(name: "SemComKit", targets: ["SemComKit"]),
-    ] + ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "HDF5IO", "Collaborative", "Figures", "Repl"].map {
+    ] + ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "HDF5IO", "Collaborative", "Figures", "Repl", "ExperimentScripts"].map {
         .library(name: $0, targets: [$0])
     },
     dependencies: [
@@ -44,17 +44,19 @@ let package = Package(
         .target(name: "HDF5IO", dependencies: ["CHDF5"]),
         .target(name: "Collaborative", dependencies: ["Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),
         .target(name: "Figures", dependencies: ["Imaging", "Safety"]),
-        .target(name: "SemComKit", dependencies: ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "HDF5IO", "Collaborative", "Figures", "Repl"]),
-        .target(name: "Repl", dependencies: ["Safety", "Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "CEditLine"],
-                plugins: ["EmbedExperiments"]),
+        .target(name: "SemComKit", dependencies: ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "HDF5IO", "Collaborative", "Figures", "Repl", "ExperimentScripts"]),
+        .target(name: "Repl", dependencies: ["Safety", "Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "CEditLine"]),
+        // Experiments/*.semcom compiled in (`Experiments.bundled`), so that the scripts travel with the tool.
+        // Its own target: the fuzz harnesses, built with -sanitize=fuzzer, must not build the plugin's tool.
+        .target(name: "ExperimentScripts", plugins: ["EmbedExperiments"]),
 
         // MARK: The command-line tool (thin: parses arguments, calls the modules)
         .executableTarget(name: "semcom", dependencies: [
-            "Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO", "Collaborative", "Repl",
+            "Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO", "Collaborative", "Repl", "ExperimentScripts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        // MARK: Build tools: Experiments/*.semcom compiled into Repl (`Experiments.bundled`)
+        // MARK: Build tools: Experiments/*.semcom compiled into ExperimentScripts
         .executableTarget(name: "EmbedScripts"),
         .plugin(name: "EmbedExperiments", capability: .buildTool(), dependencies: ["EmbedScripts"]),
 
@@ -72,8 +74,8 @@ let package = Package(
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
         .testTarget(name: "CollaborativeTests", dependencies: ["Collaborative", "ViT", "Tensors", "Imaging", "HDF5IO", "Attention", "Entropy"]),
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "Imaging"]),
-        .testTarget(name: "ReplTests", dependencies: ["Repl", "Figures", "Collaborative", "ViT", "Tensors"]),
-        .testTarget(name: "semcomTests", dependencies: ["semcom", "HDF5IO", "Tensors", "Collaborative", "Imaging", "Repl"]),
+        .testTarget(name: "ReplTests", dependencies: ["Repl", "Figures", "Collaborative", "ViT", "Tensors", "ExperimentScripts"]),
+        .testTarget(name: "semcomTests", dependencies: ["semcom", "HDF5IO", "Tensors", "Collaborative", "Imaging", "ExperimentScripts"]),
         .testTarget(name: "UmbrellaTests", dependencies: ["SemComKit"]),
     ],
     swiftLanguageModes: [.v6]
@@ -93,6 +95,8 @@ if ProcessInfo.processInfo.environment["SEMCOM_FUZZ"] != nil {
         ("repl", ["Repl"]),
         ("cache", ["Collaborative", "HDF5IO", "Imaging", "Repl", "Attention", "Entropy", "ViT"]),
     ]
+    // The plugin's tool, compiled with -sanitize=fuzzer, would have two mains; no harness needs its scripts.
+    package.targets.first { $0.name == "ExperimentScripts" }?.plugins = []
     package.targets.append(.target(name: "FuzzSupport", dependencies: ["Imaging"], path: "Fuzz/Support"))
     for h in harnesses {
         package.targets.append(.executableTarget(name: "fuzz-\(h.name)", dependencies: h.dependencies + ["FuzzSupport"], path: "Fuzz/\(h.name)",

@@ -3,6 +3,7 @@
 @_exported import Attention
 @_exported import Collaborative
 @_exported import Entropy
+@_exported import ExperimentScripts
 @_exported import Figures
 @_exported import HDF5IO
 @_exported import Imaging

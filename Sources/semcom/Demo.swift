@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collaborative
 import Entropy
+import ExperimentScripts
 import Foundation
 import Repl
 import Safety

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExperimentScripts
 import Foundation
 import Repl
 import Safety

@@ -1,4 +1,5 @@
 import Collaborative
+import ExperimentScripts
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML

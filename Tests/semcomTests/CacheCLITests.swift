@@ -1,7 +1,7 @@
 import Collaborative
+import ExperimentScripts
 import Foundation
 import Imaging
-import Repl
 import XCTest
 
 /// `semcom cache build`, `eval` and `sweep` end to end through the executable.
