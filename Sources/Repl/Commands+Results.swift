@@ -18,7 +18,7 @@ func describe(_ s: Session) throws -> String {
     for name in try cache.runNames() {
         let r = try cache.run(name)
         let input = r.lowResolution.map { "\($0) px" } ?? "full"
-        runs.rows.append([.text(name), .text(r.arch), "\(r.numClasses)", "\(r.embedDim)", "\(r.depth)", "\(r.numHeads)", .text(input), "\(r.completed)/\(cache.images.count)"])
+        runs.rows.append([.text(name), .text(r.architecture), "\(r.numClasses)", "\(r.embedDim)", "\(r.depth)", "\(r.numHeads)", .text(input), "\(r.completed)/\(cache.images.count)"])
     }
     lines.append(runs.text)
     let memo = try MemoTable.keys(in: cache)
