@@ -162,52 +162,15 @@ func definitions(_ items: [(term: String, text: String)]) -> [String] {
     }
 }
 
-/// The output columns of evaluations, each with its unit and meaning: the
-/// keys are `evaluationTable`'s columns (the setting, `Evaluation.valueNames`,
-/// `pareto`) and `lowres`'s two more. `columnsHelp` lists the table's own
-/// columns, so a column added there without a line here shows as undocumented
-/// (and a test fails).
-let columnDocs: [String: (unit: String, meaning: String)] = [
-    "run": ("text", "the low-resolution server run"),
-    "resolution": ("px", "R: the image is sent reduced to R x R pixels"),
-    "rule": ("text", "the selection rule (help rules); 'whole image' for lowres"),
-    "rule_param": ("D, T or K", "the rule's parameter"),
-    "gate": ("text", "the gate (help gates)"),
-    "gate_threshold": ("bits", "the gate's threshold (a margin: in [0, 1]; 0 for none)"),
-    "accuracy": ("fraction", "collaborative top-1: the edge's answer for confident images, the server's on the kept patches for sent ones"),
-    "edge_accuracy": ("fraction", "top-1 of the edge alone on full images"),
-    "server_accuracy": ("fraction", "top-1 of the server alone on full images"),
-    "sent_fraction": ("fraction", "of the images, those sent to the server"),
-    "patches_per_sent": ("patches", "mean patches kept per sent image (0 when none is sent; lowres: the patch-equivalent P (R/S)^2)"),
-    "comm_cost": ("fraction", "communication cost: sent_fraction x patches_per_sent / P"),
-    "server_gflops": ("GFLOPs", "mean server multiply-adds per image / 10^9 (eq. 9 on the tokens it sees; 0 for confident images)"),
-    "latency_ms": ("ms", "mean latency per image: edge_ms + uplink_ms + server_ms (help latency)"),
-    "edge_ms": ("ms", "the edge's time per image"),
-    "uplink_ms": ("ms", "mean upload time per image"),
-    "server_ms": ("ms", "mean server time per image"),
-    "images": ("count", "images evaluated: built in every run used, and readable"),
-    "labelled": ("count", "of those, the images with a label (the accuracies are over these)"),
-    "total_images": ("count", "images in the cache"),
-    "unreadable_images": ("count", "unreadable images among the built rows, left out"),
-    "partial": ("0 or 1", "1 when rows not built yet were left out (set partial on)"),
-    "confident_images": ("count", "images kept on the edge"),
-    "mean_min_attention": ("score", "over the sent images that keep a patch, the mean smallest kept score (nan when none is sent)"),
-    "mean_attention_sum": ("score", "over the sent images, the mean sum of the kept scores (nan when none is sent)"),
-    "accuracy_top5": ("fraction", "top-5 of Algorithm 1: the edge's five classes for a kept image, the server's on the kept patches for a sent one"),
-    "edge_accuracy_top5": ("fraction", "top-5 of the edge alone on full images"),
-    "server_accuracy_top5": ("fraction", "top-5 of the server alone on full images"),
-    "pareto": ("0 or 1", "1 when no other row has a cost <= and an accuracy >=, one of them strictly"),
-]
-
 /// `help columns`: `lowres`'s two columns, then every column of
 /// `evaluationTable` (a sweep's, with `pareto`) in order, with unit and
 /// meaning; `*` marks the printed ones.
 func columnsHelp() -> [String] {
     let table = evaluationTable([], pareto: true)
     let rows = (["run", "resolution"] + table.columns).map { name -> (term: String, text: String) in
-        let doc = columnDocs[name] ?? ("?", "undocumented")
+        let doc = columnDocs[name]
         let printed = table.detailColumns.contains(name) ? " " : "*"
-        return ("\(printed)\(name)", "[\(doc.unit)] \(doc.meaning).")
+        return ("\(printed)\(name)", doc.map { "[\($0.unit.isEmpty ? "text" : $0.unit)] \($0.meaning)." } ?? "undocumented.")
     }
     return wrap("The columns of eval, sweep and lowres, in order (run and resolution: lowres only; pareto: sweep only); the same in export's CSV, sweep --out and the keys of eval --json. Printed tables show the columns marked *; CSV and JSON have all of them, at full precision.")
         + definitions(rows)

@@ -2,66 +2,6 @@ import Collaborative
 import Figures
 import Foundation
 
-/// How plots name a result column: `series`, the words for a line or bar
-/// of it (in legends); `quantity` and `unit`, the axis title. The one table
-/// of these words: every plot takes its labels from here.
-struct ColumnWords: Equatable {
-    let series: String
-    let quantity: String
-    let unit: String
-    /// The axis title: the quantity with its unit in parentheses.
-    var axis: String { unit.isEmpty ? quantity : "\(quantity) (\(unit))" }
-}
-
-private let accuracy = (quantity: "top-1 accuracy", unit: "fraction of labelled images")
-private let latency = (quantity: "latency per image", unit: "ms")
-
-/// The words of every column the REPL's tables plot (`evaluationTable`,
-/// `latencyTable`, `paperTable`, `histogramTable`, `modelsTable`).
-let columnWords: [String: ColumnWords] = [
-    "accuracy": ColumnWords(series: "collaborative", quantity: accuracy.quantity, unit: accuracy.unit),
-    "edge_accuracy": ColumnWords(series: "edge model alone", quantity: accuracy.quantity, unit: accuracy.unit),
-    "server_accuracy": ColumnWords(series: "server model alone", quantity: accuracy.quantity, unit: accuracy.unit),
-    "edge_accuracy_top5": ColumnWords(series: "edge model alone, top 5", quantity: "top-5 accuracy", unit: accuracy.unit),
-    "server_accuracy_top5": ColumnWords(series: "server model alone, top 5", quantity: "top-5 accuracy", unit: accuracy.unit),
-    "comm_cost": ColumnWords(series: "communication cost", quantity: "communication cost", unit: "fraction of patches sent"),
-    "sent_fraction": ColumnWords(series: "images sent", quantity: "images sent to the server", unit: "fraction"),
-    "patches_per_sent": ColumnWords(series: "patches per sent image", quantity: "patches per sent image", unit: "count"),
-    "patches_per_image": ColumnWords(series: "patches per image", quantity: "patches sent per image", unit: "count"),
-    "server_gflops": ColumnWords(series: "server compute", quantity: "server compute per image", unit: "GFLOPs"),
-    "latency_ms": ColumnWords(series: "collaborative (edge + uplink + server)", quantity: latency.quantity, unit: latency.unit),
-    "edge_ms": ColumnWords(series: "edge compute", quantity: latency.quantity, unit: latency.unit),
-    "uplink_ms": ColumnWords(series: "uplink transfer", quantity: latency.quantity, unit: latency.unit),
-    "server_ms": ColumnWords(series: "server compute", quantity: latency.quantity, unit: latency.unit),
-    "full_image_ms": ColumnWords(series: "full image to server (server only)", quantity: latency.quantity, unit: latency.unit),
-    "uplink_mbps": ColumnWords(series: "uplink rate", quantity: "uplink rate", unit: "Mbit/s"),
-    "rule_param": ColumnWords(series: "rule parameter", quantity: "selection rule parameter", unit: "delta, k or tau"),
-    "gate_threshold": ColumnWords(series: "gate threshold", quantity: "gate threshold eta", unit: "bits"),
-    "delta": ColumnWords(series: "attention-sum threshold", quantity: "attention-sum threshold delta", unit: "fraction of attention"),
-    "eta": ColumnWords(series: "min-entropy threshold", quantity: "min-entropy threshold eta", unit: "bits"),
-    "mean_min_attention": ColumnWords(series: "smallest kept score", quantity: "mean smallest kept patch score", unit: "fraction of attention"),
-    "mean_attention_sum": ColumnWords(series: "kept attention", quantity: "mean kept attention", unit: "fraction of attention"),
-    "resolution": ColumnWords(series: "image side sent", quantity: "image side sent", unit: "px"),
-    "params_M": ColumnWords(series: "parameters", quantity: "parameters", unit: "millions"),
-    "memory_MB": ColumnWords(series: "memory", quantity: "float32 memory", unit: "MiB"),
-    "gflops": ColumnWords(series: "compute per image", quantity: "compute per image", unit: "GFLOPs"),
-    "bin_start": ColumnWords(series: "patch score", quantity: "patch score", unit: "fraction of attention; 1/P is uniform"),
-    "confident_images": ColumnWords(series: "images kept on the edge", quantity: "images kept on the edge", unit: "count"),
-]
-
-/// The words of `column`: from `columnWords`, else the name with spaces for underscores (and no unit).
-func words(_ column: String) -> ColumnWords {
-    columnWords[column] ?? ColumnWords(series: column.replacingOccurrences(of: "_", with: " "),
-                                       quantity: column.replacingOccurrences(of: "_", with: " "), unit: "")
-}
-
-/// One axis title for several columns: their shared title, else the quantities joined.
-func axisTitle(_ columns: [String]) -> String {
-    let titles = columns.map { words($0).axis }
-    if Set(titles).count == 1 { return titles[0] }
-    return columns.map { words($0).quantity }.joined(separator: " / ")
-}
-
 /// `plot`: an SVG of saved or last results, or of score histograms.
 /// `sweep`, `pareto` and `latency` take a table by name (`save NAME`),
 /// `last`, or nothing: the latest result of that command; a table of

@@ -104,7 +104,7 @@ final class HelpCompletionTests: XCTestCase {
         XCTAssertEqual(Set(sweep), Set(evaluationTable([], pareto: true).columns))
         XCTAssertTrue(lowres.contains("resolution"), "the cache has a low-resolution run: \(lowres)")
         let emitted = Set(sweep + lowres)
-        XCTAssertEqual(Set(columnDocs.keys), emitted, "documented columns = emitted columns")
+        XCTAssertTrue(emitted.isSubset(of: Set(columnDocs.keys)), "undocumented: \(emitted.subtracting(columnDocs.keys))")
         let help = try s.execute("help columns")
         for c in emitted { XCTAssertTrue(help.contains(" \(c) ") || help.contains("*\(c) "), "help columns lists \(c)") }
         XCTAssertFalse(help.contains("undocumented"))

@@ -118,8 +118,8 @@ final class PlotTests: XCTestCase {
     /// Every column the experiment scripts plot has words and a unit, from the one table.
     func testColumnWords() {
         for column in ["accuracy", "comm_cost", "latency_ms", "edge_ms", "uplink_ms", "server_ms", "full_image_ms", "uplink_mbps", "sent_fraction", "bin_start"] {
-            XCTAssertFalse(columnWords[column]?.unit.isEmpty ?? true, column)
-            XCTAssertFalse(columnWords[column]!.series.contains("_"), column)
+            XCTAssertFalse(columnDocs[column]?.unit.isEmpty ?? true, column)
+            XCTAssertFalse(columnDocs[column]!.series.contains("_"), column)
         }
         XCTAssertEqual(words("edge_ms").series, "edge compute")
         XCTAssertEqual(words("comm_cost").axis, "communication cost (fraction of patches sent)")
