@@ -12,24 +12,7 @@ final class HelpCompletionTests: XCTestCase {
     /// A cache of 10 demo images: runs edge and server (the bundled edge
     /// model: 64 patches, 3 heads) and low, the same at 32 px (a
     /// low-resolution run, for `lowres`).
-    static let cache: String = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-help-\(UUID().uuidString)")
-        let source = root.appendingPathComponent("Demo/digits/eval").path
-        for c in 0..<10 {
-            try! FileManager.default.createDirectory(atPath: "\(tmp.path)/data/\(c)", withIntermediateDirectories: true)
-            let f = try! FileManager.default.contentsOfDirectory(atPath: "\(source)/\(c)").sorted()[0]
-            try! FileManager.default.copyItem(atPath: "\(source)/\(c)/\(f)", toPath: "\(tmp.path)/data/\(c)/\(f)")
-        }
-        let weights = root.appendingPathComponent("Demo/models/edge.safetensors").path
-        var builder = CacheBuilder(images: try! ImageList.load("\(tmp.path)/data"),
-                                   models: ["edge=auto:\(weights)", "server=auto:\(weights)", "low=auto:\(weights)@32"].map { ModelSpec(parsing: $0)! })
-        builder.preprocessing = Preprocessing(size: 64, cropPct: 1)
-        builder.batch = 10
-        let out = tmp.appendingPathComponent("c.h5").path
-        _ = try! builder.build(out)
-        return out
-    }()
+    static let cache = demoCache(runs: ["edge", "server", "low@32"])
 
     var tmp: URL!
 

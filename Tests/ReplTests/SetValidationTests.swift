@@ -9,24 +9,7 @@ import XCTest
 /// refuse non-finite, unbounded or out-of-range values before any work.
 final class SetValidationTests: XCTestCase {
     /// A cache of 10 demo images; runs edge and server, the bundled edge model (64 patches, 3 heads).
-    static let cache: String = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("semcom-set-\(UUID().uuidString)")
-        let source = root.appendingPathComponent("Demo/digits/eval").path
-        for c in 0..<10 {
-            try! FileManager.default.createDirectory(atPath: "\(tmp.path)/data/\(c)", withIntermediateDirectories: true)
-            let f = try! FileManager.default.contentsOfDirectory(atPath: "\(source)/\(c)").sorted()[0]
-            try! FileManager.default.copyItem(atPath: "\(source)/\(c)/\(f)", toPath: "\(tmp.path)/data/\(c)/\(f)")
-        }
-        let weights = root.appendingPathComponent("Demo/models/edge.safetensors").path
-        var builder = CacheBuilder(images: try! ImageList.load("\(tmp.path)/data"),
-                                   models: ["edge", "server"].map { ModelSpec(parsing: "\($0)=auto:\(weights)")! })
-        builder.preprocessing = Preprocessing(size: 64, cropPct: 1)
-        builder.batch = 10
-        let out = tmp.appendingPathComponent("c.h5").path
-        _ = try! builder.build(out)
-        return out
-    }()
+    static let cache = demoCache(runs: ["edge", "server"])
 
     func session() throws -> Session {
         let s = Session()
