@@ -56,8 +56,9 @@ func measureWords(_ measure: String) -> String {
 
 /// `plot lines X Y[,Y...] TABLE... [@MARKS]` (without the file): column X
 /// against each Y of each saved table (or `last`); `NAME:points` draws a table as
-/// points, `@NAME` marks its rows. Series are named by table, by column
-/// (one table, several Y), or both.
+/// points, `@NAME` marks its rows. Series are named by table (its name's
+/// hyphens and underscores as spaces: `Pareto-front` is "Pareto front"), by
+/// column (one table, several Y), or both.
 func linesPlot(_ s: Session, _ a: [String]) throws -> String {
     guard a.count >= 4 else { throw ReplError("usage: plot lines X Y[,Y...] TABLE... [@MARKS] FILE.svg") }
     let xc = a[1], ycs = a[2].split(separator: ",").map(String.init)
@@ -73,6 +74,7 @@ func linesPlot(_ s: Session, _ a: [String]) throws -> String {
             throw ReplError("plot lines: no saved result '\(base)' (\(s.resultsInWords); use 'save \(base)' after a command)")
         }
         if t.rows.isEmpty { continue }  // e.g. a baseline the cache has no runs for
+        let shown = base.replacingOccurrences(of: "-", with: " ").replacingOccurrences(of: "_", with: " ")  // in words
         guard let xs = t.numbers(xc) else { throw ReplError("plot lines: '\(base)' has no column \(xc) (columns: \(t.columns.joined(separator: ", ")))") }
         used.append(t)
         for yc in ycs {
@@ -81,12 +83,12 @@ func linesPlot(_ s: Session, _ a: [String]) throws -> String {
                 let rules = t.columns.firstIndex(of: "rule"), gates = t.columns.firstIndex(of: "gate")
                 marks += t.rows.indices.map { r in
                     let setting = [rules, gates].compactMap { $0.map { t.rows[r][$0].text } }.joined(separator: ", ")
-                    return Marker(label: setting.isEmpty ? base : "\(base): \(setting)", x: xs[r], y: ys[r])
+                    return Marker(label: setting.isEmpty ? shown : "\(shown): \(setting)", x: xs[r], y: ys[r])
                 }
                 continue
             }
             let points = zip(xs, ys).sorted { $0.0 < $1.0 }
-            let label = ycs.count == 1 ? base : lineTables == 1 ? words(yc).series : "\(base): \(words(yc).series)"
+            let label = ycs.count == 1 ? shown : lineTables == 1 ? words(yc).series : "\(shown): \(words(yc).series)"
             series.append(Series(name: label, x: points.map(\.0), y: points.map(\.1), markers: scatter || t.rows.count < 30, line: !scatter))
         }
     }

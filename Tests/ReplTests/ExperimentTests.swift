@@ -110,7 +110,7 @@ final class ExperimentTests: XCTestCase {
         let lr = try evaluator.evaluate(Setting(edge: "phone", server: "cloud_at_112px", rule: .topK(10), gate: .none))
         XCTAssertEqual(Double(low[1][low[0].firstIndex(of: "accuracy")!])!, lr.accuracy, accuracy: 1e-4)
         XCTAssertEqual(Double(low[1][low[0].firstIndex(of: "comm_cost")!])!, 0.25, accuracy: 1e-4)
-        XCTAssertTrue(try String(contentsOfFile: out + "/fig10.svg", encoding: .utf8).contains("low-resolution"))
+        XCTAssertTrue(try String(contentsOfFile: out + "/fig10.svg", encoding: .utf8).contains("low resolution"))
 
         // Issue 12 item 10: Fig. 15 draws the full-image latency beside the collaborative one,
         // Fig. 16 has an x-axis title and worded parts, titles name architectures, Figs. 4-6 have a caption band.
@@ -123,6 +123,7 @@ final class ExperimentTests: XCTestCase {
         let cache = try Cache(path: cachePath)
         XCTAssertEqual(fig08svg.texts["subtitle"], "\(try cache.run("phone").architecture) → \(try cache.run("cloud").architecture)")
         XCTAssertEqual(fig08svg.texts["x-title"], "communication cost (fraction of patches sent)")
+        XCTAssertEqual(fig08svg.legend, ["all settings", "Pareto front"], "saved names in words")
         let png = try Data(contentsOf: URL(fileURLWithPath: out + "/fig04_0_edge.png"))
         let size = { (at: Int) in png[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
         XCTAssertGreaterThan(size(20), size(16) / 2, "a caption band under the two square panels")
