@@ -226,6 +226,27 @@ public final class Evaluator {
         try sorted(setting.ordering, patches: p).order[(i * p)..<((i + 1) * p)].map(Int.init)
     }
 
+    /// The server's five most likely classes, best first, on image `i`'s
+    /// patches kept by the setting's rule (the memo's entry, computed and
+    /// stored when missing); for a low-resolution server, on the whole image
+    /// at its resolution.
+    public func serverTopFive(_ setting: Setting, image i: Int) throws -> [Int] {
+        let server = try cache.run(setting.server)
+        if server.lowResolution != nil {
+            let c = server.numClasses
+            return topK(try runLogits(setting.server)[(i * c)..<((i + 1) * c)], MemoTable.ranks).map(\.index)
+        }
+        let p = server.numPatches
+        let k = try keptPatches(setting.rule, ordering: setting.ordering, patches: p)[i]
+        let key = MemoTable.key(server: setting.server, ordering: setting.ordering)
+        let j = i * (p + 1) + k
+        if !(try loadMemo(key, server: setting.server, patches: p)).has(j) {
+            try Threads.with(threads) { try fill(key, server: setting.server, ordering: setting.ordering, pairs: [(i, k)], patches: p) }
+        }
+        let top5 = memos[key]!.top5[(j * MemoTable.ranks)..<((j + 1) * MemoTable.ranks)]
+        return top5.filter { $0 >= 0 }.map(Int.init)
+    }
+
     /// Evaluates one setting, computing missing server answers first; the
     /// latency under `latency` (default: the evaluator's model).
     public func evaluate(_ setting: Setting, latency: LatencyModel? = nil) throws -> Evaluation {

@@ -147,11 +147,13 @@ func image(_ s: Session, _ a: [String]) throws -> String {
     let p = try cache.run(setting.server).numPatches
     let k = try e.keptPatches(setting.rule, ordering: setting.ordering, patches: p)[i]
     lines.append("rule \(setting.rule): \(k) of \(p) patches")
+    let onKept = try e.serverTopFive(setting, image: i)
+    lines.append("\(setting.server) on the kept patches: " + onKept.map { names.names[$0] }.joined(separator: ", "))
     if a.count == 2 {
         let path = try s.outputPath(a[1], kind: .png)
         try AttentionOverlay.write(cache: cache, image: i, run: setting.encoder, measure: setting.measure,
                                    kept: try e.keptOrder(setting, image: i, patches: p).prefix(k).map { $0 },
-                                   caption: try overlayCaption(cache, setting, image: i, kept: k, of: p), to: path)
+                                   caption: try overlayCaption(cache, setting, image: i, kept: k, of: p, serverClass: onKept[0]), to: path)
         lines.append("wrote \(path)")
     }
     return lines.joined(separator: "\n")
@@ -159,9 +161,9 @@ func image(_ s: Session, _ a: [String]) throws -> String {
 
 /// The caption of image `i`'s overlay (Figs. 4-6): index and true class; the
 /// edge's prediction, its min-entropy and the gate's decision; the patches
-/// kept (`k` of `patches`, by the rule); the server's prediction on the full
-/// image; what the heat map shows.
-func overlayCaption(_ cache: Cache, _ setting: Setting, image i: Int, kept k: Int, of patches: Int) throws -> [String] {
+/// kept (`k` of `patches`, by the rule); the server's prediction on them
+/// (`serverClass`) and on the full image; what the heat map shows.
+func overlayCaption(_ cache: Cache, _ setting: Setting, image i: Int, kept k: Int, of patches: Int, serverClass: Int) throws -> [String] {
     let names = ClassNames.forClassCount(try cache.run(setting.edge).numClasses)
     /// A class's first name, at most 24 characters (ImageNet's names list synonyms).
     func short(_ c: Int) -> String {
@@ -180,7 +182,7 @@ func overlayCaption(_ cache: Cache, _ setting: Setting, image i: Int, kept k: In
         String(format: "edge: %@, min-entropy %.2f bits", short(topK(edge, 1)[0].index), Uncertainty.minEntropy(p)),
         setting.gate.sends(p) ? "sent to the server (gate \(setting.gate))" : "kept on the edge (gate \(setting.gate))",
         "patches kept: \(k) of \(patches) (rule \(setting.rule))",
-        "server on the full image: \(short(topK(server, 1)[0].index))",
+        "server: \(short(serverClass)) on the kept patches, \(short(topK(server, 1)[0].index)) on all",
         "heat: \(setting.measure) scores of \(setting.encoder)",
     ]
 }

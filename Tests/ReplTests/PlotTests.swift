@@ -131,7 +131,16 @@ final class PlotTests: XCTestCase {
     func testImageOverlayHasACaptionBand() throws {
         let s = try session()
         let text = try s.execute("image 1 o.png")
-        let caption = try overlayCaption(s.cache!, s.setting, image: 1, kept: 0, of: 0)
+        // The server's answer on the kept patches: the memo's entry for (image 1, its k), computed by 'image'.
+        let onKept = try s.evaluator!.serverTopFive(s.setting, image: 1)
+        let p = try s.cache!.run(s.setting.server).numPatches
+        let k = try s.evaluator!.keptPatches(s.setting.rule, ordering: s.setting.ordering, patches: p)[1]
+        let memo = try MemoTable.stored(MemoTable.key(server: s.setting.server, ordering: s.setting.ordering), in: Cache(path: s.cache!.path))
+        XCTAssertEqual(onKept.count, 4, "every class of 4, best first")
+        XCTAssertEqual(onKept[0], Int(memo[1 * (p + 1) + k]), "stored by the image command")
+        XCTAssertTrue(text.contains("on the kept patches: class \(onKept[0])"), text)
+        let caption = try overlayCaption(s.cache!, s.setting, image: 1, kept: k, of: p, serverClass: onKept[0])
+        XCTAssertTrue(caption[4].hasPrefix("server: class \(onKept[0]) on the kept patches"), caption[4])
         XCTAssertTrue(caption[0].hasPrefix("image 1, true class: class 1"), caption[0])
         XCTAssertTrue(caption[1].contains("min-entropy") && caption[1].contains("bits"), caption[1])
         XCTAssertTrue(caption[2].hasPrefix(text.contains("sent") ? "sent to the server" : "kept on the edge"), caption[2])
