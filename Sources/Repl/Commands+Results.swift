@@ -182,7 +182,7 @@ func overlayCaption(_ cache: Cache, _ setting: Setting, image i: Int, kept k: In
         String(format: "edge: %@, min-entropy %.2f bits", short(topK(edge, 1)[0].index), Uncertainty.minEntropy(p)),
         setting.gate.sends(p) ? "sent to the server (gate \(setting.gate))" : "kept on the edge (gate \(setting.gate))",
         "patches kept: \(k) of \(patches) (rule \(setting.rule))",
-        "server: \(short(serverClass)) on the kept patches, \(short(topK(server, 1)[0].index)) on all",
+        "server: \(short(serverClass)) on kept, \(short(topK(server, 1)[0].index)) on all",
         "heat: \(setting.measure) scores of \(setting.encoder)",
     ]
 }

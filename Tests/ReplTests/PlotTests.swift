@@ -140,7 +140,7 @@ final class PlotTests: XCTestCase {
         XCTAssertEqual(onKept[0], Int(memo[1 * (p + 1) + k]), "stored by the image command")
         XCTAssertTrue(text.contains("on the kept patches: class \(onKept[0])"), text)
         let caption = try overlayCaption(s.cache!, s.setting, image: 1, kept: k, of: p, serverClass: onKept[0])
-        XCTAssertTrue(caption[4].hasPrefix("server: class \(onKept[0]) on the kept patches"), caption[4])
+        XCTAssertTrue(caption[4].hasPrefix("server: class \(onKept[0]) on kept"), caption[4])
         XCTAssertTrue(caption[0].hasPrefix("image 1, true class: class 1"), caption[0])
         XCTAssertTrue(caption[1].contains("min-entropy") && caption[1].contains("bits"), caption[1])
         XCTAssertTrue(caption[2].hasPrefix(text.contains("sent") ? "sent to the server" : "kept on the edge"), caption[2])
