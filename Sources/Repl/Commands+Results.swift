@@ -126,6 +126,7 @@ func image(_ s: Session, _ a: [String]) throws -> String {
         throw ReplError("usage: image I [FILE.png] with 0 <= I < \(cache.images.count)")
     }
     let setting = try s.validSetting()
+    let path = try a.count == 2 ? s.outputPath(a[1], kind: .png) : nil  // refused before any work
     if cache.status[i] == .unreadable {
         throw ReplError("image \(i) could not be read when the cache was built: \(try cache.unreadable().first { $0.row == i }?.reason ?? "")")
     }
@@ -149,8 +150,7 @@ func image(_ s: Session, _ a: [String]) throws -> String {
     lines.append("rule \(setting.rule): \(k) of \(p) patches")
     let onKept = try e.serverTopFive(setting, image: i)
     lines.append("\(setting.server) on the kept patches: " + onKept.map { names.names[$0] }.joined(separator: ", "))
-    if a.count == 2 {
-        let path = try s.outputPath(a[1], kind: .png)
+    if let path {
         try AttentionOverlay.write(cache: cache, image: i, run: setting.encoder, measure: setting.measure,
                                    kept: try e.keptOrder(setting, image: i, patches: p).prefix(k).map { $0 },
                                    caption: try overlayCaption(cache, setting, image: i, kept: k, of: p, serverClass: onKept[0]), to: path)
