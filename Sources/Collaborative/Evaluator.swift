@@ -262,9 +262,9 @@ public final class Evaluator {
         let latency = latency ?? self.latency
         let server = try cache.run(setting.server)
         let p = server.numPatches
-        let runs = [setting.edge, setting.server] + (setting.rule.isRandom ? [] : [setting.encoder])
-        let selection = try cache.usableRows(runs: runs, partial: allowPartial)
-        let rows = selection.rows, n = rows.count
+        let d = try demand(setting, ruleParameters: ruleParameters, gateThresholds: gateThresholds)
+        let selection = d.selection, rows = selection.rows, n = rows.count
+        let (byScore, sentCounts, maxSent, mayBeSent, order, keptByRule) = (d.byScore, d.sentCounts, d.maxSent, d.mayBeSent, d.order, d.keptByRule)
         let labels = cache.images.labels
         let edgePred = try predictions(setting.edge)
         let serverPred = try predictions(setting.server)
@@ -277,19 +277,7 @@ public final class Evaluator {
         let edgeAccuracyTop5 = Double(rows.filter { edgeTop5[$0] }.count) / Double(labelled)
         let serverAccuracyTop5 = Double(rows.filter { serverTop5[$0] }.count) / Double(labelled)
 
-        // Images sorted by gate score, least confident first: each threshold sends a prefix.
-        let scores = try gateScores(setting.edge, setting.gate, temperature: setting.temperature)
-        let byScore = scores.map { s in rows.sorted { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) } } ?? rows
-        let thresholds = (gateThresholds ?? [setting.gate.thresholdValue]).map { setting.gate.with(threshold: $0).scoreThreshold }
-        func sentCount(_ t: Double) -> Int {
-            guard let s = scores else { return n }
-            var lo = 0, hi = n  // first position whose score < t
-            while lo < hi { let mid = (lo + hi) / 2; if s[byScore[mid]] >= t { lo = mid + 1 } else { hi = mid } }
-            return lo
-        }
-        // Images sent at each threshold: a prefix of byScore; `stops` the distinct prefix lengths, ascending.
-        let sentCounts = thresholds.map(sentCount)
-        let maxSent = sentCounts.max() ?? 0
+        // `stops`: the distinct numbers of images sent (prefixes of byScore), ascending.
         let stops = Array(Set(sentCounts)).sorted()
         let stopOf = sentCounts.map { m in stops.firstIndex(of: m)! }
 
@@ -306,12 +294,6 @@ public final class Evaluator {
         let bytesByK = (0...p).map { lowResolution.map { f in Double(p) * f * bytesPerPatch } ?? Double($0) * bytesPerPatch + Double(p) / 8 }
         let uplinkByK = bytesByK.map { $0 * 8 / (latency.uplinkMbps * 1e6) * 1e3 }
         let serverByK = flopsByK.map { latency.serverMs * $0 / fullFLOPs }
-        var mayBeSent = [Bool](repeating: false, count: count)
-        for i in byScore.prefix(maxSent) { mayBeSent[i] = true }
-
-        let rules = (ruleParameters ?? [setting.rule.parameter]).map { setting.rule.with(parameter: $0) }
-        let order = lowResolution == nil ? try sorted(ordering, patches: p) : nil
-        let keptByRule = order?.keep(rules) ?? Array(repeating: [Int32](repeating: Int32(p), count: count), count: rules.count)
         var results: [Evaluation] = []
         var serverCorrect = [Bool](repeating: false, count: count), serverCorrectTop5 = serverCorrect
         // Per sent image keeping a patch: the smallest kept score and the kept scores' sum (NaN for a low-resolution server).
@@ -382,6 +364,50 @@ public final class Evaluator {
             }
         }
         return results
+    }
+
+    /// What a sweep of `setting` over the grid asks of the server, before any
+    /// server answer is looked up.
+    struct GridDemand {
+        /// The images evaluated.
+        let selection: RowSelection
+        /// `selection.rows` by gate score, least confident first: each threshold sends a prefix.
+        let byScore: [Int]
+        /// Per gate threshold, how many images it sends (a prefix of `byScore`); the most of them.
+        let sentCounts: [Int], maxSent: Int
+        /// Per image row: whether some threshold sends it.
+        let mayBeSent: [Bool]
+        /// The ordering's sorted scores (nil for a low-resolution server: rules do not apply).
+        let order: SortedScores?
+        /// Per rule parameter, per image row: the patches kept (P for a low-resolution server).
+        let keptByRule: [[Int32]]
+    }
+
+    /// The images, gate order and kept patches behind `sweep`.
+    func demand(_ setting: Setting, ruleParameters: [Double]?, gateThresholds: [Double]?) throws -> GridDemand {
+        let server = try cache.run(setting.server)
+        let p = server.numPatches
+        let runs = [setting.edge, setting.server] + (setting.rule.isRandom ? [] : [setting.encoder])
+        let selection = try cache.usableRows(runs: runs, partial: allowPartial)
+        let rows = selection.rows, n = rows.count
+        let scores = try gateScores(setting.edge, setting.gate, temperature: setting.temperature)
+        let byScore = scores.map { s in rows.sorted { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) } } ?? rows
+        let thresholds = (gateThresholds ?? [setting.gate.thresholdValue]).map { setting.gate.with(threshold: $0).scoreThreshold }
+        func sentCount(_ t: Double) -> Int {
+            guard let s = scores else { return n }
+            var lo = 0, hi = n  // first position whose score < t
+            while lo < hi { let mid = (lo + hi) / 2; if s[byScore[mid]] >= t { lo = mid + 1 } else { hi = mid } }
+            return lo
+        }
+        let sentCounts = thresholds.map(sentCount)
+        let maxSent = sentCounts.max() ?? 0
+        var mayBeSent = [Bool](repeating: false, count: count)
+        for i in byScore.prefix(maxSent) { mayBeSent[i] = true }
+        let rules = (ruleParameters ?? [setting.rule.parameter]).map { setting.rule.with(parameter: $0) }
+        let order = server.lowResolution == nil ? try sorted(setting.ordering, patches: p) : nil
+        let keptByRule = order?.keep(rules) ?? Array(repeating: [Int32](repeating: Int32(p), count: count), count: rules.count)
+        return GridDemand(selection: selection, byScore: byScore, sentCounts: sentCounts, maxSent: maxSent,
+                          mayBeSent: mayBeSent, order: order, keptByRule: keptByRule)
     }
 
     /// `sweep`, each evaluation beside the setting it evaluates (the rule's

@@ -131,6 +131,25 @@ struct Eval: ParsableCommand {
     }
 }
 
+/// The grid of `sweep` and `plan`: rule parameters x gate thresholds.
+struct GridOptions: ParsableArguments {
+    @Option(help: "Rule parameters as a:b:step or a comma list (default: the rule's own); finite, in the rule's range, at most 10^6 values.")
+    var ruleRange: String?
+
+    @Option(help: "Gate thresholds as a:b:step or a comma list (default: the gate's own); finite, in the gate's range, at most 10^6 values (and 10^6 grid points).")
+    var gateRange: String?
+
+    /// The rule parameters and gate thresholds (the setting's own where not
+    /// given), each in the rule's or the gate's range, at most 10^6 points:
+    /// a usage error naming the option.
+    func values(_ setting: Setting) throws -> (rules: [Double], gates: [Double]) {
+        let rules = try usage { try ruleRange.map { try Limits.ruleParameters($0, setting.rule, option: "--rule-range") } ?? [setting.rule.parameter] }
+        let gates = try usage { try gateRange.map { try Limits.gateThresholds($0, setting.gate, option: "--gate-range") } ?? [setting.gate.thresholdValue] }
+        try usage { try Limits.check(grid: rules.count, gates: gates.count, option: "--rule-range x --gate-range") }
+        return (rules, gates)
+    }
+}
+
 /// `semcom sweep`: a grid over the rule parameter and the gate threshold.
 struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -138,30 +157,19 @@ struct Sweep: ParsableCommand {
 
     @OptionGroup var options: SettingOptions
 
-    @Option(help: "Rule parameters as a:b:step or a comma list (default: the rule's own); finite, in the rule's range, at most 10^6 values.")
-    var ruleRange: String?
-
-    @Option(help: "Gate thresholds as a:b:step or a comma list (default: the gate's own); finite, in the gate's range, at most 10^6 values (and 10^6 grid points).")
-    var gateRange: String?
+    @OptionGroup var grid: GridOptions
 
     @Option(help: "CSV file to write.")
     var out: String
 
-    /// The ranges, each value in the rule's or the gate's range (at most `maxValues` each).
-    func validate() throws {
-        let setting = try options.setting()
-        let gates = try gateRange.map { text in try usage { try Limits.gateThresholds(text, setting.gate, option: "--gate-range") } }
-        let rules = try ruleRange.map { text in try usage { try Limits.ruleParameters(text, setting.rule, option: "--rule-range") } }
-        try usage { try Limits.check(grid: rules?.count ?? 1, gates: gates?.count ?? 1, option: "--rule-range x --gate-range") }
-    }
+    func validate() throws { _ = try grid.values(try options.setting()) }
 
     func run() throws {
         try checkOutput(out, kind: .text, inputs: [options.cache])
         let setting = try options.setting()
-        let rules = try ruleRange.map { try Limits.ruleParameters($0, setting.rule, option: "--rule-range") } ?? [setting.rule.parameter]
-        let gates = try gateRange.map { try Limits.gateThresholds($0, setting.gate, option: "--gate-range") } ?? [setting.gate.thresholdValue]
+        let (rules, gates) = try grid.values(setting)
         let points = try interruptible("stopping after the server answers in hand (they are kept)") {
-            try options.evaluator(checking: setting, ruleParameters: ruleRange == nil ? nil : rules)
+            try options.evaluator(checking: setting, ruleParameters: grid.ruleRange == nil ? nil : rules)
                 .sweepPoints(setting, ruleParameters: rules, gateThresholds: gates)
         }
         let table = evaluationTable(points, pareto: true)

@@ -557,6 +557,30 @@ final class CacheTests: XCTestCase {
         XCTAssertTrue(try tables(merged) == (top1, top5))
     }
 
+    /// `plan` says, without running a model, which server answers a sweep
+    /// will compute: as many as the sweep then computes, with eq. 9's FLOPs,
+    /// and none once they are stored; the plan reads back from its JSON.
+    func testAPlanListsTheAnswersASweepComputes() throws {
+        let e = Evaluator(cache: try Cache(path: try build("c.h5")))
+        let setting = Setting(edge: "edge", server: "server", rule: .sum(0.6), gate: .minEntropy(2.0))
+        let (rules, gates) = ([0.3, 0.6, 0.9], [1.0, 2.0, 3.0])
+        let plan = try e.plan(setting, ruleParameters: rules, gateThresholds: gates)
+        XCTAssertGreaterThan(plan.missing, 0)
+        XCTAssertLessThanOrEqual(plan.missing, plan.needed)
+        XCTAssertEqual(Set(zip(plan.images, plan.ks).map { "\($0) \($1)" }).count, plan.missing, "distinct (image, k)")
+        let config = try e.cache.run("server").config
+        XCTAssertEqual(plan.flops, plan.ks.map { config.encoderFLOPs(tokens: config.prefixTokens + $0) }.reduce(0, +), accuracy: 1)
+        var computed = 0
+        e.progress = { _, total in computed = total }
+        _ = try e.sweep(setting, ruleParameters: rules, gateThresholds: gates)
+        XCTAssertEqual(computed, plan.missing, "the sweep computes what was planned")
+        let after = try e.plan(setting, ruleParameters: rules, gateThresholds: gates)
+        XCTAssertEqual(after.missing, 0)
+        XCTAssertEqual(after.needed, plan.needed)
+        XCTAssertEqual(try JSONDecoder().decode(MemoPlan.self, from: try JSONEncoder().encode(plan)), plan)
+        XCTAssertGreaterThan(try e.secondsPerFLOP(server: "server", images: 1), 0)
+    }
+
     func testAMemoTableOfTheWrongShapeIsAnErrorNamingIt() throws {
         let path = try build("c.h5")
         let f = try HDF5File.open(path, mode: .readWrite)

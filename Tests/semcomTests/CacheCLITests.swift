@@ -219,6 +219,21 @@ final class CacheCLITests: XCTestCase {
         XCTAssertTrue(stderr.contains("none.safetensors: no such weights file"), stderr)
     }
 
+    /// `semcom plan` reports what a sweep would compute and writes it as JSON.
+    func testPlanReportsAndWritesTheMissingAnswers() throws {
+        let cache = try buildCache()
+        let out = tmp.appendingPathComponent("p.json").path
+        let (status, stdout, stderr) = try runSemcom(["plan", "--cache", cache, "--edge", "edge", "--server", "server", "--rule-range", "0.5,0.9",
+                                                      "--gate", "none", "--out", out, "--no-calibrate"])
+        XCTAssertEqual(status, 0, stderr)
+        let plan = try JSONDecoder().decode(MemoPlan.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
+        XCTAssertEqual(plan.format, "semcom-memo-plan")
+        XCTAssertTrue(stdout.contains("server answers needed  \(plan.needed), missing \(plan.missing)"), stdout)
+        XCTAssertGreaterThan(plan.missing, 0)
+        let (bad, _, badErr) = try runSemcom(["plan", "--cache", cache, "--edge", "edge", "--server", "server", "--rule-range", "2"])
+        XCTAssertEqual(bad, 2, badErr)
+    }
+
     /// The experiment scripts travel with the binary: `semcom run NAME` runs a
     /// built-in script from any folder, and `semcom demo` run outside the
     /// repository (real weights and images given) runs them all.

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Collaborative
+import Foundation
+import Repl
+import Safety
+
+/// `semcom plan`: what a sweep would cost before it runs.
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The server answers a sweep needs and the memo lacks, their FLOPs and an estimated time, without computing them; optionally written as a plan file (JSON).")
+
+    @OptionGroup var options: SettingOptions
+
+    @OptionGroup var grid: GridOptions
+
+    @Option(help: "Plan file (JSON) to write: the cache, server, ordering and the missing (image, k).")
+    var out: String?
+
+    @Flag(inversion: .prefixedNo, help: "Estimate the time from a short timed run of the server on random images (about a second; needs its weights).")
+    var calibrate = true
+
+    func validate() throws { _ = try grid.values(try options.setting()) }
+
+    func run() throws {
+        if let out { try checkOutput(out, kind: .text, inputs: [options.cache]) }
+        let setting = try options.setting()
+        let (rules, gates) = try grid.values(setting)
+        let evaluator = try options.evaluator(checking: setting, ruleParameters: grid.ruleRange == nil ? nil : rules)
+        let plan = try evaluator.plan(setting, ruleParameters: rules, gateThresholds: gates)
+        print("server '\(plan.server)', ordering \(plan.ordering), \(rules.count) x \(gates.count) grid points:")
+        print("server answers needed  \(thousands(plan.needed)), missing \(thousands(plan.missing)) (\(thousands(Set(plan.images).count)) images to decode)")
+        print(String(format: "FLOPs of the missing    %.3g multiply-adds (eq. 9 on the prefix tokens plus k, summed)", plan.flops))
+        if calibrate && plan.missing > 0 {
+            do {
+                let perFLOP = try evaluator.secondsPerFLOP(server: setting.server)
+                print(String(format: "estimated time          %.1f s at %d thread(s) (%.2f GFLOP/s measured here on the full image; image decoding not counted)",
+                             plan.flops * perFLOP, options.threads, 1e-9 / perFLOP))
+            } catch {
+                print("estimated time          not measured: \(errorMessage(error))")
+            }
+        }
+        if let out {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let data = try encoder.encode(plan)
+            try AtomicWrite.write(String(decoding: data, as: UTF8.self), to: out)
+            print("wrote \(out)")
+        }
+    }
+}
