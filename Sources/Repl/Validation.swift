@@ -32,13 +32,44 @@ public enum Limits {
         }
     }
 
-    /// Parses `--shard i/n`: 0 <= i < n <= `shards`.
-    public static func shard(_ text: String, option: String = "--shard") throws -> (index: Int, count: Int) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.count == 2, let i = parts[0], let n = parts[1], n >= 1, n <= shards, i >= 0, i < n else {
-            throw ReplError("\(option) '\(text)': expected i/n with 0 <= i < n <= \(shards)")
+    /// Parses `--shard`: `i/n` (0 <= i < n <= `shards`); `auto`, the place
+    /// of this task in a Slurm job array (`SLURM_ARRAY_TASK_ID` with
+    /// `SLURM_ARRAY_TASK_COUNT`, or with `_MIN`, `_MAX` and `_STEP`); or
+    /// `auto/n`, the index of a Kubernetes Indexed Job
+    /// (`JOB_COMPLETION_INDEX`) or an AWS Batch array job
+    /// (`AWS_BATCH_JOB_ARRAY_INDEX`), or Slurm's, in n shards. `found` says
+    /// which variables gave it (nil for `i/n`).
+    public static func shard(_ text: String, option: String = "--shard",
+                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (index: Int, count: Int, found: String?) {
+        let usage = "expected i/n with 0 <= i < n <= \(shards), auto (a Slurm array task) or auto/n (also a Kubernetes or AWS Batch array index)"
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard (1...2).contains(parts.count), parts[0] == "auto" || parts.count == 2 else { throw ReplError("\(option) '\(text)': \(usage)") }
+        let given = parts.count == 2 ? Int(parts[1]) : nil
+        guard parts.count == 1 || given.map({ (1...shards).contains($0) }) == true else { throw ReplError("\(option) '\(text)': \(usage)") }
+        func inRange(_ i: Int, _ n: Int, _ found: String?) throws -> (index: Int, count: Int, found: String?) {
+            guard i >= 0, i < n, n <= shards else { throw ReplError("\(option) '\(text)': shard \(i) of \(n)\(found.map { " (\($0))" } ?? ""): expected 0 <= i < n <= \(shards)") }
+            return (i, n, found)
         }
-        return (i, n)
+        guard parts[0] == "auto" else {
+            guard let i = Int(parts[0]), let n = given else { throw ReplError("\(option) '\(text)': \(usage)") }
+            return try inRange(i, n, nil)
+        }
+        let env = { (name: String) -> Int? in environment[name].flatMap { Int($0) } }
+        func said(_ names: [String]) -> String { names.compactMap { n in environment[n].map { "\(n)=\($0)" } }.joined(separator: ", ") }
+        if let id = env("SLURM_ARRAY_TASK_ID") {
+            let names = ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_STEP"]
+            let low = env("SLURM_ARRAY_TASK_MIN") ?? 0, step = max(1, env("SLURM_ARRAY_TASK_STEP") ?? 1)
+            let count = env("SLURM_ARRAY_TASK_COUNT") ?? env("SLURM_ARRAY_TASK_MAX").map { ($0 - low) / step + 1 }
+            guard let n = count else { throw ReplError("\(option) auto: Slurm gives the task (\(said(names))) but not the array's size (SLURM_ARRAY_TASK_COUNT or _MAX)") }
+            if let given, given != n { throw ReplError("\(option) '\(text)': the Slurm array has \(n) tasks (\(said(names)))") }
+            return try inRange((id - low) / step, n, "Slurm: " + said(names))
+        }
+        for (scheduler, name) in [("Kubernetes", "JOB_COMPLETION_INDEX"), ("AWS Batch", "AWS_BATCH_JOB_ARRAY_INDEX")] {
+            guard let i = env(name) else { continue }
+            guard let n = given else { throw ReplError("\(option) auto: \(scheduler) gives the index (\(said([name]))) but not the count: use --shard auto/N") }
+            return try inRange(i, n, "\(scheduler): \(said([name]))")
+        }
+        throw ReplError("\(option) '\(text)': no array index in the environment (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX)")
     }
 
     /// Checks `--crop-pct` and `--size`.

@@ -38,7 +38,7 @@ struct CacheCommand: ParsableCommand {
             if let shard { try usage { _ = try Limits.shard(shard) } }
         }
 
-        @Option(help: "Build shard i of n (i/n, 0-based; contiguous rows aligned to --batch) for `cache merge`.")
+        @Option(help: "Build shard i of n (i/n, 0-based; contiguous rows aligned to --batch) for `cache merge`; auto: this task of a Slurm job array; auto/N: of N, by Slurm's, a Kubernetes Indexed Job's or an AWS Batch array job's index.")
         var shard: String?
 
         @OptionGroup var image: ImageOptions
@@ -76,7 +76,8 @@ struct CacheCommand: ParsableCommand {
             if let limit { list = list.limited(to: limit) }
             var builder = CacheBuilder(images: list, models: specs)
             if let shard {
-                let (i, n) = try Limits.shard(shard)
+                let (i, n, found) = try Limits.shard(shard)
+                if let found { print("shard \(i)/\(n) from \(found)") }
                 builder.images = list.shard(i, of: n, alignment: batch)
                 builder.shard = (i, n)
             }

@@ -219,6 +219,17 @@ final class CacheCLITests: XCTestCase {
         XCTAssertTrue(stderr.contains("none.safetensors: no such weights file"), stderr)
     }
 
+    /// `--shard auto` builds this task's shard of a Slurm job array, and says so.
+    func testShardAutoFromASlurmArray() throws {
+        let out = tmp.appendingPathComponent("s1.h5").path
+        let (status, stdout, stderr) = try runSemcom(["cache", "build", "--out", out, "--images", try dataset(), "--batch", "2", "--shard", "auto",
+                                                      "--model", "edge=auto:\(weights)"],
+                                                     environment: ["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2"])
+        XCTAssertEqual(status, 0, stderr)
+        XCTAssertTrue(stdout.contains("shard 1/2 from Slurm: SLURM_ARRAY_TASK_ID=1, SLURM_ARRAY_TASK_COUNT=2"), stdout)
+        XCTAssertEqual(try Cache(path: out).images.count, 2, "rows 4..<6 of 6 (contiguous, aligned to --batch 2)")
+    }
+
     /// `semcom plan` reports what a sweep would compute and writes it as JSON.
     func testPlanReportsAndWritesTheMissingAnswers() throws {
         let cache = try buildCache()
