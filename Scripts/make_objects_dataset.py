@@ -12,7 +12,8 @@ Per image a difficulty d is drawn uniformly from [0, 1]; it sets
 - the object's size: its visible (alpha) area covers 0.5 * 0.2^d of the image
   (50 % at d = 0, 10 % at d = 1; less when a thin object's box hits the edge),
 - the clutter: 0 to round(1 + 4d) pieces of other classes' drawings (a whole
-  small drawing or one half of one, each covering 2-7 % of the image), drawn
+  small drawing or one half of one, each covering 2 % of the image to 7 % or
+  half the object's coverage, whichever is less, but at least 3 %), drawn
   before the object, so the object may hide them but never the reverse,
 - the photograph's contrast around mid-grey: 0.5 + 0.5 d.
 The object is a random instance of its class, flipped left-right at random,
@@ -326,13 +327,14 @@ def make(n, seed, photos, split, roundtrip):
         c = int(labels[i])
         d = float(rng.uniform())
         img = background(rng, photos, 0.5 + 0.5 * d)
+        target = 0.5 * 0.2 ** d  # the object's coverage
         pieces = int(rng.integers(0, round(1 + 4 * d) + 1))
-        for _ in range(pieces):
+        for _ in range(pieces):  # each at most half the object's coverage
             other = int(rng.choice([j for j in range(k) if j != c]))
             _, art = split[other][rng.integers(len(split[other]))]
-            place(img, jitter(clutter_piece(art, rng), rng), rng, rng.uniform(0.02, 0.07), 40, 30)
+            place(img, jitter(clutter_piece(art, rng), rng), rng, rng.uniform(0.02, min(0.07, max(0.03, target / 2))), 40, 30)
         path, art = split[c][rng.integers(len(split[c]))]
-        coverage = place(img, jitter(art, rng), rng, 0.5 * 0.2 ** d, SIZE, 15)
+        coverage = place(img, jitter(art, rng), rng, target, SIZE, 15)
         out = img.convert("RGB")
         if roundtrip:  # what evaluation reads back from its JPEG files
             buf = io.BytesIO()
