@@ -58,7 +58,7 @@ training and evaluation instances; clutter comes from the same split.
     python3 Scripts/make_objects_dataset.py --eval-only --out Demo/objects    # the committed evaluation split
     python3 Scripts/make_objects_dataset.py --eval-only --out Demo/objects --contact-sheet docs/objects-contact-sheet.png
 
-Writes <out>/train.npz (uint8 images N x 64 x 64 x 3, labels, difficulty)
+Writes <out>/train.npz (30,000 uint8 images 64 x 64 x 3 by default, labels, difficulty)
 unless --eval-only; <out>/eval/<class>/<index>.jpg (an ImageFolder tree, JPEG
 quality 92, read by `semcom cache build`); <out>/eval.csv (per evaluation image:
 file, label, class, difficulty, object coverage, clutter pieces, instance
@@ -365,7 +365,7 @@ def contact_sheet(folder, path, per_class=8, scale=2):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True)
-    ap.add_argument("--train", type=int, default=20000)
+    ap.add_argument("--train", type=int, default=30000)
     ap.add_argument("--eval", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--eval-only", action="store_true")

@@ -238,7 +238,12 @@ def main():
             json.dump({"architecture": f"demo_{name}", "num_heads": heads, "embed_dim": d, "depth": depth,
                        "img_size": 64, "patch_size": 8, "num_classes": len(classes), "eval_accuracy": acc}, f, indent=1)
         trained[name] = model
-    if objects:
+    if objects:  # the preprocessing semcom reads for every weights file in the folder
+        with open(os.path.join(args.out, "config.json"), "w") as f:
+            json.dump({"description": "Preprocessing of both demo models in this folder (edge.safetensors, server.safetensors), "
+                                      "in timm's pretrained_cfg keys: semcom reads it for every weights file in this folder.",
+                       "pretrained_cfg": {"input_size": [3, 64, 64], "crop_pct": 1.0, "interpolation": "bicubic",
+                                          "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}}, f, indent=2)
         say(f"training took {time.time() - begin:.0f} s in all")
         report(trained, ex, ey, classes, say)
     log.close()
