@@ -345,8 +345,8 @@ def make(n, seed, photos, split, roundtrip):
     return images, labels.astype(np.int64), rows
 
 
-def contact_sheet(folder, path, per_class=8, scale=2):
-    """per_class images of each class (the first in file order), one row per class, names on the left."""
+def contact_sheet(folder, path, per_class=6, scale=2):
+    """per_class images of each class (the first in file order, enlarged scale x), one row per class, names on the left."""
     names = sorted(os.listdir(folder))
     label_w, cell = 90, SIZE * scale + 4
     sheet = Image.new("RGB", (label_w + per_class * cell, len(names) * cell), "white")
@@ -358,7 +358,7 @@ def contact_sheet(folder, path, per_class=8, scale=2):
             im = Image.open(os.path.join(folder, name, f)).convert("RGB").resize((SIZE * scale, SIZE * scale), Image.NEAREST)
             sheet.paste(im, (label_w + j * cell + 2, r * cell + 2))
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    sheet.save(path, optimize=True)
+    sheet.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)  # a palette PNG: a third of the size
     print(f"contact sheet: {path}")
 
 
