@@ -58,7 +58,8 @@ training and evaluation instances; clutter comes from the same split.
     python3 Scripts/make_objects_dataset.py --eval-only --out Demo/objects    # the committed evaluation split
     python3 Scripts/make_objects_dataset.py --eval-only --out Demo/objects --contact-sheet docs/objects-contact-sheet.png
 
-Writes <out>/train.npz (30,000 uint8 images 64 x 64 x 3 by default, labels, difficulty)
+Writes <out>/train.npz (30,000 uint8 images 64 x 64 x 3 by default, labels as
+positions in the sorted class names, as an ImageFolder reader numbers them, difficulty)
 unless --eval-only; <out>/eval/<class>/<index>.jpg (an ImageFolder tree, JPEG
 quality 92, read by `semcom cache build`); <out>/eval.csv (per evaluation image:
 file, label, class, difficulty, object coverage, clutter pieces, instance
@@ -374,6 +375,9 @@ def main():
     start = time.time()
     split = drawings(args.seed)
     names = [name for _, name in CLASSES]
+    # Labels written are positions in the sorted class names, the order in which an
+    # ImageFolder reader (semcom, torchvision) numbers the evaluation split's folders.
+    label_of = np.array([sorted(names).index(name) for name in names])
     photos = photographs()
     print(f"drawings and photographs loaded: {time.time() - start:.0f} s")
     os.makedirs(args.out, exist_ok=True)
@@ -386,8 +390,8 @@ def main():
                     w.writerow([names[c], part, rel])
     if not args.eval_only:
         x, y, rows = make(args.train, args.seed, photos, [s[0] for s in split], roundtrip=True)
-        np.savez_compressed(os.path.join(args.out, "train.npz"), images=x, labels=y,
-                            difficulty=np.array([r[1] for r in rows], np.float32), classes=np.array(names))
+        np.savez_compressed(os.path.join(args.out, "train.npz"), images=x, labels=label_of[y],
+                            difficulty=np.array([r[1] for r in rows], np.float32), classes=np.array(sorted(names)))
         print(f"train: {len(y)} images, {time.time() - start:.0f} s")
     x, y, rows = make(args.eval, args.seed + 1, photos, [s[1] for s in split], roundtrip=False)
     for name in names:
@@ -398,7 +402,7 @@ def main():
         for i, (img, label, row) in enumerate(zip(x, y, rows)):
             rel = f"{names[label]}/{i:05d}.jpg"
             Image.fromarray(img).save(os.path.join(args.out, "eval", rel), quality=92)
-            w.writerow([rel, int(label), names[label], f"{row[1]:.4f}", f"{row[2]:.4f}", row[3], row[4]])
+            w.writerow([rel, int(label_of[label]), names[label], f"{row[1]:.4f}", f"{row[2]:.4f}", row[3], row[4]])
     print(f"eval: {len(y)} images in {args.out}/eval, {time.time() - start:.0f} s")
     if args.contact_sheet:
         contact_sheet(os.path.join(args.out, "eval"), args.contact_sheet)

@@ -61,8 +61,8 @@ MODELS = {  # name: (embed_dim, depth, heads, epochs)
     "server": (128, 6, 4, 6),
 }
 OBJECTS_MODELS = {  # the same, for --dataset objects
-    "edge": (48, 3, 3, 12),
-    "server": (128, 6, 4, 8),
+    "edge": (48, 3, 3, 10),
+    "server": (128, 6, 4, 6),
 }
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -187,6 +187,8 @@ def main():
         return
     data = np.load(os.path.join(args.data, "train.npz"))
     x, y = data["images"], data["labels"]
+    if "classes" in data and list(data["classes"]) != classes:  # labels must mean the same in both splits
+        raise SystemExit(f"train.npz numbers the classes {list(data['classes'])}, the eval folders {classes}")
     os.makedirs(args.out, exist_ok=True)
     log = open(os.path.join(args.out, "training-log.txt"), "w")
 
