@@ -23,23 +23,12 @@ import io
 import os
 
 import numpy as np
+from photographs import photographs
 from PIL import Image, ImageFilter
 from sklearn.datasets import load_digits
-import skimage.data as skdata
 
 SIZE = 64
-PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "brick", "grass", "gravel",
-          "coins", "retina", "hubble_deep_field", "immunohistochemistry"]
 
-
-def photographs():
-    out = []
-    for name in PHOTOS:
-        a = getattr(skdata, name)()
-        if a.ndim == 2:
-            a = np.stack([a] * 3, axis=-1)
-        out.append(a[..., :3].astype(np.uint8))
-    return out
 
 
 # Contrast of the photographs around mid-grey (1 = as photographed); --background-contrast.

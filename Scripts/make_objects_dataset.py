@@ -77,6 +77,7 @@ import os
 import time
 
 import numpy as np
+from photographs import photographs
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
 Image.MAX_IMAGE_PIXELS = None  # sizes are checked before decoding (MAX_PIXELS)
@@ -88,8 +89,6 @@ CLASSES = [  # (openclipart folder, class name)
     ("transportation/vehicles", "vehicle"), ("recreation/music", "music"),
     ("people/clothing", "clothing"), ("buildings/homes", "home"),
 ]
-PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "brick", "grass", "gravel",
-          "coins", "retina", "hubble_deep_field", "immunohistochemistry"]
 SPRITE = 128          # longer side of a cached drawing
 MAX_PIXELS = 20e6     # larger PNGs are skipped
 FILL = (0.15, 0.95)   # opaque fraction of the box
@@ -120,16 +119,6 @@ EXCLUDE = {
     "buildings/homes/houses_jon_phillips_01.png": "a dark strip of skyline",
 }
 
-
-def photographs():
-    import skimage.data as skdata
-    out = []
-    for name in PHOTOS:
-        a = getattr(skdata, name)()
-        if a.ndim == 2:
-            a = np.stack([a] * 3, axis=-1)
-        out.append(a[..., :3].astype(np.uint8))
-    return out
 
 
 def largest_part(mask):
