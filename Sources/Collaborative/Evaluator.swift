@@ -137,6 +137,8 @@ public final class Evaluator {
     public var allowPartial = false
     /// Seconds between checkpoints of a memo fill (nil: adaptive, see `CacheWriter`).
     public var checkpointInterval: TimeInterval?
+    /// Images a memo fill decodes at a time (the unit after which it may stop and store).
+    var imagesPerChunk = 64
 
     private var orderings: [PatchOrdering: SortedScores] = [:]
     private var memos: [String: MemoEntries] = [:]
@@ -436,24 +438,35 @@ public final class Evaluator {
     }
 
     /// Computes the memo entries among `pairs` (image, k) that are missing,
-    /// running the server on exactly those patches, and stores them.
+    /// running the server on exactly those patches, and stores them: in the
+    /// cache, or with `shard` in that memo shard file instead.
     ///
-    /// The answers go into the cache through a `CacheWriter`, which starts
+    /// The answers go into the file through a `CacheWriter`, which starts
     /// from the newest published file: answers stored meanwhile by another
-    /// process are taken, not recomputed. Checkpoints publish the answers so
-    /// far; SIGINT or SIGTERM (`Interruption`) stops after the chunk in hand,
-    /// keeping every answer computed, and throws `Interrupted`.
-    func fill(_ key: String, server: String, ordering: PatchOrdering, pairs: [(Int, Int)], patches p: Int) throws {
+    /// process (or by an earlier, interrupted fill of the shard) are taken,
+    /// not recomputed. Checkpoints publish the answers so far; SIGINT or
+    /// SIGTERM (`Interruption`) stops after the chunk in hand, keeping every
+    /// answer computed, and throws `Interrupted`.
+    func fill(_ key: String, server: String, ordering: PatchOrdering, pairs: [(Int, Int)], patches p: Int,
+              shard: MemoShard? = nil) throws {
         var memo = try loadMemo(key, server: server, patches: p)
-        memos[key] = nil  // held here alone while filling (no copy per chunk), put back on any exit
-        defer { memos[key] = memo }
-        let writer = try CacheWriter(path: cache.path)
-        writer.checkpointInterval = checkpointInterval
-        let latest = try Cache(path: cache.path, file: writer.file)
-        guard latest.images == cache.images, try latest.run(server).weightsSHA256 == cache.run(server).weightsSHA256 else {
-            writer.abandon()
-            throw CacheError(cache.path, "was rebuilt by another process since it was opened; open it again", kind: .stale)
+        if shard == nil {
+            memos[key] = nil  // held here alone while filling (no copy per chunk), put back on any exit
         }
+        defer { if shard == nil { memos[key] = memo } }
+        let target = shard?.path ?? cache.path
+        let writer = try CacheWriter(path: target, creating: shard.map { !FileManager.default.fileExists(atPath: $0.path) } ?? false)
+        writer.checkpointInterval = checkpointInterval
+        if let shard {
+            do { try shard.mark(writer.file) } catch { writer.abandon(); throw error }
+        } else {
+            let latest = try Cache(path: cache.path, file: writer.file)
+            guard latest.images == cache.images, try latest.run(server).weightsSHA256 == cache.run(server).weightsSHA256 else {
+                writer.abandon()
+                throw CacheError(cache.path, "was rebuilt by another process since it was opened; open it again", kind: .stale)
+            }
+        }
+        func reopen() throws { if shard == nil { try reopenCache() } }
         // Take what is stored now (by another process meanwhile, too), in both tables.
         let key5 = MemoTable.top5Key(key)
         for (table, isTop5) in [(key, false), (key5, true)] {
@@ -462,7 +475,7 @@ public final class Evaluator {
                 let expected = isTop5 ? memo.top5.count : memo.top1.count
                 guard stored.count == expected else {
                     writer.abandon()
-                    throw CacheError(cache.path, "memo table \(table) has \(stored.count) entries, expected \(expected)", kind: .corrupt)
+                    throw CacheError(target, "memo table \(table) has \(stored.count) entries, expected \(expected)", kind: .corrupt)
                 }
                 if isTop5 {
                     for j in stored.indices where memo.top5[j] == -1 && stored[j] != -1 { memo.top5[j] = stored[j] }
@@ -478,8 +491,8 @@ public final class Evaluator {
         }
         var missing = Array(Set(pairs.filter { !memo.has($0.0 * (p + 1) + $0.1) }.map { Pair(image: $0.0, k: $0.1) }))
         guard !missing.isEmpty else {  // another process stored them meanwhile
-            writer.abandon()
-            return try reopenCache()
+            if let shard { try shard.complete(writer) } else { writer.abandon() }
+            return try reopen()
         }
         missing.sort { ($0.image, $0.k) < ($1.image, $1.k) }
         let net = try serverModel(server)
@@ -493,9 +506,9 @@ public final class Evaluator {
         let byImage = Dictionary(grouping: missing, by: \.image)
         let imageIDs = byImage.keys.sorted()
         do {
-            for chunkStart in stride(from: 0, to: imageIDs.count, by: 64) {
+            for chunkStart in stride(from: 0, to: imageIDs.count, by: imagesPerChunk) {
                 try Interruption.check()
-                let chunk = Array(imageIDs[chunkStart..<min(imageIDs.count, chunkStart + 64)])
+                let chunk = Array(imageIDs[chunkStart..<min(imageIDs.count, chunkStart + imagesPerChunk)])
                 var inputs: [Int: [Float]] = [:]
                 for i in chunk {
                     do { inputs[i] = pre.networkInput(cropped: try ImageFiles.load(cache.images.paths[i], preprocessing: pre, expected: pins[i]).0) }
@@ -528,16 +541,16 @@ public final class Evaluator {
                 }
                 try writer.checkpointIfDue()
             }
-            try writer.commit()
+            if let shard { try shard.complete(writer) } else { try writer.commit() }
         } catch {
             // Every chunk stored so far is kept: publish it, then report.
             try? writer.commit()
-            try? reopenCache()
+            try? reopen()
             guard var stop = error as? Interrupted else { throw error }
-            stop.detail = "the \(done) server answers computed so far are stored in \(cache.path); run the command again to go on"
+            stop.detail = "the \(done) server answers computed so far are stored in \(target); run the command again to go on"
             throw stop
         }
-        try reopenCache()
+        try reopen()
     }
 
     /// Moves to the newest published cache; what was derived from runs that

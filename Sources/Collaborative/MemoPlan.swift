@@ -1,15 +1,22 @@
+import Attention
 import Foundation
+import Safety
 import Tensors
 
 /// The server answers a sweep would compute before it can answer: what
 /// `semcom plan` reports, and writes as JSON for a later fill.
 public struct MemoPlan: Codable, Equatable, Sendable {
     public static let formatName = "semcom-memo-plan"
+    public static let currentVersion = 2
     public var format = MemoPlan.formatName
-    public var version = 1
-    /// The cache (its path as given), its server run and the SHA-256 of that
-    /// run's weights, and the patch ordering (`PatchOrdering.description`).
-    public var cache: String, server: String, serverWeightsSHA256: String, ordering: String
+    public var version = MemoPlan.currentVersion
+    /// The cache (its path as given), its image count N, its server run and
+    /// the SHA-256 of that run's weights, and the patch ordering
+    /// (`PatchOrdering.description`).
+    public var cache: String, imageCount: Int, server: String, serverWeightsSHA256: String, ordering: String
+    /// The ordering's parts: the run and measure whose importance orders the
+    /// patches, or the seed of a random ordering.
+    public var orderingRun: String?, orderingMeasure: String?, orderingSeed: UInt64?
     /// Server answers the grid needs: the distinct (image, k) of the images
     /// some threshold sends (0 for a low-resolution server, which needs none).
     public var needed: Int
@@ -20,6 +27,81 @@ public struct MemoPlan: Codable, Equatable, Sendable {
 
     /// How many answers are missing.
     public var missing: Int { images.count }
+
+    /// The patch ordering the plan's answers are for.
+    public func patchOrdering() throws -> PatchOrdering {
+        if let orderingSeed { return .random(seed: orderingSeed) }
+        guard let orderingRun, let orderingMeasure else { throw PlanError("names no patch ordering") }
+        do { return .measure(run: orderingRun, measure: try ImportanceMeasure.parse(orderingMeasure)) }
+        catch { throw PlanError("ordering: \(errorMessage(error))") }
+    }
+
+    /// Reads a plan file, checking its format, version and that its entries are consistent.
+    public static func load(_ path: String) throws -> MemoPlan {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))  // a Foundation error names the path
+        let plan: MemoPlan
+        do { plan = try JSONDecoder().decode(MemoPlan.self, from: data) } catch {
+            throw FileSafetyError(path, "not a plan file of this semcom (write one with `semcom plan --out`): \(error)", kind: .badValue)
+        }
+        guard plan.format == formatName, plan.version == currentVersion else {
+            throw FileSafetyError(path, "is \(plan.format) version \(plan.version), expected \(formatName) version \(currentVersion): make the plan again", kind: .badValue)
+        }
+        guard plan.images.count == plan.ks.count, plan.images.allSatisfy({ (0..<plan.imageCount).contains($0) }), plan.ks.allSatisfy({ $0 >= 0 }) else {
+            throw FileSafetyError(path, "damaged: images and ks disagree or lie outside the cache's \(plan.imageCount) rows", kind: .corrupt)
+        }
+        do { _ = try plan.patchOrdering() } catch { throw FileSafetyError(path, "\(error)", kind: .badValue) }
+        return plan
+    }
+
+    /// Shard `index` of `count` of the missing answers, as (image, k) by
+    /// image then k. Shards hold whole images, so that each image is decoded
+    /// by one shard only, and are balanced by cost: images are dealt in
+    /// decreasing order of the multiply-adds of their answers (`flops(k)`
+    /// each; equal costs: the lower row first) to the shard with the fewest
+    /// so far (equal loads: the lower shard), the longest-processing-time rule.
+    public func shard(_ index: Int, of count: Int, flops: (Int) -> Double) -> [(image: Int, k: Int)] {
+        precondition(count >= 1 && (0..<count).contains(index), "shard \(index) of \(count)")
+        var ksOf: [Int: [Int]] = [:]
+        for (i, k) in zip(images, ks) { ksOf[i, default: []].append(k) }
+        let cost = ksOf.mapValues { $0.reduce(0) { $0 + flops($1) } }
+        let order = cost.keys.sorted { (cost[$0]!, $1) > (cost[$1]!, $0) }
+        var loads = MinHeap(count: count)
+        var mine: [Int] = []
+        for image in order where loads.addToLightest(cost[image]!) == index { mine.append(image) }
+        return mine.sorted().flatMap { i in ksOf[i]!.sorted().map { (image: i, k: $0) } }
+    }
+}
+
+/// Loads of `count` shards, lightest first (equal loads: the lower shard).
+private struct MinHeap {
+    private var items: [(load: Double, shard: Int)]
+    init(count: Int) { items = (0..<count).map { (0, $0) } }  // already a heap: all loads 0, shards ascending
+
+    private func less(_ a: Int, _ b: Int) -> Bool { (items[a].load, items[a].shard) < (items[b].load, items[b].shard) }
+
+    /// Adds `cost` to the lightest shard and returns that shard.
+    mutating func addToLightest(_ cost: Double) -> Int {
+        let shard = items[0].shard
+        items[0].load += cost
+        var i = 0
+        while true {  // sift down
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < items.count && less(l, m) { m = l }
+            if r < items.count && less(r, m) { m = r }
+            if m == i { return shard }
+            items.swapAt(i, m)
+            i = m
+        }
+    }
+}
+
+/// A plan that cannot be used.
+public struct PlanError: KindedError {
+    public let reason: String
+    public var kind: ErrorKind { .badValue }
+    public var description: String { "plan: \(reason)" }
+    init(_ reason: String) { self.reason = reason }
 }
 
 extension Evaluator {
@@ -29,8 +111,12 @@ extension Evaluator {
     public func plan(_ setting: Setting, ruleParameters: [Double]?, gateThresholds: [Double]?) throws -> MemoPlan {
         let server = try cache.run(setting.server)
         let p = server.numPatches
-        var plan = MemoPlan(cache: cache.path, server: setting.server, serverWeightsSHA256: server.weightsSHA256,
+        var plan = MemoPlan(cache: cache.path, imageCount: count, server: setting.server, serverWeightsSHA256: server.weightsSHA256,
                             ordering: "\(setting.ordering)", needed: 0, images: [], ks: [], flops: 0)
+        switch setting.ordering {
+        case .measure(let run, let measure): (plan.orderingRun, plan.orderingMeasure) = (run, "\(measure)")
+        case .random(let seed): plan.orderingSeed = seed
+        }
         guard server.lowResolution == nil else { return plan }
         let d = try demand(setting, ruleParameters: ruleParameters, gateThresholds: gateThresholds)
         var needed = Set<Int>()  // entries i (P + 1) + k

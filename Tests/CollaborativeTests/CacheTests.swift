@@ -3,6 +3,7 @@ import Entropy
 import Foundation
 import HDF5IO
 import Imaging
+import Safety
 import Tensors
 import ViT
 import XCTest
@@ -579,6 +580,66 @@ final class CacheTests: XCTestCase {
         XCTAssertEqual(after.needed, plan.needed)
         XCTAssertEqual(try JSONDecoder().decode(MemoPlan.self, from: try JSONEncoder().encode(plan)), plan)
         XCTAssertGreaterThan(try e.secondsPerFLOP(server: "server", images: 1), 0)
+    }
+
+    /// A plan filled in 3 shards (whole images each, balanced by FLOPs) and
+    /// merged gives the cache the same memo tables as the plan's sweep in one
+    /// process; an interrupted shard resumes; incomplete, missing, doubled or
+    /// foreign shards are refused.
+    func testAPlanFilledInShardsEqualsOneFill() throws {
+        let setting = Setting(edge: "edge", server: "server", rule: .sum(0.6), gate: .minEntropy(2.0))
+        let (rules, gates) = ([0.3, 0.6, 0.9], [0.0, 2.0])
+        let whole = try build("whole.h5"), sharded = try build("sharded.h5")
+        let one = Evaluator(cache: try Cache(path: whole))
+        _ = try one.sweep(setting, ruleParameters: rules, gateThresholds: gates)
+        let e = Evaluator(cache: try Cache(path: sharded))
+        let plan = try e.plan(setting, ruleParameters: rules, gateThresholds: gates)
+        XCTAssertGreaterThan(plan.missing, 6)
+        let config = try e.cache.run("server").config
+        let flops = { (k: Int) in config.encoderFLOPs(tokens: config.prefixTokens + k) }
+        let parts = (0..<3).map { plan.shard($0, of: 3, flops: flops) }
+        // Every planned answer in exactly one shard, each image in one shard.
+        XCTAssertEqual(parts.flatMap { $0.map { "\($0.image) \($0.k)" } }.sorted(), zip(plan.images, plan.ks).map { "\($0) \($1)" }.sorted())
+        XCTAssertEqual(Set(parts.flatMap { Set($0.map(\.image)) }).count, parts.map { Set($0.map(\.image)).count }.reduce(0, +))
+        // Balanced: no shard exceeds the mean by more than the costliest image.
+        let perImage = Dictionary(grouping: zip(plan.images, plan.ks), by: \.0).mapValues { $0.reduce(0) { $0 + flops($1.1) } }
+        let loads = parts.map { $0.reduce(0) { $0 + flops($1.k) } }
+        XCTAssertLessThanOrEqual(loads.max()!, plan.flops / 3 + perImage.values.max()! + 1)
+        XCTAssertEqual(loads.reduce(0, +), plan.flops, accuracy: 1)
+
+        let files = (0..<3).map { tmp.appendingPathComponent("memo\($0).h5").path }
+        for (i, f) in files.enumerated() where i != 1 { try e.fill(plan: plan, shard: i, of: 3, into: f) }
+        // Shard 1 stops after its first image (as SIGTERM would), then resumes.
+        e.checkpointInterval = 0
+        e.imagesPerChunk = 1
+        var stopped = false
+        e.progress = { done, _ in if done > 0 && !stopped { stopped = true; Interruption.received(SIGTERM) } }
+        XCTAssertThrowsError(try e.fill(plan: plan, shard: 1, of: 3, into: files[1])) { XCTAssertTrue($0 is Interrupted, "\($0)") }
+        Interruption.reset()
+        XCTAssertThrowsError(try Cache.mergeMemoShards(files, into: sharded)) { XCTAssertTrue("\($0)".contains("incomplete"), "\($0)") }
+        var resumed = 0
+        e.progress = { _, total in resumed = total }
+        try e.fill(plan: plan, shard: 1, of: 3, into: files[1])
+        XCTAssertLessThan(resumed, parts[1].count, "the resumed shard computes only what it lacked")
+
+        XCTAssertThrowsError(try Cache.mergeMemoShards([files[0], files[2]], into: sharded)) { XCTAssertTrue("\($0)".contains("missing memo shard(s) 1 of 3"), "\($0)") }
+        XCTAssertThrowsError(try Cache.mergeMemoShards([files[0], files[0], files[1], files[2]], into: sharded)) { XCTAssertTrue("\($0)".contains("given twice"), "\($0)") }
+        XCTAssertThrowsError(try e.fill(plan: plan, shard: 2, of: 4, into: files[2])) { XCTAssertTrue("\($0)".contains("another plan"), "\($0)") }
+        XCTAssertGreaterThanOrEqual(try Cache.mergeMemoShards(files.reversed(), into: sharded), plan.missing)
+        let key = MemoTable.key(server: "server", ordering: setting.ordering)
+        for table in [key, MemoTable.top5Key(key)] {
+            let a = try Cache(path: whole).file.openDataset(table).read(as: Int16.self).values
+            let b = try Cache(path: sharded).file.openDataset(table).read(as: Int16.self).values
+            XCTAssertEqual(a, b, table)
+        }
+        let after = Evaluator(cache: try Cache(path: sharded))
+        XCTAssertEqual(try after.plan(setting, ruleParameters: rules, gateThresholds: gates).missing, 0)
+        XCTAssertEqual(try after.sweep(setting, ruleParameters: rules, gateThresholds: gates),
+                       try one.sweep(setting, ruleParameters: rules, gateThresholds: gates))
+        XCTAssertThrowsError(try e.fill(plan: plan, shard: 0, of: 1, into: sharded)) { XCTAssertTrue("\($0)".contains("the cache itself"), "\($0)") }
+        XCTAssertEqual(try Cache.mergeMemoShards(files, into: whole), 0, "a cache that holds every answer gains none")
+        let other = try build("other.h5") { $0.images = self.images.limited(to: 3) }
+        XCTAssertThrowsError(try Cache.mergeMemoShards(files, into: other)) { XCTAssertTrue("\($0)".contains("not the cache"), "\($0)") }
     }
 
     func testAMemoTableOfTheWrongShapeIsAnErrorNamingIt() throws {

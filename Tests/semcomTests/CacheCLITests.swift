@@ -243,6 +243,28 @@ final class CacheCLITests: XCTestCase {
         XCTAssertGreaterThan(plan.missing, 0)
         let (bad, _, badErr) = try runSemcom(["plan", "--cache", cache, "--edge", "edge", "--server", "server", "--rule-range", "2"])
         XCTAssertEqual(bad, 2, badErr)
+
+        // The plan filled in two shards (one found through a Kubernetes Indexed Job's index), then merged.
+        let shards = (0..<2).map { tmp.appendingPathComponent("m\($0).h5").path }
+        var (s, o, e) = try runSemcom(["memo", "fill", "--plan", out, "--shard", "0/2", "--out", shards[0], "--threads", "1"])
+        XCTAssertEqual(s, 0, e)
+        (s, o, e) = try runSemcom(["memo", "fill", "--plan", out, "--shard", "auto/2", "--out", shards[1], "--threads", "1"],
+                                  environment: ["JOB_COMPLETION_INDEX": "1"])
+        XCTAssertEqual(s, 0, e)
+        XCTAssertTrue(o.contains("shard 1/2 from Kubernetes"), o)
+        (s, o, e) = try runSemcom(["memo", "merge", cache, shards[0]])
+        XCTAssertEqual(s, 1, e)
+        XCTAssertEqual(e, "Error: \(cache): missing memo shard(s) 1 of 2\n")
+        (s, o, e) = try runSemcom(["memo", "merge", cache] + shards)
+        XCTAssertEqual(s, 0, e)
+        (s, o, e) = try runSemcom(["plan", "--cache", cache, "--edge", "edge", "--server", "server", "--rule-range", "0.5,0.9", "--gate", "none", "--no-calibrate"])
+        XCTAssertTrue(o.contains("missing 0 "), o)
+        for (args, code) in [(["memo", "fill", "--plan", out, "--shard", "2/2", "--out", shards[0]], Int32(2)),
+                             (["memo", "fill", "--plan", cache, "--out", shards[0]], 1)] {
+            (s, o, e) = try runSemcom(args)
+            XCTAssertEqual(s, code, "\(args): \(e)")
+            XCTAssertEqual(e.split(separator: "\n").count, 1, e)
+        }
     }
 
     /// The experiment scripts travel with the binary: `semcom run NAME` runs a
