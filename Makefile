@@ -7,6 +7,9 @@
 #                 UndefinedBehaviorSanitizer (the C targets: Swift has no UBSan on Linux)
 #                 in its own build folder .build-sanitize. Leak checking is off: LeakSanitizer
 #                 reports allocations on Foundation's and XCTest's error paths (not ours to fix here)
+#   make cluster-test  the Slurm recipes of Scripts/slurm/ run on a single-node Slurm started on this
+#                 machine (munged, slurmctld, slurmd; needs root), checked against one machine's build
+#                 and fill (Scripts/slurm/cluster-test.sh; about 2 minutes; not part of make test)
 #   make fuzz     build the libFuzzer harnesses of Fuzz/ (SEMCOM_FUZZ=1, in .build-fuzz) and run each
 #                 for FUZZ_SECONDS (default 60) over a scratch copy of its corpus; fails on a crash/hang/oom
 
@@ -15,6 +18,8 @@ DEB_PACKAGES = pkg-config libopenblas-dev libhdf5-dev libjpeg62-turbo-dev libpng
 # make test also installs Debian's h5py and numpy (the tests read caches with /usr/bin/python3)
 # and tmux (the REPL's Ctrl-C tests run it in a terminal).
 TEST_PACKAGES = python3-h5py python3-numpy tmux
+# make cluster-test: a Slurm controller and node daemon, and MUNGE for their authentication.
+CLUSTER_PACKAGES = slurm-wlm munge python3-h5py python3-numpy
 # Release builds for AVX2 + FMA (every x86-64 server and desktop since 2013-2015) unless
 # SEMCOM_PORTABLE=1: measured 5-20 % faster than baseline x86-64 (README, "Speed").
 ifeq ($(shell uname -m)$(SEMCOM_PORTABLE),x86_64)
@@ -29,7 +34,7 @@ FUZZ_BUILD = SEMCOM_FUZZ=1 $(SWIFT) build -c debug --sanitize fuzzer --sanitize 
 FUZZ_WORK ?= $(or $(TMPDIR),/tmp)/semcom-fuzz
 FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16
 
-.PHONY: all deps packages install build release test examples docs sanitize fuzz demo figures clean
+.PHONY: all deps packages install build release test examples docs sanitize fuzz cluster-test demo figures clean
 
 all: build
 
@@ -73,6 +78,10 @@ docs: deps
 # checked against the CLI on a small demo cache; part of `make test` (about 1 min).
 examples: build
 	bash Examples/check.sh
+
+cluster-test: release
+	@$(MAKE) --no-print-directory packages PACKAGES="$(CLUSTER_PACKAGES)"
+	bash Scripts/slurm/cluster-test.sh
 
 SANITIZE = --sanitize address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --scratch-path .build-sanitize
 sanitize: deps
