@@ -137,6 +137,9 @@ public final class Evaluator {
     public var allowPartial = false
     /// Seconds between checkpoints of a memo fill (nil: adaptive, see `CacheWriter`).
     public var checkpointInterval: TimeInterval?
+    /// Planning mode: an evaluation that would compute server answers adds
+    /// them to this planner and throws `PlannedAnswers` instead.
+    public var planner: MemoPlanner?
     /// Images a memo fill decodes at a time: their answers of equal k are
     /// batched together (256 DeiT inputs at 224 px are 154 MB).
     var imagesPerChunk = 256
@@ -451,6 +454,13 @@ public final class Evaluator {
     func fill(_ key: String, server: String, ordering: PatchOrdering, pairs: [(Int, Int)], patches p: Int,
               shard: MemoShard? = nil) throws {
         var memo = try loadMemo(key, server: server, patches: p)
+        if let planner, shard == nil {
+            let wanted = Set(pairs.filter { !memo.has($0.0 * (p + 1) + $0.1) }.map { $0.0 * (p + 1) + $0.1 })
+            guard !wanted.isEmpty else { return }
+            planner.add(wanted.map { (image: $0 / (p + 1), k: $0 % (p + 1)) }, to: try emptyPlan(server: server, ordering: ordering),
+                        config: try cache.run(server).config)
+            throw PlannedAnswers(count: wanted.count)
+        }
         if shard == nil {
             memos[key] = nil  // held here alone while filling (no copy per chunk), put back on any exit
         }

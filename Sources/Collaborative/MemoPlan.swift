@@ -2,6 +2,7 @@ import Attention
 import Foundation
 import Safety
 import Tensors
+import ViT
 
 /// The server answers a sweep would compute before it can answer: what
 /// `semcom plan` reports, and writes as JSON for a later fill.
@@ -27,6 +28,19 @@ public struct MemoPlan: Codable, Equatable, Sendable {
 
     /// How many answers are missing.
     public var missing: Int { images.count }
+
+    /// Adds missing answers (image, k) not in the plan yet; keeps the plan's
+    /// entries sorted by image then k and its FLOPs their sum (eq. 9 with `config`).
+    public mutating func add(_ pairs: [(image: Int, k: Int)], config: ViTConfig) {
+        var all = Set(zip(images, ks).map { Pair(image: $0, k: $1) })
+        for (i, k) in pairs { all.insert(Pair(image: i, k: k)) }
+        let sorted = all.sorted { ($0.image, $0.k) < ($1.image, $1.k) }
+        images = sorted.map(\.image)
+        ks = sorted.map(\.k)
+        flops = ks.reduce(0) { $0 + config.encoderFLOPs(tokens: config.prefixTokens + $1) }
+    }
+
+    private struct Pair: Hashable { let image: Int, k: Int }
 
     /// The patch ordering the plan's answers are for.
     public func patchOrdering() throws -> PatchOrdering {
@@ -96,6 +110,29 @@ private struct MinHeap {
     }
 }
 
+/// Collects, instead of computing them, the server answers that evaluations
+/// would compute (`Evaluator.planner`): one plan per cache and memo table,
+/// in the order first needed. What `semcom run --plan` reports.
+public final class MemoPlanner {
+    public private(set) var plans: [MemoPlan] = []
+    public init() {}
+
+    func add(_ pairs: [(image: Int, k: Int)], to empty: MemoPlan, config: ViTConfig) {
+        let i = plans.firstIndex { ($0.cache, $0.server, $0.ordering) == (empty.cache, empty.server, empty.ordering) }
+            ?? { plans.append(empty); return plans.count - 1 }()
+        plans[i].add(pairs, config: config)
+        plans[i].needed = plans[i].missing
+    }
+}
+
+/// What an evaluation throws in planning mode (`Evaluator.planner`) when it
+/// would have computed server answers: they are in the plan instead.
+public struct PlannedAnswers: KindedError {
+    public let count: Int
+    public var kind: ErrorKind { .incomplete }
+    public var description: String { "needs \(count) server answer(s) the memo lacks: added to the plan, not computed" }
+}
+
 /// A plan that cannot be used.
 public struct PlanError: KindedError {
     public let reason: String
@@ -109,27 +146,30 @@ extension Evaluator {
     /// server answers it needs and which of them the memo lacks, without
     /// running a model.
     public func plan(_ setting: Setting, ruleParameters: [Double]?, gateThresholds: [Double]?) throws -> MemoPlan {
+        var plan = try emptyPlan(server: setting.server, ordering: setting.ordering)
         let server = try cache.run(setting.server)
-        let p = server.numPatches
-        var plan = MemoPlan(cache: cache.path, imageCount: count, server: setting.server, serverWeightsSHA256: server.weightsSHA256,
-                            ordering: "\(setting.ordering)", needed: 0, images: [], ks: [], flops: 0)
-        switch setting.ordering {
-        case .measure(let run, let measure): (plan.orderingRun, plan.orderingMeasure) = (run, "\(measure)")
-        case .random(let seed): plan.orderingSeed = seed
-        }
         guard server.lowResolution == nil else { return plan }
+        let p = server.numPatches
         let d = try demand(setting, ruleParameters: ruleParameters, gateThresholds: gateThresholds)
         var needed = Set<Int>()  // entries i (P + 1) + k
         for kept in d.keptByRule {
             for i in d.selection.rows where d.mayBeSent[i] { needed.insert(i * (p + 1) + Int(kept[i])) }
         }
         let memo = try loadMemo(MemoTable.key(server: setting.server, ordering: setting.ordering), server: setting.server, patches: p)
-        let missing = needed.filter { !memo.has($0) }.sorted()
-        let config = server.config
         plan.needed = needed.count
-        plan.images = missing.map { $0 / (p + 1) }
-        plan.ks = missing.map { $0 % (p + 1) }
-        plan.flops = plan.ks.reduce(0) { $0 + config.encoderFLOPs(tokens: config.prefixTokens + $1) }
+        plan.add(needed.filter { !memo.has($0) }.map { ($0 / (p + 1), $0 % (p + 1)) }, config: server.config)
+        return plan
+    }
+
+    /// A plan of nothing yet for the server's answers in `ordering` on this cache.
+    func emptyPlan(server name: String, ordering: PatchOrdering) throws -> MemoPlan {
+        let server = try cache.run(name)
+        var plan = MemoPlan(cache: cache.path, imageCount: count, server: name, serverWeightsSHA256: server.weightsSHA256,
+                            ordering: "\(ordering)", needed: 0, images: [], ks: [], flops: 0)
+        switch ordering {
+        case .measure(let run, let measure): (plan.orderingRun, plan.orderingMeasure) = (run, "\(measure)")
+        case .random(let seed): plan.orderingSeed = seed
+        }
         return plan
     }
 

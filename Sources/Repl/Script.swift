@@ -31,7 +31,8 @@ extension Session {
             } catch let stop as Interrupted {
                 throw Interrupted(signal: stop.signal, detail: "\(name):\(n + 1)" + (stop.detail.isEmpty ? "" : ": " + stop.detail))
             } catch {
-                let located = ReplError("\(name):\(n + 1): \(errorMessage(error))", kind: ErrorKind(of: error))
+                let located = ReplError("\(name):\(n + 1): \(errorMessage(error))", kind: ErrorKind(of: error),
+                                        cause: (error as? ReplError)?.cause ?? error)
                 guard keepGoing else { throw located }
                 failed(located)
                 failures += 1

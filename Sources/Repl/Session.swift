@@ -11,12 +11,17 @@ public struct ReplError: KindedError {
     public let description: String
     /// `badValue` for a line that cannot work; a library error's own kind when it wraps one.
     public let kind: ErrorKind
-    public init(_ message: String, kind: ErrorKind = .badValue) {
+    /// The library error behind it, if any (kept through every wrapping).
+    public let cause: (any Error)?
+    public init(_ message: String, kind: ErrorKind = .badValue, cause: (any Error)? = nil) {
         description = message
         self.kind = kind
+        self.cause = cause
     }
-    /// `error`'s message and kind (`ErrorKind(of:)`).
-    public init(wrapping error: any Error) { self.init(errorMessage(error), kind: ErrorKind(of: error)) }
+    /// `error`'s message and kind (`ErrorKind(of:)`), and its cause.
+    public init(wrapping error: any Error) {
+        self.init(errorMessage(error), kind: ErrorKind(of: error), cause: (error as? ReplError)?.cause ?? error)
+    }
 }
 
 /// The state behind `semcom repl` and `semcom run`: an open cache, the
@@ -37,6 +42,8 @@ public final class Session {
     public var howToOpen = "use 'open FILE.h5'"
     /// Threads for computing server answers (`Evaluator.threads`).
     public var threads = 1 { didSet { evaluator?.threads = threads } }
+    /// Planning mode (`Evaluator.planner`): server answers are listed, not computed.
+    public var planner: MemoPlanner? { didSet { evaluator?.planner = planner } }
     /// A sweep of more grid points than this asks first (`confirm`), or is
     /// refused where no one can answer (`set confirm_above N`; `--yes`).
     public var confirmAbove = 100_000
@@ -137,6 +144,7 @@ public final class Session {
         e.allowPartial = partial
         e.checkpointInterval = checkpointInterval
         e.threads = threads
+        e.planner = planner
         cache = c
         evaluator = e
         // Defaults from the runs' roles: the edge, the server, and for scripts

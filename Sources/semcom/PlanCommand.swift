@@ -28,23 +28,34 @@ struct Plan: ParsableCommand {
         let evaluator = try options.evaluator(checking: setting, ruleParameters: grid.ruleRange == nil ? nil : rules)
         let plan = try evaluator.plan(setting, ruleParameters: rules, gateThresholds: gates)
         print("server '\(plan.server)', ordering \(plan.ordering), \(rules.count) x \(gates.count) grid points:")
-        print("server answers needed  \(thousands(plan.needed)), missing \(thousands(plan.missing)) (\(thousands(Set(plan.images).count)) images to decode)")
-        print(String(format: "FLOPs of the missing    %.3g multiply-adds (eq. 9 on the prefix tokens plus k, summed)", plan.flops))
-        if calibrate && plan.missing > 0 {
-            do {
-                let perFLOP = try evaluator.secondsPerFLOP(server: setting.server)
-                print(String(format: "estimated time          %.1f s at %d thread(s) (%.2f GFLOP/s measured here on the full image; image decoding not counted)",
-                             plan.flops * perFLOP, options.threads, 1e-9 / perFLOP))
-            } catch {
-                print("estimated time          not measured: \(errorMessage(error))")
-            }
-        }
-        if let out {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let data = try encoder.encode(plan)
-            try AtomicWrite.write(String(decoding: data, as: UTF8.self), to: out)
-            print("wrote \(out)")
-        }
+        report(plan, evaluator: evaluator, calibrate: calibrate, threads: options.threads)
+        if let out { try write([plan], to: out) }
+    }
+}
+
+/// Prints a plan's answers, FLOPs and (with `calibrate`) estimated time, the server timed on this machine.
+func report(_ plan: MemoPlan, evaluator: Evaluator, calibrate: Bool, threads: Int) {
+    print("server answers needed  \(thousands(plan.needed)), missing \(thousands(plan.missing)) (\(thousands(Set(plan.images).count)) images to decode)")
+    print(String(format: "FLOPs of the missing    %.3g multiply-adds (eq. 9 on the prefix tokens plus k, summed)", plan.flops))
+    guard calibrate && plan.missing > 0 else { return }
+    do {
+        let perFLOP = try evaluator.secondsPerFLOP(server: plan.server)
+        print(String(format: "estimated time          %.1f s at %d thread(s) (%.2f GFLOP/s measured here on the full image; image decoding not counted)",
+                     plan.flops * perFLOP, threads, 1e-9 / perFLOP))
+    } catch {
+        print("estimated time          not measured: \(errorMessage(error))")
+    }
+}
+
+/// Writes plans as JSON for `semcom memo fill`: the first to `path`, any
+/// further one to `path` with `.2.json`, `.3.json`, ... in place of its extension.
+func write(_ plans: [MemoPlan], to path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let stem = path.hasSuffix(".json") ? String(path.dropLast(5)) : path
+    for (n, plan) in plans.enumerated() {
+        let file = n == 0 ? path : "\(stem).\(n + 1).json"
+        try AtomicWrite.write(String(decoding: try encoder.encode(plan), as: UTF8.self), to: file)
+        print("wrote \(file) (server '\(plan.server)', ordering \(plan.ordering))")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collaborative
 import ExperimentScripts
 import Foundation
 import Repl
@@ -232,10 +233,24 @@ struct RunScript: ParsableCommand {
     @Flag(help: "Run sweeps of any size (without it a sweep of more than 10^5 grid points is refused unless the script says 'set confirm_above N').")
     var yes = false
 
-    func validate() throws { try usage { try Limits.check(threads: threads) } }
+    @Flag(help: "Plan instead of computing: list the server answers the script's evaluations would compute (per cache, server and patch ordering), their FLOPs and an estimated time; lines that need them are skipped (and lines that need those lines' results), the rest run as usual.")
+    var plan = false
+
+    @Option(help: "With --plan: write the plans as JSON for `semcom memo fill` (FILE; FILE.2.json, ... when the script needs answers of several servers or orderings).")
+    var planOut: String?
+
+    @Flag(name: .customLong("calibrate"), inversion: .prefixedNo, help: "With --plan: estimate the time from a short timed run of each server (about a second each).")
+    var calibrate = true
+
+    func validate() throws {
+        try usage { try Limits.check(threads: threads) }
+        if planOut != nil && !plan { throw ValidationError("--plan-out: only with --plan") }
+    }
 
     func run() throws {
         let session = makeSession(threads: threads)
+        let planner = plan ? MemoPlanner() : nil
+        session.planner = planner
         if yes { session.confirmAbove = .max }
         session.howToOpen = "pass --cache FILE.h5 to semcom run, or put 'open FILE.h5' in the script"
         for v in variables {
@@ -248,14 +263,24 @@ struct RunScript: ParsableCommand {
         Interruption.install(exitOnSecond: true)
         do {
             if let cache { _ = try session.execute("open \(cache)") }
-            let failed = { (e: ReplError) in flushStandardOutput(); reportError("\(e)") }
-            if FileManager.default.fileExists(atPath: script) {
-                try session.runScript(script, keepGoing: keepGoing, output: { print($0) }, failed: failed)
-            } else if let bundled = Experiments.named(script) {
-                try session.runScript(bundled.text, named: bundled.name, keepGoing: keepGoing, output: { print($0) }, failed: failed)
-            } else {
-                throw CLIError("\(script): no such script file, nor an experiment script built into semcom (\(Experiments.bundled.map(\.name).joined(separator: ", ")))", kind: .notFound)
+            if let planOut { try checkOutput(planOut, kind: .text, inputs: session.inputs) }
+            final class Tally { var planned = 0, skipped = 0 }
+            let tally = Tally()
+            let failed = { (e: ReplError) in
+                if planner == nil { flushStandardOutput(); reportError("\(e)") }
+                else if e.cause is PlannedAnswers { tally.planned += 1 }
+                else { tally.skipped += 1 }
             }
+            do {
+                if FileManager.default.fileExists(atPath: script) {
+                    try session.runScript(script, keepGoing: keepGoing || plan, output: { print($0) }, failed: failed)
+                } else if let bundled = Experiments.named(script) {
+                    try session.runScript(bundled.text, named: bundled.name, keepGoing: keepGoing || plan, output: { print($0) }, failed: failed)
+                } else {
+                    throw CLIError("\(script): no such script file, nor an experiment script built into semcom (\(Experiments.bundled.map(\.name).joined(separator: ", ")))", kind: .notFound)
+                }
+            } catch let e as ReplError where planner != nil && e.cause == nil {}  // "N line(s) failed": reported below
+            if let planner { try reportPlans(planner, planned: tally.planned, skipped: tally.skipped) }
         } catch let stop as Interrupted {
             flushStandardOutput()
             FileHandle.standardError.write(Data("\(stop)\n".utf8))
@@ -263,6 +288,21 @@ struct RunScript: ParsableCommand {
         } catch {
             throw CLIError(wrapping: error)
         }
+    }
+}
+
+extension RunScript {
+    /// What `--plan` found: each plan's answers, FLOPs and estimated time, the lines skipped, the plan files.
+    func reportPlans(_ planner: MemoPlanner, planned: Int, skipped: Int) throws {
+        print("\n== plan: \(planned) line(s) need server answers the memo lacks (not computed); \(skipped) other line(s) skipped (they need those lines' results, or failed)")
+        if planner.plans.isEmpty { print("nothing to compute: every answer the script needs is in the memo") }
+        for p in planner.plans {
+            print("\(p.cache): server '\(p.server)', ordering \(p.ordering):")
+            let evaluator = Evaluator(cache: try Cache(path: p.cache))
+            evaluator.threads = threads
+            report(p, evaluator: evaluator, calibrate: calibrate, threads: threads)
+        }
+        if let planOut, !planner.plans.isEmpty { try write(planner.plans, to: planOut) }
     }
 }
 

@@ -259,6 +259,26 @@ final class CacheCLITests: XCTestCase {
         XCTAssertEqual(s, 0, e)
         (s, o, e) = try runSemcom(["plan", "--cache", cache, "--edge", "edge", "--server", "server", "--rule-range", "0.5,0.9", "--gate", "none", "--no-calibrate"])
         XCTAssertTrue(o.contains("missing 0 "), o)
+        // A script planned: the sweep's answers listed, not computed, and the export that needs its result skipped.
+        let script = tmp.appendingPathComponent("s.semcom").path
+        try "set edge edge\nset server server\nsweep rule 0.3,0.7 gate 0\nexport swept.csv\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let scriptPlan = tmp.appendingPathComponent("sp.json").path
+        (s, o, e) = try runSemcom(["run", script, "--cache", cache, "--plan", "--plan-out", scriptPlan, "--no-calibrate"], directory: tmp.path)
+        XCTAssertEqual(s, 0, e)
+        XCTAssertTrue(o.contains("1 line(s) need server answers the memo lacks (not computed); 1 other line(s) skipped"), o)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("swept.csv").path))
+        let planned = try MemoPlan.load(scriptPlan)
+        XCTAssertGreaterThan(planned.missing, 0)
+        (s, o, e) = try runSemcom(["memo", "fill", "--plan", scriptPlan, "--out", tmp.appendingPathComponent("sm.h5").path])
+        XCTAssertEqual(s, 0, e)
+        (s, o, e) = try runSemcom(["memo", "merge", cache, tmp.appendingPathComponent("sm.h5").path])
+        XCTAssertEqual(s, 0, e)
+        (s, o, e) = try runSemcom(["run", script, "--cache", cache, "--plan", "--no-calibrate"], directory: tmp.path)
+        XCTAssertTrue(o.contains("nothing to compute"), o)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("swept.csv").path), "with every answer stored the script runs")
+        (s, o, e) = try runSemcom(["run", script, "--cache", cache, "--plan-out", scriptPlan])
+        XCTAssertEqual(s, 2, e)
+
         for (args, code) in [(["memo", "fill", "--plan", out, "--shard", "2/2", "--out", shards[0]], Int32(2)),
                              (["memo", "fill", "--plan", cache, "--out", shards[0]], 1)] {
             (s, o, e) = try runSemcom(args)
