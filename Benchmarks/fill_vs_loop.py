@@ -53,7 +53,9 @@ def authors_loop(cache, weights, plan_path):
     torch.set_num_threads(args.threads)
     plan = json.load(open(plan_path))
     with h5py.File(cache, "r") as f:
-        paths = [p.decode() if isinstance(p, bytes) else p for p in f["images/paths"][()]]
+        root = f.attrs["images_root"]
+        root = root.decode() if isinstance(root, bytes) else root
+        paths = [os.path.join(root, p.decode() if isinstance(p, bytes) else p) for p in f["images/path"][()]]
         scores = f["runs/tiny/importance/mean"][()]
     model = timm.create_model("deit_base_patch16_224", pretrained=False).eval()
     model.load_state_dict(load_file(os.path.join(weights, "base.safetensors")))
