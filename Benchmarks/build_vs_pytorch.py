@@ -122,20 +122,13 @@ if args.pytorch_only:
 
 import timm  # noqa: E402
 import torch  # noqa: E402
-from safetensors.torch import save_file  # noqa: E402
+from bench_setup import random_weights, sample_images  # noqa: E402
 
 work = tempfile.mkdtemp(prefix="semcom-build-bench-")
 try:
     images = os.path.join(work, "images")
-    os.makedirs(images)
-    sample = sorted(f for f in os.listdir(args.sample) if f.endswith(".JPEG"))
-    for i in range(args.images):  # the sample repeated under new names (n..._copyK.JPEG keeps the wnid prefix)
-        f = sample[i % len(sample)]
-        shutil.copy(os.path.join(args.sample, f), os.path.join(images, f.replace(".JPEG", f"_copy{i // len(sample)}.JPEG")))
-    for name, arch in MODELS.items():
-        torch.manual_seed(0)
-        m = timm.create_model(arch, pretrained=False)
-        save_file({k: v.contiguous() for k, v in m.state_dict().items()}, os.path.join(work, f"{name}.safetensors"))
+    sample_images(args.sample, images, args.images)
+    random_weights(work, MODELS)
     semcom_cmd = [args.semcom, "cache", "build", "--images", images, "--batch", "16", "--threads", str(args.threads)] + \
         sum([["--model", f"{n}={a}:{work}/{n}.safetensors"] for n, a in MODELS.items()], [])
     torch_cmd = [sys.executable, __file__, "--threads", str(args.threads), "--pytorch-only", images, work]

@@ -81,20 +81,13 @@ if args.loop_only:
 
 import timm  # noqa: E402
 import torch  # noqa: E402
-from safetensors.torch import save_file  # noqa: E402
+from bench_setup import random_weights, sample_images  # noqa: E402
 
 work = tempfile.mkdtemp(prefix="semcom-fill-bench-")
 try:
     images = os.path.join(work, "images")
-    os.makedirs(images)
-    sample = sorted(f for f in os.listdir(args.sample) if f.endswith(".JPEG"))
-    for i in range(args.images):
-        f = sample[i % len(sample)]
-        shutil.copy(os.path.join(args.sample, f), os.path.join(images, f.replace(".JPEG", f"_copy{i // len(sample)}.JPEG")))
-    for name, arch in (("tiny", "deit_tiny_patch16_224"), ("base", "deit_base_patch16_224")):
-        torch.manual_seed(0)
-        save_file({k: v.contiguous() for k, v in timm.create_model(arch, pretrained=False).state_dict().items()},
-                  os.path.join(work, f"{name}.safetensors"))
+    sample_images(args.sample, images, args.images)
+    random_weights(work, {"tiny": "deit_tiny_patch16_224", "base": "deit_base_patch16_224"})
     cache = os.path.join(work, "c.h5")
     subprocess.run([args.semcom, "cache", "build", "--images", images, "--out", cache, "--threads", str(args.threads),
                     "--model", f"tiny=deit_tiny_patch16_224:{work}/tiny.safetensors",
