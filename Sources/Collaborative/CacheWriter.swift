@@ -85,11 +85,15 @@ public final class CacheWriter {
 
     deinit { if !finished { abandon() } }
 
+    /// Whether a checkpoint is due (see the type's notes).
+    public var checkpointDue: Bool {
+        Date().timeIntervalSince(lastCheckpoint) >= checkpointInterval ?? max(Self.minimumInterval, 50 * lastCost)
+    }
+
     /// Publishes the work so far when a checkpoint is due; returns whether it did.
     @discardableResult
     public func checkpointIfDue() throws -> Bool {
-        let due = checkpointInterval ?? max(Self.minimumInterval, 50 * lastCost)
-        guard Date().timeIntervalSince(lastCheckpoint) >= due else { return false }
+        guard checkpointDue else { return false }
         try checkpoint()
         return true
     }

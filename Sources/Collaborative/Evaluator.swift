@@ -563,6 +563,10 @@ public final class Evaluator {
                             }
                             done += part.count
                             progress(done, missing.count)
+                            if writer.checkpointDue {  // within a chunk too: a large chunk may take minutes
+                                try store()
+                                try writer.checkpoint()
+                            }
                         }
                     }
                 } catch {

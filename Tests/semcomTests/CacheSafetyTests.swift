@@ -185,7 +185,7 @@ final class CacheSafetyTests: XCTestCase {
     }
 
     func testSIGKILLDuringAMemoFillResumesToTheSameAnswers() throws {
-        let images = try dataset(perClass: 16)  // 160 images: chunks of 64, 64 and 32 in a fill
+        let images = try dataset(perClass: 16)  // 160 images: one chunk of a fill, checkpointed after every batch
         let plain = path("plain.h5")
         XCTAssertEqual(try build(plain, images).0, 0)
         let filled = path("filled.h5"), killed = path("killed.h5")
