@@ -449,7 +449,7 @@ public final class Evaluator {
     /// from the newest published file: answers stored meanwhile by another
     /// process (or by an earlier, interrupted fill of the shard) are taken,
     /// not recomputed. Checkpoints publish the answers so far; SIGINT or
-    /// SIGTERM (`Interruption`) stops after the chunk in hand, keeping every
+    /// SIGTERM (`Interruption`) stops after the batch in hand, keeping every
     /// answer computed, and throws `Interrupted`.
     func fill(_ key: String, server: String, ordering: PatchOrdering, pairs: [(Int, Int)], patches p: Int,
               shard: MemoShard? = nil) throws {
