@@ -9,7 +9,7 @@
 #                 reports allocations on Foundation's and XCTest's error paths (not ours to fix here)
 #   make cluster-test  the Slurm recipes of Scripts/slurm/ run on a single-node Slurm started on this
 #                 machine (munged, slurmctld, slurmd; needs root), checked against one machine's build
-#                 and fill (Scripts/slurm/cluster-test.sh; about 2 minutes; not part of make test)
+#                 and fill (Scripts/slurm/cluster-test.sh; under a minute; not part of make test)
 #   make fuzz     build the libFuzzer harnesses of Fuzz/ (SEMCOM_FUZZ=1, in .build-fuzz) and run each
 #                 for FUZZ_SECONDS (default 60) over a scratch copy of its corpus; fails on a crash/hang/oom
 
