@@ -92,6 +92,9 @@ extension Evaluator {
         }
         let ordering = try plan.patchOrdering()
         let p = info.numPatches, config = info.config
+        if let k = plan.ks.first(where: { $0 > p }) {
+            throw PlanError("asks for the server's answer on \(k) patches; run '\(plan.server)' of \(cache.path) has \(p)")
+        }
         let pairs = plan.shard(index, of: count) { config.encoderFLOPs(tokens: config.prefixTokens + $0) }
         let key = MemoTable.key(server: plan.server, ordering: ordering)
         let shard = MemoShard(path: path, index: index, count: count, key: key, server: plan.server,

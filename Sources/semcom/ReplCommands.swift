@@ -279,7 +279,7 @@ struct RunScript: ParsableCommand {
                 } else {
                     throw CLIError("\(script): no such script file, nor an experiment script built into semcom (\(Experiments.bundled.map(\.name).joined(separator: ", ")))", kind: .notFound)
                 }
-            } catch let e as ReplError where planner != nil && e.cause == nil {}  // "N line(s) failed": reported below
+            } catch let e as ReplError where planner != nil && e.cause == nil && tally.planned + tally.skipped > 0 {}  // "N line(s) failed": reported below
             if let planner { try reportPlans(planner, planned: tally.planned, skipped: tally.skipped) }
         } catch let stop as Interrupted {
             flushStandardOutput()

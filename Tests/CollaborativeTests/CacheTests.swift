@@ -637,6 +637,11 @@ final class CacheTests: XCTestCase {
         XCTAssertEqual(try after.sweep(setting, ruleParameters: rules, gateThresholds: gates),
                        try one.sweep(setting, ruleParameters: rules, gateThresholds: gates))
         XCTAssertThrowsError(try e.fill(plan: plan, shard: 0, of: 1, into: sharded)) { XCTAssertTrue("\($0)".contains("the cache itself"), "\($0)") }
+        var damaged = plan
+        damaged.ks[0] = config.numPatches + 1  // more patches than the server has
+        XCTAssertThrowsError(try e.fill(plan: damaged, shard: 0, of: 1, into: tmp.appendingPathComponent("d.h5").path)) {
+            XCTAssertTrue("\($0)".contains("on \(config.numPatches + 1) patches"), "\($0)")
+        }
         XCTAssertEqual(try Cache.mergeMemoShards(files, into: whole), 0, "a cache that holds every answer gains none")
         let other = try build("other.h5") { $0.images = self.images.limited(to: 3) }
         XCTAssertThrowsError(try Cache.mergeMemoShards(files, into: other)) { XCTAssertTrue("\($0)".contains("not the cache"), "\($0)") }
