@@ -13,7 +13,7 @@ let package = Package(
         // `import SemComKit` for everything (not `SemCom`: that would differ from the
         // executable `semcom` only in case); or the modules one by one.
         .library(name: "SemComKit", targets: ["SemComKit"]),
-    ] + ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "HDF5IO", "Collaborative", "Figures", "Repl", "ExperimentScripts"].map {
+    ] + ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "Wire", "HDF5IO", "Collaborative", "Figures", "Repl", "ExperimentScripts"].map {
         .library(name: $0, targets: [$0])
     },
     dependencies: [
@@ -42,9 +42,11 @@ let package = Package(
         .target(name: "ViT", dependencies: ["Tensors", "Safety"]),
         .target(name: "Imaging", dependencies: ["CImagingCodecs", "CPNG", "Safety"]),
         .target(name: "HDF5IO", dependencies: ["CHDF5"]),
+        // The wire format (docs/wire.md): frames, patch indices, the raw and JPEG codecs.
+        .target(name: "Wire", dependencies: ["Imaging", "Safety"]),
         .target(name: "Collaborative", dependencies: ["Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),
         .target(name: "Figures", dependencies: ["Imaging", "Safety"]),
-        .target(name: "SemComKit", dependencies: ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "HDF5IO", "Collaborative", "Figures", "Repl", "ExperimentScripts"]),
+        .target(name: "SemComKit", dependencies: ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "Wire", "HDF5IO", "Collaborative", "Figures", "Repl", "ExperimentScripts"]),
         .target(name: "Repl", dependencies: ["Safety", "Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "CEditLine"]),
         // Experiments/*.semcom compiled in (`Experiments.bundled`), so that the scripts travel with the tool.
         // Its own target: the fuzz harnesses, built with -sanitize=fuzzer, must not build the plugin's tool.
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensors", "Attention"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Imaging"]),
         .testTarget(name: "CollaborativeTests", dependencies: ["Collaborative", "ViT", "Tensors", "Imaging", "HDF5IO", "Attention", "Entropy"]),
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "Imaging"]),
         .testTarget(name: "ReplTests", dependencies: ["Repl", "Figures", "Collaborative", "ViT", "Tensors", "ExperimentScripts"]),
@@ -91,6 +94,7 @@ if ProcessInfo.processInfo.environment["SEMCOM_FUZZ"] != nil {
         ("npy", ["Tensors"]),
         ("jpeg", ["Imaging"]),
         ("png", ["Imaging"]),
+        ("wire", ["Wire"]),
         ("csv", ["Collaborative"]),
         ("repl", ["Repl"]),
         ("cache", ["Collaborative", "HDF5IO", "Imaging", "Repl", "Attention", "Entropy", "ViT"]),

@@ -38,8 +38,8 @@ static void ic_jpeg_emit_message(j_common_ptr cinfo, int msg_level) {
 
 static void ic_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
-int ic_decode_jpeg(const unsigned char *data, size_t size, long long max_pixels, int header_only,
-                   unsigned char *destination, size_t destination_size, ic_decoded_image *out, char *message, size_t message_size) {
+static int decode_jpeg(const unsigned char *data, size_t size, long long max_pixels, int header_only, int fancy_upsampling,
+                       unsigned char *destination, size_t destination_size, ic_decoded_image *out, char *message, size_t message_size) {
     struct jpeg_decompress_struct cinfo;
     ic_jpeg_error error;
     unsigned char *volatile pixels = NULL;
@@ -109,6 +109,7 @@ int ic_decode_jpeg(const unsigned char *data, size_t size, long long max_pixels,
         return 0;
     }
 
+    cinfo.do_fancy_upsampling = fancy_upsampling ? TRUE : FALSE;
     (void)jpeg_start_decompress(&cinfo);
     {
         size_t row_bytes = (size_t)cinfo.output_width * (size_t)cinfo.output_components;
@@ -149,6 +150,16 @@ int ic_decode_jpeg(const unsigned char *data, size_t size, long long max_pixels,
     out->pixels = destination == NULL ? pixels : NULL;
     jpeg_destroy_decompress(&cinfo);
     return 0;
+}
+
+int ic_decode_jpeg(const unsigned char *data, size_t size, long long max_pixels, int header_only,
+                   unsigned char *destination, size_t destination_size, ic_decoded_image *out, char *message, size_t message_size) {
+    return decode_jpeg(data, size, max_pixels, header_only, 1, destination, destination_size, out, message, message_size);
+}
+
+int ic_decode_jpeg_blockwise(const unsigned char *data, size_t size, long long max_pixels,
+                             unsigned char *destination, size_t destination_size, ic_decoded_image *out, char *message, size_t message_size) {
+    return decode_jpeg(data, size, max_pixels, 0, 0, destination, destination_size, out, message, message_size);
 }
 
 void ic_free_pixels(ic_decoded_image *image) {

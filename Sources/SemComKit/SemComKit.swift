@@ -11,3 +11,4 @@
 @_exported import Safety
 @_exported import Tensors
 @_exported import ViT
+@_exported import Wire

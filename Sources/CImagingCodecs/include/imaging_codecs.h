@@ -63,6 +63,29 @@ int ic_decode_jpeg(const unsigned char *data, size_t size, long long max_pixels,
                    unsigned char *destination, size_t destination_size, ic_decoded_image *out, char *message, size_t message_size);
 
 /*
+ * ic_decode_jpeg without fancy upsampling: subsampled chroma is replicated
+ * within its MCU instead of interpolated from the neighbouring MCUs, so every
+ * MCU decodes to pixels that depend on its own coded data only (libjpeg's
+ * do_fancy_upsampling = FALSE). Used for the wire format's patch mosaics.
+ */
+int ic_decode_jpeg_blockwise(const unsigned char *data, size_t size, long long max_pixels,
+                             unsigned char *destination, size_t destination_size, ic_decoded_image *out, char *message, size_t message_size);
+
+/*
+ * Encodes `height` rows of `width` RGB pixels (8 bits, interleaved) as a
+ * baseline JPEG with libjpeg(-turbo): quality 1-100 (libjpeg's standard
+ * tables scaled, as cjpeg -quality), YCbCr with chroma subsampled
+ * `chroma_factor` x `chroma_factor` (1: 4:4:4, 8 x 8 MCUs; 2: 4:2:0,
+ * 16 x 16 MCUs), accurate integer DCT, the standard Huffman tables (not
+ * optimised, so that a block's coded bits depend on its own coefficients and
+ * the DC of the block before it only), no JFIF thumbnail or comment.
+ * On success *out holds a malloc'd buffer of *out_size bytes (free it with
+ * free()) and 0 is returned; otherwise a message is written and 1 returned.
+ */
+int ic_encode_jpeg(const unsigned char *rgb, int width, int height, int quality, int chroma_factor,
+                   unsigned char **out, size_t *out_size, char *message, size_t message_size);
+
+/*
  * Decodes a PNG held in memory with libpng, to RGB 8 bits per sample as PIL's
  * convert("RGB") gives it (see the rules in png_decode.c) except 16-bit gray,
  * which comes back as 16-bit GRAY (PIL clips it, min(v, 255), in Swift).
