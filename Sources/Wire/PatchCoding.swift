@@ -50,7 +50,7 @@ public enum PatchCoding {
     }
 
     /// The mosaic image of `indices`' patches (see `mosaicSize`).
-    static func mosaic(of crop: RGBImage, grid: PatchGrid, indices: [Int]) -> RGBImage {
+    public static func mosaic(of crop: RGBImage, grid: PatchGrid, indices: [Int]) -> RGBImage {
         let (columns, rows) = mosaicSize(kept: indices.count, grid: grid)
         let s = grid.patchSize
         var pixels = [UInt8](repeating: 128, count: columns * rows * s * s * 3)

@@ -207,3 +207,32 @@ extension WireImage {
     /// Parses the payload too, as a receiver does.
     fileprivate func check() throws { _ = try PatchCoding.decode(self) }
 }
+
+final class CodedSizeTests: XCTestCase {
+    /// The estimate of a mosaic's bytes against real encodes of random
+    /// selections of the example crop: exact for all patches, within 2 %
+    /// plus two bytes otherwise, and not always exact.
+    func testEstimatedMosaicBytesAreCloseToRealEncodes() throws {
+        let crop = try exampleCrop()
+        var rng = SplitMix(state: 3)
+        for patchSize in [16, 8] {
+            let grid = PatchGrid(patchSize: patchSize, columns: 224 / patchSize, rows: 224 / patchSize)
+            for quality in [50, 90] {
+                let sizes = try CodedSizes.jpegPatchBytes(of: crop, grid: grid, quality: quality)
+                XCTAssertEqual(sizes.alone.count, grid.count)
+                var exact = 0
+                for k in [1, 10, grid.count / 4, grid.count / 2, grid.count - 3, grid.count] {
+                    let indices = randomIndices(k, of: grid.count, &rng)
+                    let real = try PatchCoding.encode(crop, grid: grid, indices: indices, codec: .jpeg(quality: quality), imageID: 0)
+                    let estimate = sizes.estimate(indices)
+                    if k == grid.count { XCTAssertEqual(estimate, real.payload.count) }
+                    XCTAssertLessThanOrEqual(abs(estimate - real.payload.count), real.payload.count / 50 + 2,
+                                             "k \(k), jpeg:\(quality), \(patchSize) px: estimate \(estimate), real \(real.payload.count)")
+                    if estimate == real.payload.count { exact += 1 }
+                    XCTAssertEqual(CodedSizes.frameBytes(kept: k, of: grid, payload: real.payload.count), real.byteCount)
+                }
+                XCTAssertLessThan(exact, 6)
+            }
+        }
+    }
+}

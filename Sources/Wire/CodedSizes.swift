@@ -1,0 +1,77 @@
+import Imaging
+
+/// Bytes a frame takes on the wire, from per-patch measurements instead of
+/// an encode: what a cache stores so that sweeps can count bytes.
+public enum CodedSizes {
+    /// What a cache stores per image and JPEG quality to estimate the bytes
+    /// of any patch mosaic without encoding it.
+    public struct JPEGPatchBytes: Sendable, Equatable {
+        /// Entropy-coded bytes of each patch coded alone as a one-patch
+        /// mosaic (P values, patch order).
+        public var alone: [Int]
+        /// Bytes of the JPEG of the mosaic of all P patches (the crop itself
+        /// coded with the mosaic's chroma).
+        public var all: Int
+        /// Bytes of everything but the entropy-coded data in a mosaic's JPEG
+        /// (markers, tables, headers): the same for every mosaic of a quality and chroma.
+        public var overhead: Int
+
+        /// The estimated bytes of the JPEG of the mosaic of `indices`' patches:
+        /// `overhead + sum over the kept patches of (alone[i] - c)`, where
+        /// c = (overhead + sum(alone) - all) / P is this image's mean excess of
+        /// a patch coded alone over the same patch coded among others. A patch
+        /// coded alone pays for its first DC coefficients against zero and for
+        /// padding its scan to a byte; in a mosaic they are coded against the
+        /// block before and padded once. The estimate is exact for all P
+        /// patches and for one patch within c; between, its error is measured
+        /// (README, "Live edge and server").
+        public func estimate(_ indices: [Int]) -> Int {
+            let p = alone.count
+            let excess = Double(overhead + alone.reduce(0, +) - all) / Double(p)
+            let sum = indices.reduce(0) { $0 + alone[$1] }
+            return overhead + Int((Double(sum) - excess * Double(indices.count)).rounded())
+        }
+    }
+
+    /// Measures `JPEGPatchBytes` for `crop` under `jpeg:quality` (P + 1 encodes).
+    public static func jpegPatchBytes(of crop: RGBImage, grid: PatchGrid, quality: Int) throws -> JPEGPatchBytes {
+        guard let chroma = Codec.mosaicChroma(patchSize: grid.patchSize) else {
+            throw WireCodingError("the jpeg codec needs patches whose side is a multiple of 8, not \(grid.patchSize) px")
+        }
+        var sizes: [Int] = []
+        sizes.reserveCapacity(grid.count)
+        var overhead = 0
+        for i in 0..<grid.count {
+            let alone = RGBImage(width: grid.patchSize, height: grid.patchSize, pixels: Array(PatchCoding.patch(i, of: crop, grid: grid)))
+            let jpeg = try alone.jpegData(quality: quality, chroma: chroma, name: "patch")
+            let scan = try scanBytes(jpeg)
+            sizes.append(scan)
+            overhead = jpeg.count - scan
+        }
+        let all = try PatchCoding.mosaic(of: crop, grid: grid, indices: Array(0..<grid.count)).jpegData(quality: quality, chroma: chroma, name: "mosaic").count
+        return JPEGPatchBytes(alone: sizes, all: all, overhead: overhead)
+    }
+
+    /// Bytes of a whole frame (header, indices, payload) with a payload of `payload` bytes.
+    public static func frameBytes(kept k: Int, of grid: PatchGrid, payload: Int) -> Int {
+        WireImage.headerBytes + WireImage.indexEncoding(kept: k, of: grid.count).bytes + payload
+    }
+
+    /// Length of the entropy-coded data of a single-scan baseline JPEG: the
+    /// bytes between the start-of-scan header and the end-of-image marker.
+    static func scanBytes(_ jpeg: [UInt8]) throws -> Int {
+        var at = 2  // after SOI
+        while at + 4 <= jpeg.count {
+            guard jpeg[at] == 0xFF else { break }
+            let marker = jpeg[at + 1]
+            let length = Int(jpeg[at + 2]) << 8 | Int(jpeg[at + 3])
+            if marker == 0xDA {
+                let start = at + 2 + length
+                guard jpeg.count >= start + 2, jpeg[jpeg.count - 2] == 0xFF, jpeg[jpeg.count - 1] == 0xD9 else { break }
+                return jpeg.count - 2 - start
+            }
+            at += 2 + length
+        }
+        throw WireCodingError("not a single-scan baseline JPEG")
+    }
+}
