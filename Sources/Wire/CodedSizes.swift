@@ -24,8 +24,9 @@ public enum CodedSizes {
         /// padding its scan to a byte; in a mosaic they are coded against the
         /// block before and padded once. The estimate is exact for all P
         /// patches and for one patch within c; between, its error is measured
-        /// (README, "Live edge and server").
+        /// (README, "Live edge and server"). No patches: an empty payload.
         public func estimate(_ indices: [Int]) -> Int {
+            guard !indices.isEmpty else { return 0 }
             let p = alone.count
             let excess = Double(overhead + alone.reduce(0, +) - all) / Double(p)
             let sum = indices.reduce(0) { $0 + alone[$1] }

@@ -17,9 +17,9 @@ public enum PatchCoding {
         return out[...]
     }
 
-    /// The mosaic of `k` patches: min(k, grid.columns) patches wide, patch j
+    /// The mosaic of `k` > 0 patches: min(k, grid.columns) patches wide, patch j
     /// in mosaic column j % width, row j / width; slots past the last patch
-    /// are mid-grey (128).
+    /// are mid-grey (128). No patches are sent as an empty payload.
     static func mosaicSize(kept k: Int, grid: PatchGrid) -> (columns: Int, rows: Int) {
         let columns = max(1, min(k, grid.columns))
         return (columns, max(1, (k + columns - 1) / columns))
@@ -41,7 +41,7 @@ public enum PatchCoding {
             guard let chroma = Codec.mosaicChroma(patchSize: grid.patchSize) else {
                 throw WireCodingError("the jpeg codec needs patches whose side is a multiple of 8, not \(grid.patchSize) px")
             }
-            payload = try mosaic(of: crop, grid: grid, indices: indices).jpegData(quality: quality, chroma: chroma, name: "patch mosaic")
+            payload = indices.isEmpty ? [] : try mosaic(of: crop, grid: grid, indices: indices).jpegData(quality: quality, chroma: chroma, name: "patch mosaic")
         case .fullJPEG(let quality):
             precondition(indices == Array(0..<grid.count), "full-jpeg sends every patch")
             payload = try crop.jpegData(quality: quality, chroma: .half, name: "crop")
@@ -71,6 +71,10 @@ public enum PatchCoding {
         case .raw:
             return frame.payload
         case .jpeg:
+            if frame.indices.isEmpty {
+                guard frame.payload.isEmpty else { throw WireCodingError("a payload of \(frame.payload.count) bytes for no patches") }
+                return []
+            }
             let (columns, rows) = mosaicSize(kept: frame.indices.count, grid: grid)
             let image = try decodeJPEG(frame.payload, blockwise: true, width: columns * grid.patchSize, height: rows * grid.patchSize)
             let mosaicGrid = PatchGrid(patchSize: grid.patchSize, columns: columns, rows: rows)
