@@ -44,17 +44,17 @@ let package = Package(
         .target(name: "HDF5IO", dependencies: ["CHDF5"]),
         // The wire format (docs/wire.md): frames, patch indices, the raw and JPEG codecs.
         .target(name: "Wire", dependencies: ["Imaging", "Safety"]),
-        .target(name: "Collaborative", dependencies: ["Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO"]),
+        .target(name: "Collaborative", dependencies: ["Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO", "Wire"]),
         .target(name: "Figures", dependencies: ["Imaging", "Safety"]),
         .target(name: "SemComKit", dependencies: ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "Wire", "HDF5IO", "Collaborative", "Figures", "Repl", "ExperimentScripts"]),
-        .target(name: "Repl", dependencies: ["Safety", "Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "CEditLine"]),
+        .target(name: "Repl", dependencies: ["Safety", "Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "Wire", "CEditLine"]),
         // Experiments/*.semcom compiled in (`Experiments.bundled`), so that the scripts travel with the tool.
         // Its own target: the fuzz harnesses, built with -sanitize=fuzzer, must not build the plugin's tool.
         .target(name: "ExperimentScripts", plugins: ["EmbedExperiments"]),
 
         // MARK: The command-line tool (thin: parses arguments, calls the modules)
         .executableTarget(name: "semcom", dependencies: [
-            "Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO", "Collaborative", "Repl", "ExperimentScripts",
+            "Safety", "Tensors", "ViT", "Imaging", "Wire", "Attention", "Entropy", "HDF5IO", "Collaborative", "Repl", "ExperimentScripts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Imaging"]),
-        .testTarget(name: "CollaborativeTests", dependencies: ["Collaborative", "ViT", "Tensors", "Imaging", "HDF5IO", "Attention", "Entropy"]),
+        .testTarget(name: "CollaborativeTests", dependencies: ["Collaborative", "ViT", "Tensors", "Imaging", "HDF5IO", "Attention", "Entropy", "Wire"]),
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "Imaging"]),
         .testTarget(name: "ReplTests", dependencies: ["Repl", "Figures", "Collaborative", "ViT", "Tensors", "ExperimentScripts"]),
         .testTarget(name: "semcomTests", dependencies: ["semcom", "HDF5IO", "Tensors", "Collaborative", "Imaging", "ExperimentScripts"]),

@@ -2,12 +2,13 @@ import Foundation
 import HDF5IO
 import Safety
 import ViT
+import Wire
 
 extension Cache {
     /// Joins complete shard caches (`cache build --shard i/n`) into one file
     /// whose content equals an unsharded build: images and every run's
     /// datasets concatenated in shard order, the same attributes; memo tables
-    /// present in every shard are concatenated too.
+    /// and coded sizes present in every shard are concatenated too.
     public static func merge(shards paths: [String], into out: String) throws {
         guard !paths.isEmpty else { throw CacheError(out, "no shards to merge", kind: .badValue) }
         for p in paths where FileIdentity(p) != nil && FileIdentity(p) == FileIdentity(out) {
@@ -82,6 +83,25 @@ extension Cache {
                 var row = 0
                 for s in parts {
                     let v = try s.file.openDataset(table).read(as: Int16.self).values
+                    try target.write(v, rows: row..<(row + s.images.count))
+                    row += s.images.count
+                }
+            }
+        }
+        for codec in try first.codecs() where try parts.allSatisfy({ try $0.codecs().contains(codec) }) {
+            let tables = try parts.map { try $0.codedSizes(codec) }
+            guard let grid = try CacheLayout.codecGrid(codec, in: first.file) else { continue }
+            for (s, t) in zip(parts, tables) where t.completed < s.images.count || t.grid != grid {
+                throw CacheError(s.path, "codec \(codec) is incomplete or on another patch grid than shard 0's: finish it with cache build", kind: .incomplete)
+            }
+            try CacheLayout.createCodec(in: f, codec: codec, grid: grid, images: n, completed: n)
+            let g = try f.openGroup(CacheLayout.codec(codec))
+            if case .jpeg = codec { try g.setAttribute("overhead", to: Int64(tables.map(\.overhead).max()!)) }
+            for d in [CacheLayout.patchBytes, CacheLayout.mosaicBytes, CacheLayout.imageBytes] where try g.contains(d) {
+                let target = try g.openDataset(d)
+                var row = 0
+                for s in parts {
+                    let v = try s.file.openGroup(CacheLayout.codec(codec)).openDataset(d).read(as: Int32.self).values
                     try target.write(v, rows: row..<(row + s.images.count))
                     row += s.images.count
                 }

@@ -5,6 +5,7 @@ import Imaging
 import Safety
 import Tensors
 import ViT
+import Wire
 
 /// A model to run into a cache: `NAME=ARCH:WEIGHTS[@R]` on the command line.
 public struct ModelSpec: Equatable, Sendable {
@@ -61,6 +62,10 @@ public struct CacheBuilder {
     public var strict = false
     /// Seconds between checkpoints (nil: adaptive, see `CacheWriter`).
     public var checkpointInterval: TimeInterval?
+    /// Codecs whose coded sizes are recorded per image (`--codec`; `CodedSizes.Record`):
+    /// the crop cut into the runs' patches (every run must have the same patch size).
+    /// Raw frames are counted exactly and record nothing.
+    public var codecs: [Codec] = []
     /// Stops after this many rows, as an interrupted build would (for tests).
     var stopAfterRows: Int?
 
@@ -109,29 +114,34 @@ public struct CacheBuilder {
                 throw CacheError(path, "row \(row) (\(images.paths[row])): label \(images.labels[row]) is out of range for model '\(m.name)' (\(net.config.numClasses) classes, labels 0..<\(net.config.numClasses); unknown is an empty label)", kind: .badValue)
             }
         }
+        let codecs = self.codecs.filter { $0 != .raw }
+        let grid = try codecGrid(codecs, nets: nets, path: path)
         let hashes = try models.map { try sha256Hex(ofFile: $0.weights) }
         let exists = FileManager.default.fileExists(atPath: path)
         let writer = try CacheWriter(path: path, creating: !exists)
         writer.checkpointInterval = checkpointInterval
         if exists {
-            try prepareResume(writer, hashes: hashes, nets: nets)
+            try prepareResume(writer, hashes: hashes, nets: nets, codecs: codecs, grid: grid)
         } else {
-            try create(writer.file, nets: nets, hashes: hashes)
+            try create(writer.file, nets: nets, hashes: hashes, codecs: codecs, grid: grid)
         }
         let n = images.count
         var done = try models.map { try CacheLayout.completedRows($0.name, in: writer.file) }
+        var codecDone = try codecs.map { try CacheLayout.completedRows(codec: $0, in: writer.file) }
         let written = try Cache(path: path, file: writer.file)
         var status = written.status
         var pins = try written.pins()
-        var start = done.min() ?? n
+        var start = (done + codecDone).min() ?? n
         progress(start, n)
         do {
             while start < min(n, stopAfterRows ?? n) {
                 try Interruption.check()
                 let rows = start..<min(n, start + batch)
                 let pending = nets.indices.filter { done[$0] < rows.upperBound }
-                let (inputs, outcomes) = try loadBatch(rows, resolutions: Set(pending.map { models[$0].lowResolution }),
-                                                       status: Array(status[rows]), pins: Array(pins[rows]))
+                let pendingCodecs = codecs.indices.filter { codecDone[$0] < rows.upperBound }
+                let (inputs, outcomes, records) = try loadBatch(rows, resolutions: Set(pending.map { models[$0].lowResolution }),
+                                                                codecs: pendingCodecs.map { codecs[$0] }, grid: grid,
+                                                                status: Array(status[rows]), pins: Array(pins[rows]))
                 if strict, let bad = outcomes.indices.first(where: { outcomes[$0].status == .unreadable && status[rows.lowerBound + $0] != .unreadable }) {
                     throw CacheError(path, "row \(rows.lowerBound + bad): \(outcomes[bad].error!) (--strict stops at the first unreadable image)", kind: .failed)
                 }
@@ -144,6 +154,9 @@ public struct CacheBuilder {
                     }
                     try write(out, net.config, rows: rows, unreadable: outcomes.map { $0.status == .unreadable }, group: writer.file.openGroup(CacheLayout.run(models[j].name)))
                 }
+                for (c, j) in pendingCodecs.enumerated() {
+                    try CacheLayout.writeCodecRows(writer.file, codec: codecs[j], first: rows.lowerBound, records[c], patches: grid!.count)
+                }
                 // Batches are read whole, so a batch is either new or known (a run added
                 // later reads it again): a known one keeps its pins and reasons as stored.
                 if status[rows].contains(.notRead) { try CacheLayout.writeImageRows(writer.file, first: rows.lowerBound, outcomes) }
@@ -155,6 +168,10 @@ public struct CacheBuilder {
                     done[j] = rows.upperBound
                     try CacheLayout.setCompleted(models[j].name, rows: done[j], in: writer.file)
                 }
+                for j in pendingCodecs {
+                    codecDone[j] = rows.upperBound
+                    try CacheLayout.setCompleted(codec: codecs[j], rows: codecDone[j], in: writer.file)
+                }
                 start = rows.upperBound
                 try writer.checkpointIfDue()
                 progress(start, n)
@@ -165,22 +182,24 @@ public struct CacheBuilder {
             // non-finite output or a full disk loses only the batch in hand.
             try? writer.commit()
             guard var stop = error as? Interrupted else { throw error }
-            stop.detail = "\(path) holds \(thousands(done.min() ?? n)) of \(thousands(n)) images; run the same command again to resume"
+            stop.detail = "\(path) holds \(thousands((done + codecDone).min() ?? n)) of \(thousands(n)) images; run the same command again to resume"
             throw stop
         }
-        return Report(completed: done.min() ?? n, total: n, unreadable: status.filter { $0 == .unreadable }.count,
+        return Report(completed: (done + codecDone).min() ?? n, total: n, unreadable: status.filter { $0 == .unreadable }.count,
                       publishingSeconds: writer.publishingSeconds)
     }
 
     /// Network inputs for a batch of rows at each of `resolutions` (nil = full;
-    /// `Preprocessing.lowResolution`), B x 3 x S x S each, and what reading each
-    /// image found (`status` and `pins`: what the cache holds for these rows).
+    /// `Preprocessing.lowResolution`), B x 3 x S x S each, what reading each
+    /// image found (`status` and `pins`: what the cache holds for these rows),
+    /// and each of `codecs`' record of each image's crop cut into `grid`
+    /// (nil for an unreadable image).
     /// Every image is read, checked against its pin (when it has one) and
     /// cropped once, in parallel. An unreadable image (or one already recorded
     /// as unreadable, which is not read again) gets an all-zero input, so that
     /// the batch keeps its shape; a changed image is an error.
-    func loadBatch(_ rows: Range<Int>, resolutions: Set<Int?>, status: [ImageStatus],
-                   pins: [ImagePin]) throws -> ([Int?: Tensor], [ImageOutcome]) {
+    func loadBatch(_ rows: Range<Int>, resolutions: Set<Int?>, codecs: [Codec] = [], grid: PatchGrid? = nil, status: [ImageStatus],
+                   pins: [ImagePin]) throws -> ([Int?: Tensor], [ImageOutcome], [[CodedSizes.Record?]]) {
         let s = preprocessing.size, per = 3 * s * s
         let variants = Array(resolutions)
         let pres = variants.map { r -> Preprocessing in
@@ -192,10 +211,12 @@ public struct CacheBuilder {
         let paths = images.paths, batch = rows.count, pre = preprocessing
         var outcomes = [ImageOutcome?](repeating: nil, count: batch)
         var changed = [Error?](repeating: nil, count: batch)
+        var records = [[CodedSizes.Record?]](repeating: [CodedSizes.Record?](repeating: nil, count: codecs.count), count: batch)
         x.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
             outcomes.withUnsafeMutableBufferPointer { results in
                 changed.withUnsafeMutableBufferPointer { errs in
+                  records.withUnsafeMutableBufferPointer { coded in
                     parallelFor(batch, costPerItem: 1 << 20) { range in
                         for i in range {
                             let pin = pins[i]
@@ -208,6 +229,7 @@ public struct CacheBuilder {
                                 for (v, p) in pres.enumerated() {
                                     (base + (v * batch + i) * per).update(from: p.networkInput(cropped: crop), count: per)
                                 }
+                                if let grid { coded[i] = try codecs.map { try CodedSizes.record(crop, grid: grid, codec: $0) } }
                                 results[i] = ImageOutcome(status: .read, error: nil, pin: found)
                             } catch let error as DatasetError where pin != .none {
                                 errs[i] = error  // the file changed since it was pinned
@@ -216,6 +238,7 @@ public struct CacheBuilder {
                             }
                         }
                     }
+                  }
                 }
             }
         }
@@ -224,7 +247,25 @@ public struct CacheBuilder {
         for (v, r) in variants.enumerated() {
             out[r] = Tensor(shape: [batch, 3, s, s], scalars: Array(x[(v * batch * per)..<((v + 1) * batch * per)]))
         }
-        return (out, outcomes.map { $0! })
+        let byCodec = codecs.indices.map { c in (0..<batch).map { i in records[i][c] } }
+        return (out, outcomes.map { $0! }, byCodec)
+    }
+
+    /// The patch grid the codecs cut crops into: the runs' common patch size
+    /// (nil without codecs). A jpeg:Q codec needs patches of a multiple of 8 px.
+    func codecGrid(_ codecs: [Codec], nets: [any ImageClassifier], path: String) throws -> PatchGrid? {
+        guard !codecs.isEmpty else { return nil }
+        let sizes = Set(nets.map(\.config.patchSize))
+        guard sizes.count == 1, let size = sizes.first else {
+            throw CacheError(path, "--codec needs every run to have the same patch size; they have \(sizes.sorted().map { "\($0) px" }.joined(separator: ", "))", kind: .badValue)
+        }
+        guard preprocessing.size % size == 0 else {
+            throw CacheError(path, "--codec: \(preprocessing.size) px images do not divide into \(size) px patches", kind: .badValue)
+        }
+        if Codec.mosaicChroma(patchSize: size) == nil, let c = codecs.first(where: { if case .jpeg = $0 { return true } else { return false } }) {
+            throw CacheError(path, "--codec \(c): patch mosaics need patches of a multiple of 8 px, the runs' are \(size) px", kind: .badValue)
+        }
+        return PatchGrid(patchSize: size, columns: preprocessing.size / size, rows: preprocessing.size / size)
     }
 
     /// Stores a batch's outputs; rows of unreadable images get zeros.
@@ -253,7 +294,7 @@ public struct CacheBuilder {
         }
     }
 
-    func create(_ f: HDF5File, nets: [any ImageClassifier], hashes: [String]) throws {
+    func create(_ f: HDF5File, nets: [any ImageClassifier], hashes: [String], codecs: [Codec], grid: PatchGrid?) throws {
         try CacheLayout.create(in: f, images: images, preprocessing: preprocessing, batch: batch)
         if let shard {
             try f.setAttribute(CacheLayout.shardIndex, to: Int64(shard.index))
@@ -263,6 +304,7 @@ public struct CacheBuilder {
         for ((m, net), hash) in zip(zip(roles, nets), hashes) {
             try CacheLayout.createRun(in: f, model: m, sha256: hash, config: net.config, images: images.count)
         }
+        for c in codecs { try CacheLayout.createCodec(in: f, codec: c, grid: grid!, images: images.count) }
     }
 
     /// `models` with their roles: as given, else inferred by size among them.
@@ -273,7 +315,7 @@ public struct CacheBuilder {
     }
 
     /// Checks that the cache being resumed was made from the same inputs, and adds new runs.
-    func prepareResume(_ writer: CacheWriter, hashes: [String], nets: [any ImageClassifier]) throws {
+    func prepareResume(_ writer: CacheWriter, hashes: [String], nets: [any ImageClassifier], codecs: [Codec], grid: PatchGrid?) throws {
         let path = writer.path
         let cache = try Cache(path: path, file: writer.file)
         guard cache.images == images else {
@@ -300,6 +342,16 @@ public struct CacheBuilder {
             }
             guard info.lowResolution == m.lowResolution else {
                 throw CacheError(path, "run '\(m.name)' was made at another input resolution; remove it or use another --out", kind: .stale)
+            }
+        }
+        let recorded = try CacheLayout.codecNames(in: f)
+        for c in codecs {
+            guard recorded.contains(c) else {  // a codec added to an existing cache
+                try CacheLayout.createCodec(in: f, codec: c, grid: grid!, images: images.count)
+                continue
+            }
+            guard try CacheLayout.codecGrid(c, in: f) == grid else {
+                throw CacheError(path, "codec \(c) was recorded with another patch grid; remove it or use another --out", kind: .stale)
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Safety
+import Wire
 
 /// What `semcom cache info` reports: runs and their progress, the images,
 /// memo fill per table, and any problems found.
@@ -16,6 +17,13 @@ public struct CacheInfo: Sendable {
         /// Server answers stored, of rows x columns.
         public let stored, rows, columns: Int
     }
+    public struct CodecSizes: Sendable {
+        public let codec: Codec
+        /// Images recorded.
+        public let completed: Int
+        /// Mean bytes of the frame sending every patch, over the readable recorded images.
+        public let meanBytes: Double?
+    }
     public let path: String
     public let formatVersion: Int
     public let images: Int
@@ -24,6 +32,8 @@ public struct CacheInfo: Sendable {
     public let unreadable: [(row: Int, path: String, reason: String)]
     public let runs: [Run]
     public let memos: [Memo]
+    /// The coded sizes recorded (`cache build --codec`).
+    public let codecs: [CodecSizes]
     /// One line per problem: incomplete runs, unreadable images, a missing
     /// images folder or weights file, a writer at work, leftovers of a crashed writer.
     public let problems: [String]
@@ -53,6 +63,21 @@ public struct CacheInfo: Sendable {
             }
         }
         self.runs = runs
+        let status = cache.status, n = cache.images.count
+        var codecs: [CodecSizes] = []
+        for codec in try cache.codecs() {
+            let table = try cache.codedSizes(codec)
+            let all = Array(0..<table.grid.count)
+            let bytes = (0..<table.completed).filter { status[$0] == .read }.map { i -> Double in
+                if case .jpeg = codec { return Double(CodedSizes.frameBytes(kept: all.count, of: table.grid, payload: table.jpegPatchBytes(row: i).estimate(all))) }
+                return Double(table.fullFrameBytes(row: i))
+            }
+            if table.completed < n {
+                problems.append("codec \(codec) is recorded for \(thousands(table.completed)) of \(thousands(n)) images (run the same semcom cache build again to finish it)")
+            }
+            codecs.append(CodecSizes(codec: codec, completed: table.completed, meanBytes: bytes.isEmpty ? nil : bytes.reduce(0, +) / Double(bytes.count)))
+        }
+        self.codecs = codecs
         memos = try MemoTable.keys(in: cache).map { key in
             let columns = try MemoTable.columns(key, in: cache)
             let values = try MemoTable.stored(key, in: cache)

@@ -4,6 +4,7 @@ import HDF5IO
 import Imaging
 import Safety
 import ViT
+import Wire
 
 /// Where things are in a cache file (the schema is documented on `Cache`),
 /// how its parts are created and how its header is read back: the one place
@@ -25,6 +26,13 @@ public enum CacheLayout {
     public static let runDatasets = [logits] + ImportanceMeasure.stored.map(importance) + [lastAttention]
     /// A run's dataset, from the root.
     public static func run(_ name: String, _ dataset: String) -> String { "\(run(name))/\(dataset)" }
+    /// The group of coded sizes (`cache build --codec`), one subgroup per codec, named as the codec is written.
+    public static let codecs = "/codecs"
+    public static func codec(_ c: Codec) -> String { "\(codecs)/\(c)" }
+    /// A jpeg:Q codec's datasets (`CodedSizes.JPEGPatchBytes`): N x P and N rows.
+    public static let patchBytes = "patch_bytes", mosaicBytes = "mosaic_bytes"
+    /// A full-jpeg:Q codec's dataset: N rows.
+    public static let imageBytes = "image_bytes"
     /// What each dataset holds and in what units, written as its `description`
     /// and `units` attributes (docs/method.md says more). Keys: the image
     /// datasets' paths, the run datasets' names, and `memo` for memo tables.
@@ -40,6 +48,9 @@ public enum CacheLayout {
         importance(.rollout): ("fraction of 1", "the authors' attention rollout (per head, (A+I) products, head mean), renormalised; N x P"),
         importance(.textbook): ("fraction of 1", "Abnar and Zuidema's rollout (heads averaged, 0.5A+0.5I row-normalised), renormalised; N x P"),
         lastAttention: ("probability", "last layer's class-token attention per head over all tokens (prefix first); N x H x T"),
+        patchBytes: ("bytes", "entropy-coded bytes of each patch of the crop coded alone as a one-patch JPEG mosaic at this quality (docs/wire.md); 0 for an unreadable image; N x P"),
+        mosaicBytes: ("bytes", "bytes of the JPEG of the mosaic of all patches at this quality; 0 for an unreadable image"),
+        imageBytes: ("bytes", "bytes of the whole crop as one JPEG at this quality, 4:2:0; 0 for an unreadable image"),
         memo: ("class index", "the server's class on the class token plus the first k patches of the ordering (column k); -1 not computed; N x (P+1)"),
         memoTop5: ("class index", "the server's five most likely classes, best first, on the class token plus the first k patches of the ordering (column k); -1 not computed, -2 past the number of classes; N x (P+1) x 5"),
     ]
@@ -187,6 +198,78 @@ public enum CacheLayout {
             try document(try g.createDataset(name, of: Float.self, shape: [n] + shape,
                                              chunks: [max(1, min(n, 64))] + shape, deflate: 4, shuffle: true), as: name)
         }
+    }
+
+    /// Creates a codec's group: attributes (the patch grid; for jpeg:Q the
+    /// mosaics' fixed overhead in bytes, -1 until measured; rows completed)
+    /// and its empty datasets. Raw frames are counted exactly and have none.
+    static func createCodec(in f: HDF5File, codec: Codec, grid: PatchGrid, images n: Int, completed: Int = 0) throws {
+        let g = try f.requireGroup(self.codec(codec))
+        for (k, v) in [("patch_size", grid.patchSize), ("grid_columns", grid.columns), ("grid_rows", grid.rows), (self.completed, completed)] {
+            try g.setAttribute(k, to: Int64(v))
+        }
+        let chunk = max(1, min(n, 256))
+        switch codec {
+        case .raw: break
+        case .jpeg:
+            try g.setAttribute("overhead", to: Int64(-1))
+            try document(try g.createDataset(patchBytes, of: Int32.self, shape: [n, grid.count], chunks: [chunk, grid.count], deflate: 4, shuffle: true), as: patchBytes)
+            try document(try g.createDataset(mosaicBytes, of: Int32.self, shape: [n], chunks: [chunk]), as: mosaicBytes)
+        case .fullJPEG:
+            try document(try g.createDataset(imageBytes, of: Int32.self, shape: [n], chunks: [chunk]), as: imageBytes)
+        }
+    }
+
+    /// Rows a codec has recorded.
+    static func completedRows(codec: Codec, in f: HDF5File) throws -> Int {
+        Int(try f.openGroup(self.codec(codec)).attribute(completed, as: Int64.self))
+    }
+
+    /// Records that a codec's rows 0..<rows are done.
+    static func setCompleted(codec: Codec, rows: Int, in f: HDF5File) throws {
+        try f.openGroup(self.codec(codec)).setAttribute(completed, to: Int64(rows))
+    }
+
+    /// The patch grid a codec's sizes were recorded on.
+    static func codecGrid(_ codec: Codec, in f: HDF5File) throws -> PatchGrid? {
+        let g = try f.openGroup(self.codec(codec))
+        func int(_ k: String) throws -> Int { Int(try g.attribute(k, as: Int64.self)) }
+        let (s, c, r) = (try int("patch_size"), try int("grid_columns"), try int("grid_rows"))
+        guard s > 0, c > 0, r > 0 else { return nil }
+        return PatchGrid(patchSize: s, columns: c, rows: r)
+    }
+
+    /// Stores the records of rows `first ..< first + records.count` for `codec`
+    /// (an unreadable image's, nil, as zeros). A jpeg:Q codec's fixed overhead
+    /// is stored with the first record and must agree with it after.
+    static func writeCodecRows(_ f: HDF5File, codec: Codec, first: Int, _ records: [CodedSizes.Record?], patches p: Int) throws {
+        let g = try f.openGroup(self.codec(codec))
+        let rows = first..<(first + records.count)
+        switch codec {
+        case .raw: break
+        case .jpeg:
+            var alone = [Int32](repeating: 0, count: records.count * p), all = [Int32](repeating: 0, count: records.count)
+            var overhead = Int(try g.attribute("overhead", as: Int64.self))
+            for (i, r) in records.enumerated() {
+                guard case .jpeg(let sizes)? = r else { continue }
+                for (j, b) in sizes.alone.enumerated() { alone[i * p + j] = Int32(b) }
+                all[i] = Int32(sizes.all)
+                if overhead < 0 { overhead = sizes.overhead; try g.setAttribute("overhead", to: Int64(overhead)) }
+                precondition(overhead == sizes.overhead, "a JPEG mosaic's overhead depends only on quality and chroma")
+            }
+            try g.openDataset(patchBytes).write(alone, rows: rows)
+            try g.openDataset(mosaicBytes).write(all, rows: rows)
+        case .fullJPEG:
+            try g.openDataset(imageBytes).write(records.map { r -> Int32 in
+                if case .fullJPEG(let b)? = r { return Int32(b) } else { return 0 }
+            }, rows: rows)
+        }
+    }
+
+    /// The codecs a cache records, as written in its group names (unparseable names are skipped).
+    static func codecNames(in f: HDF5File) throws -> [Codec] {
+        guard try f.contains(codecs) else { return [] }
+        return try f.openGroup(codecs).members().compactMap(Codec.init(parsing:))
     }
 
     /// The deepest folder holding every path ("/" at least).

@@ -1,6 +1,7 @@
 import Attention
 import Entropy
 import Foundation
+import Wire
 import HDF5IO
 import Imaging
 import Safety
@@ -20,6 +21,11 @@ public struct Setting: Equatable, Sendable {
     public var seed: UInt64 = 0
     /// Temperature applied to the edge logits before the gate's softmax.
     public var temperature: Double = 1
+    /// How a sent image's patches are counted in bytes (`bytesPerImage`, the
+    /// uplink time): nil, the paper's count (3 bytes a pixel of each kept patch
+    /// and a P-bit mask); `raw` or `jpeg:Q`, the wire frame (docs/wire.md:
+    /// header, indices, payload; jpeg:Q from the sizes a cache build recorded).
+    public var codec: Codec?
 
     public init(edge: String, server: String, encoder: String? = nil, measure: ImportanceMeasure = .mean,
                 rule: SelectionRule = .sum(0.97), gate: Gate = .minEntropy(0.8)) {
@@ -59,6 +65,9 @@ public struct Evaluation: Equatable, Sendable {
     public var patchesPerSent: Double
     /// sentFraction x patchesPerSent / P.
     public var commCost: Double
+    /// Mean bytes sent per image evaluated (0 for an image kept on the edge),
+    /// counted as `Setting.codec` says.
+    public var bytesPerImage: Double
     /// Mean server GFLOPs per image (eq. 9 on 1 + k tokens; 0 for images kept on the edge).
     public var serverGFLOPs: Double
     /// Mean latency per image and its parts, in ms.
@@ -90,7 +99,7 @@ public struct Evaluation: Equatable, Sendable {
     public var namedValues: KeyValuePairs<String, Double> {
         ["accuracy": accuracy, "edge_accuracy": edgeAccuracy, "server_accuracy": serverAccuracy,
          "sent_fraction": sentFraction, "patches_per_sent": patchesPerSent, "comm_cost": commCost,
-         "server_gflops": serverGFLOPs, "latency_ms": latencyMs, "edge_ms": edgeMs, "uplink_ms": uplinkMs,
+         "bytes_per_image": bytesPerImage, "server_gflops": serverGFLOPs, "latency_ms": latencyMs, "edge_ms": edgeMs, "uplink_ms": uplinkMs,
          "server_ms": serverMs, "images": Double(images), "labelled": Double(labelled), "total_images": Double(totalImages),
          "unreadable_images": Double(unreadableImages), "partial": partial ? 1 : 0,
          "confident_images": Double(confidentImages), "mean_min_attention": meanMinAttention,
@@ -106,7 +115,7 @@ public struct Evaluation: Equatable, Sendable {
     /// The names of `namedValues`, in order.
     public static var valueNames: [String] {
         Evaluation(accuracy: 0, edgeAccuracy: 0, serverAccuracy: 0, sentFraction: 0, patchesPerSent: 0, commCost: 0,
-                   serverGFLOPs: 0, latencyMs: 0, edgeMs: 0, uplinkMs: 0, serverMs: 0, images: 0, labelled: 0,
+                   bytesPerImage: 0, serverGFLOPs: 0, latencyMs: 0, edgeMs: 0, uplinkMs: 0, serverMs: 0, images: 0, labelled: 0,
                    totalImages: 0, unreadableImages: 0, partial: false, confidentImages: 0, meanMinAttention: 0,
                    meanAttentionSum: 0, accuracyTop5: 0, edgeAccuracyTop5: 0, serverAccuracyTop5: 0).namedValues.map(\.key)
     }
@@ -146,6 +155,9 @@ public final class Evaluator {
 
     private var orderings: [PatchOrdering: SortedScores] = [:]
     private var memos: [String: MemoEntries] = [:]
+    /// Frame bytes by image and k (`frameBytes`), per codec and ordering,
+    /// and which images' rows are filled in.
+    private var frameByteTables: [String: (bytes: [Int32], filled: [Bool])] = [:]
     private var servers: [String: any ImageClassifier] = [:]
     private var predictions: [String: [Int32]] = [:]
     private var gateScores: [String: [Double]] = [:]
@@ -298,7 +310,8 @@ public final class Evaluator {
         // bytes as p (R/S)^2 patches, and no position bits. Rules do not apply to it.
         let lowResolution = server.lowResolution.map { Double($0 * $0) / Double(server.imageSize * server.imageSize) }
         let bytesByK = (0...p).map { lowResolution.map { f in Double(p) * f * bytesPerPatch } ?? Double($0) * bytesPerPatch + Double(p) / 8 }
-        let uplinkByK = bytesByK.map { $0 * 8 / (latency.uplinkMbps * 1e6) * 1e3 }
+        let frameBytes = try setting.codec.map { try self.frameBytes($0, setting: setting, server: server, rows: rows) }
+        let msPerByte = 8 / (latency.uplinkMbps * 1e6) * 1e3
         let serverByK = flopsByK.map { latency.serverMs * $0 / fullFLOPs }
         var results: [Evaluation] = []
         var serverCorrect = [Bool](repeating: false, count: count), serverCorrectTop5 = serverCorrect
@@ -345,7 +358,7 @@ public final class Evaluator {
                 totals.gainTop5 += (serverCorrectTop5[i] ? 1 : 0) - (edgeTop5[i] ? 1 : 0)
                 totals.patches += lowResolution.map { Double(p) * $0 } ?? Double(ki)
                 totals.flops += flopsByK[ki]
-                totals.uplink += uplinkByK[ki]
+                totals.bytes += frameBytes.map { Double($0[i * (p + 1) + ki]) } ?? bytesByK[ki]
                 totals.serverTime += serverByK[ki]
                 while next < stops.count && stops[next] == j + 1 { atStop[next] = totals; next += 1 }
             }
@@ -353,13 +366,13 @@ public final class Evaluator {
                 let s = atStop[stopOf[t]]
                 let images = Double(n)
                 let perSent = m > 0 ? s.patches / Double(m) : 0
-                let up = s.uplink / images, sv = s.serverTime / images
+                let up = s.bytes * msPerByte / images, sv = s.serverTime / images
                 results.append(Evaluation(
                     accuracy: (edgeAccuracy * Double(labelled) + s.gain) / Double(labelled),
                     edgeAccuracy: edgeAccuracy, serverAccuracy: serverAccuracy,
                     sentFraction: Double(m) / images, patchesPerSent: perSent,
                     commCost: Double(m) / images * perSent / Double(p),
-                    serverGFLOPs: s.flops / images / 1e9,
+                    bytesPerImage: s.bytes / images, serverGFLOPs: s.flops / images / 1e9,
                     latencyMs: latency.edgeMs + up + sv, edgeMs: latency.edgeMs, uplinkMs: up, serverMs: sv,
                     images: n, labelled: labelled, totalImages: selection.total,
                     unreadableImages: selection.unreadable, partial: selection.isPartial,
@@ -608,8 +621,42 @@ public final class Evaluator {
     /// Sums over the images sent so far: accuracy gains over the edge (top-1,
     /// top-5), patches, server FLOPs, uplink and server ms, and, over those
     /// keeping a patch, their count, smallest kept scores and kept-score sums.
+    /// The bytes of each image's frame keeping its first k patches of the
+    /// setting's ordering under `codec`, N x (P+1) (entry i x (P+1) + k),
+    /// from the cache's recorded sizes; rows not evaluated are 0.
+    func frameBytes(_ codec: Codec, setting: Setting, server: RunInfo, rows: [Int]) throws -> [Int32] {
+        if codec.isWholeImage {
+            throw CacheError(cache.path, "--codec \(codec) sends the whole image, not patches: it is the baseline, a run of its own; give raw or jpeg:Q", kind: .badValue)
+        }
+        guard server.lowResolution == nil else {
+            throw CacheError(cache.path, "--codec \(codec): run '\(server.name)' is sent at low resolution, not as patches", kind: .badValue)
+        }
+        let p = server.numPatches
+        let key = "\(codec)|\(setting.ordering)"
+        var (out, filled) = frameByteTables[key] ?? ([Int32](repeating: 0, count: cache.images.count * (p + 1)), [Bool](repeating: false, count: cache.images.count))
+        let missing = rows.filter { !filled[$0] }
+        if missing.isEmpty { return out }
+        let table = try cache.codedSizes(codec)
+        let grid = codec == .raw ? PatchGrid(patchSize: server.patchSize, columns: server.imageSize / server.patchSize, rows: server.imageSize / server.patchSize) : table.grid
+        guard grid.count == p, grid.patchSize == server.patchSize else {
+            throw CacheError(cache.path, "codec \(codec) was recorded on \(grid.count) patches of \(grid.patchSize) px, run '\(server.name)' has \(p) of \(server.patchSize) px", kind: .badValue)
+        }
+        if let last = missing.max(), last >= table.completed {
+            throw CacheError(cache.path, "codec \(codec) is recorded for \(thousands(table.completed)) of \(thousands(cache.images.count)) images; finish it with semcom cache build --codec \(codec)", kind: .incomplete)
+        }
+        let order = try sorted(setting.ordering, patches: p).order
+        for i in missing {
+            for (k, b) in table.frameBytesByK(row: i, order: order[(i * p)..<((i + 1) * p)], grid: grid).enumerated() {
+                out[i * (p + 1) + k] = Int32(b)
+            }
+            filled[i] = true
+        }
+        frameByteTables[key] = (out, filled)
+        return out
+    }
+
     struct SentTotals {
-        var gain = 0.0, gainTop5 = 0.0, patches = 0.0, flops = 0.0, uplink = 0.0, serverTime = 0.0
+        var gain = 0.0, gainTop5 = 0.0, patches = 0.0, flops = 0.0, bytes = 0.0, serverTime = 0.0
         var keeping = 0.0, smallestKept = 0.0, keptSum = 0.0
     }
 

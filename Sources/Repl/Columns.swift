@@ -45,6 +45,7 @@ let columnDocs: [String: ColumnDoc] = [
     "latency_ms": ColumnDoc(latency.unit, "mean latency per image: edge_ms + uplink_ms + server_ms (help latency)",
                             series: "collaborative (edge + uplink + server)", quantity: latency.quantity),
     "edge_ms": ColumnDoc(latency.unit, "the edge's time per image", series: "edge compute", quantity: latency.quantity),
+    "bytes_per_image": ColumnDoc("bytes", "mean bytes sent per image (0 for one kept on the edge): the wire frame under the codec (set codec), else the paper's count of 3 bytes a pixel of each kept patch and a P-bit mask", series: "bytes per image"),
     "uplink_ms": ColumnDoc(latency.unit, "mean upload time per image", series: "uplink transfer", quantity: latency.quantity),
     "server_ms": ColumnDoc(latency.unit, "mean server time per image", series: "server compute", quantity: latency.quantity),
     "full_image_ms": ColumnDoc(latency.unit, "the whole image uploaded and classified by the server, no edge (help latency)",

@@ -4,6 +4,7 @@ import Entropy
 import Figures
 import Foundation
 import ViT
+import Wire
 
 /// One REPL command: its name, usage, help text and action.
 struct Command: Sendable {
@@ -49,7 +50,7 @@ struct Command: Sendable {
             if s.variables[a[0]] == nil { s.variables[a[0]] = a[1...].joined(separator: " ") }
             return ""
         },
-        Command(name: "set", usage: "set edge|server|encoder|measure|rule|gate|seed|temperature|uplink|partial|confirm_above|out|title VALUE",
+        Command(name: "set", usage: "set edge|server|encoder|measure|rule|gate|seed|temperature|uplink|codec|partial|confirm_above|out|title VALUE",
                 help: "Change a setting: runs by name; measure \(ImportanceMeasure.syntax); rule \(SelectionRule.syntax); gate \(Gate.syntax); partial on|off (evaluate the rows built so far of incomplete runs); confirm_above N (a sweep of more grid points asks first; default 10^5); title of the next plot.") { s, a in
             if a.first == "title" && a.count >= 2 { s.title = a.dropFirst().joined(separator: " "); return "" }
             guard a.count == 2 else { throw ReplError("usage: set NAME VALUE") }
@@ -67,7 +68,8 @@ struct Command: Sendable {
             return ResultTable(columns: ["setting", "value"], rows: [
                 ["cache", .text(s.cache?.path ?? "(none)")], ["edge", .text(t.edge)], ["server", .text(t.server)], ["encoder", .text(t.encoder)],
                 ["measure", "\(t.measure)"], ["rule", "\(t.rule)"], ["gate", "\(t.gate)"], ["seed", "\(t.seed)"],
-                ["temperature", "\(t.temperature)"], ["uplink", "\(s.latency.uplinkMbps) Mbit/s"], ["partial", s.partial ? "on" : "off"],
+                ["temperature", "\(t.temperature)"], ["uplink", "\(s.latency.uplinkMbps) Mbit/s"],
+                ["codec", .text(t.codec.map(\.description) ?? "none (the paper's count)")], ["partial", s.partial ? "on" : "off"],
                 ["confirm_above", "\(s.confirmAbove)"], ["out", .text(s.outputDirectory)],
             ]).text
         },
@@ -205,7 +207,7 @@ public func parseValues(_ text: String) throws -> [Double] {
 }
 
 /// The names `set` takes (also offered by tab completion).
-let settingNames = ["edge", "server", "encoder", "measure", "rule", "gate", "seed", "temperature", "uplink", "partial", "confirm_above", "out", "title"]
+let settingNames = ["edge", "server", "encoder", "measure", "rule", "gate", "seed", "temperature", "uplink", "codec", "partial", "confirm_above", "out", "title"]
 
 /// Changes one setting; a bad value is refused at once (one line naming it)
 /// and the old value kept. With a cache open, run names, `head:I` and the
@@ -244,6 +246,16 @@ func set(_ s: Session, _ name: String, _ value: String) throws {
         guard let v = Double(value) else { throw ReplError("uplink '\(value)': expected a finite rate > 0 in Mbit/s") }
         try Limits.check(uplink: v)
         s.latency.uplinkMbps = v
+    case "codec":
+        if value == "none" { s.setting.codec = nil; return }
+        let c = Codec(parsing: value)
+        if c == nil || c!.isWholeImage {
+            throw ReplError("codec '\(value)': expected none (the paper's count), raw or jpeg:Q with Q an integer 1-100")
+        }
+        if case .jpeg? = c, let cache = s.cache, !(try cache.codecs().contains(c!)) {
+            throw ReplError("codec '\(value)': the cache records no sizes for it (recorded: \(try cache.codecs().map(\.description).joined(separator: ", "))); add them with semcom cache build --codec \(c)")
+        }
+        s.setting.codec = c!
     case "partial":
         guard let on = ["on": true, "off": false][value] else { throw ReplError("partial '\(value)': expected on (evaluate the rows built so far of incomplete runs) or off") }
         s.partial = on

@@ -21,6 +21,12 @@ public enum Codec: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether the codec sends the whole crop (full-jpeg), not selected patches.
+    public var isWholeImage: Bool {
+        if case .fullJPEG = self { return true }
+        return false
+    }
+
     /// The JPEG quality, or nil for `raw`.
     public var quality: Int? {
         switch self {

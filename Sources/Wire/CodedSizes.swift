@@ -27,10 +27,29 @@ public enum CodedSizes {
         /// (README, "Live edge and server"). No patches: an empty payload.
         public func estimate(_ indices: [Int]) -> Int {
             guard !indices.isEmpty else { return 0 }
-            let p = alone.count
-            let excess = Double(overhead + alone.reduce(0, +) - all) / Double(p)
-            let sum = indices.reduce(0) { $0 + alone[$1] }
-            return overhead + Int((Double(sum) - excess * Double(indices.count)).rounded())
+            return overhead + Int((Double(indices.reduce(0) { $0 + alone[$1] }) - excess * Double(indices.count)).rounded())
+        }
+
+        /// `estimate` of every prefix of `order` (patch indices), k = 0...order.count, in O(P).
+        public func prefixEstimates<Order: Collection>(_ order: Order) -> [Int] where Order.Element: BinaryInteger {
+            var out = [0]
+            out.reserveCapacity(order.count + 1)
+            var sum = 0
+            let excess = self.excess
+            for (j, i) in order.enumerated() {
+                sum += alone[Int(i)]
+                out.append(overhead + Int((Double(sum) - excess * Double(j + 1)).rounded()))
+            }
+            return out
+        }
+
+        /// This image's mean excess of a patch coded alone, in bytes.
+        var excess: Double { Double(overhead + alone.reduce(0, +) - all) / Double(alone.count) }
+
+        public init(alone: [Int], all: Int, overhead: Int) {
+            self.alone = alone
+            self.all = all
+            self.overhead = overhead
         }
     }
 
@@ -51,6 +70,24 @@ public enum CodedSizes {
         }
         let all = try PatchCoding.mosaic(of: crop, grid: grid, indices: Array(0..<grid.count)).jpegData(quality: quality, chroma: chroma, name: "mosaic").count
         return JPEGPatchBytes(alone: sizes, all: all, overhead: overhead)
+    }
+
+    /// What a cache records of one image for one codec: nothing for raw
+    /// (counted exactly), `JPEGPatchBytes` for jpeg:Q, the whole crop's JPEG
+    /// bytes for full-jpeg:Q.
+    public enum Record: Sendable, Equatable {
+        case none
+        case jpeg(JPEGPatchBytes)
+        case fullJPEG(bytes: Int)
+    }
+
+    /// Measures `crop` under `codec` (for jpeg:Q P + 1 encodes, for full-jpeg:Q one).
+    public static func record(_ crop: RGBImage, grid: PatchGrid, codec: Codec) throws -> Record {
+        switch codec {
+        case .raw: return .none
+        case .jpeg(let quality): return .jpeg(try jpegPatchBytes(of: crop, grid: grid, quality: quality))
+        case .fullJPEG(let quality): return .fullJPEG(bytes: try crop.jpegData(quality: quality, chroma: .half, name: "crop").count)
+        }
     }
 
     /// Bytes of a whole frame (header, indices, payload) with a payload of `payload` bytes.

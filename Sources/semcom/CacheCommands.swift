@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collaborative
+import Wire
 import Foundation
 import Repl
 import Safety
@@ -30,8 +31,12 @@ struct CacheCommand: ParsableCommand {
         @Option(name: .customLong("role"), help: "NAME=ROLE: what a run is for (edge, server, small_server, low_resolution); repeatable. Default: by size (the fewest parameters is the edge, the most the server, the largest of the rest the small server; @R runs are low resolution). Scripts and the REPL take their default runs from the roles.")
         var roles: [String] = []
 
+        @Option(help: ArgumentHelp("Record per image the coded sizes under these codecs, comma-separated: jpeg:Q (each patch's bytes, for `--codec jpeg:Q` in eval and sweep) and full-jpeg:Q (the whole crop's bytes). Raw frames are counted exactly and need nothing."))
+        var codec: String?
+
         func validate() throws {
             if let limit, limit < 1 { throw ValidationError("--limit \(limit): expected a positive number of images") }
+            _ = try codecs()
             if let c = checkpointEvery { try usage { try Limits.check(checkpointEvery: c) } }
             try usage { try Limits.check(batch: batch) }
             try usage { try Limits.check(threads: threads) }
@@ -54,6 +59,17 @@ struct CacheCommand: ParsableCommand {
 
         @Option(help: "Seconds between checkpoints (default: adaptive, so that publishing costs about 2 % of the build).")
         var checkpointEvery: Double?
+
+        /// The --codec list, each parsed; a bad or repeated one is a usage error.
+        func codecs() throws -> [Codec] {
+            guard let codec else { return [] }
+            let list = try codec.split(separator: ",", omittingEmptySubsequences: false).map { text -> Codec in
+                guard let c = Codec(parsing: String(text)) else { throw ValidationError("--codec '\(text)': expected \(Codec.syntax), comma-separated") }
+                return c
+            }
+            guard Set(list).count == list.count else { throw ValidationError("--codec '\(codec)': a codec is given twice") }
+            return list
+        }
 
         func run() throws {
             image.applyLimits()
@@ -86,6 +102,7 @@ struct CacheCommand: ParsableCommand {
             builder.threads = threads
             builder.strict = strict
             builder.checkpointInterval = checkpointEvery
+            builder.codecs = try codecs()
             builder.progress = ProgressMeter(label: "cache").callback
             let report = try interruptible("stopping after the batch in hand") { try builder.build(out) }
             print("wrote \(out): \(builder.images.count) images, runs \(specs.map(\.name).joined(separator: ", "))"
@@ -114,6 +131,10 @@ struct CacheCommand: ParsableCommand {
                 let i = r.info
                 let low = i.lowResolution.map { ", images at \($0) px" } ?? ""
                 print("  \(i.name): \(i.arch), \(i.numClasses) classes, \(i.numPatches) patches\(low); \(thousands(i.completed)) of \(thousands(info.images)) images\(i.completed == info.images ? " (complete)" : "")")
+            }
+            if !info.codecs.isEmpty {
+                print("codecs")
+                for c in info.codecs { print("  \(c.codec): \(thousands(c.completed)) of \(thousands(info.images)) images\(c.meanBytes.map { String(format: ", %.0f bytes per image (all patches)", $0) } ?? "")") }
             }
             print("memo")
             if info.memos.isEmpty { print("  (none yet)") }

@@ -6,6 +6,7 @@ import Foundation
 import Repl
 import Safety
 import Tensors
+import Wire
 
 /// Options naming an operating point of Algorithm 1 over a cache.
 struct SettingOptions: ParsableArguments {
@@ -39,6 +40,9 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Uplink rate for the latency model, Mbit/s.")
     var uplink: Double = 8
 
+    @Option(help: ArgumentHelp("Count a sent image's bytes as this codec's wire frame (docs/wire.md): raw or jpeg:Q (jpeg:Q needs `cache build --codec jpeg:Q`). Default: the paper's count, 3 bytes a pixel of each kept patch and a P-bit mask."))
+    var codec: String?
+
     @Option(help: "Threads for computing missing server answers.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -67,6 +71,10 @@ struct SettingOptions: ParsableArguments {
         var s = Setting(edge: edge, server: server, encoder: encoder, measure: m, rule: r, gate: g)
         s.seed = seed
         s.temperature = temperature
+        if let codec {
+            guard let c = Codec(parsing: codec) else { throw ValidationError("--codec '\(codec)': expected \(Codec.syntax)") }
+            s.codec = c
+        }
         return s
     }
 

@@ -1,0 +1,103 @@
+import Attention
+import Entropy
+import Foundation
+import Imaging
+import Safety
+import Tensors
+import ViT
+import Wire
+import XCTest
+@testable import Collaborative
+
+/// Coded sizes in the cache (`cache build --codec`) and bytes in evaluations,
+/// against direct computations on the crops.
+extension CacheTests {
+    var codecs: [Codec] { [.jpeg(quality: 50), .fullJPEG(quality: 75)] }
+
+    func testCodedSizesAreTheCropsMeasurements() throws {
+        let cache = try Cache(path: try build("c.h5") { $0.codecs = self.codecs + [.raw] })
+        XCTAssertEqual(try cache.codecs(), codecs.sorted { "\($0)" < "\($1)" })
+        let grid = PatchGrid(patchSize: 16, columns: 14, rows: 14)
+        let jpeg = try cache.codedSizes(.jpeg(quality: 50)), full = try cache.codedSizes(.fullJPEG(quality: 75))
+        for (i, file) in images.paths.enumerated() {
+            let crop = try Preprocessing().croppedImage(contentsOf: file)
+            XCTAssertEqual(jpeg.jpegPatchBytes(row: i), try CodedSizes.jpegPatchBytes(of: crop, grid: grid, quality: 50), file)
+            XCTAssertEqual(full.fullFrameBytes(row: i), 30 + (try crop.jpegData(quality: 75)).count, file)
+        }
+        let info = try CacheInfo(cache)
+        XCTAssertEqual(info.codecs.map(\.completed), [10, 10])
+        XCTAssertTrue(info.problems.isEmpty, "\(info.problems)")
+    }
+
+    /// bytes_per_image with each codec equals the mean over images of the
+    /// frames Algorithm 1 sends, counted directly; jpeg:Q's estimate is
+    /// within 6 % of really encoding those frames.
+    func testBytesPerImageCountTheFramesSent() throws {
+        let path = try build("c.h5") { $0.codecs = self.codecs }
+        let evaluator = Evaluator(cache: try Cache(path: path))
+        let importance = try evaluator.cache.importance("edge", measure: .mean)
+        let logits = try evaluator.cache.logits("edge")
+        let grid = PatchGrid(patchSize: 16, columns: 14, rows: 14)
+        let jpeg = try evaluator.cache.codedSizes(.jpeg(quality: 50))
+        for (rule, gate) in [(SelectionRule.sum(0.6), Gate.minEntropy(2.0)), (.topK(5), .none), (.sum(0.95), .none)] {
+            var paper = 0.0, raw = 0, estimated = 0, encoded = 0
+            for (i, file) in images.paths.enumerated() {
+                let scores = Array(importance[(i * 196)..<((i + 1) * 196)])
+                let p = Uncertainty.probabilities(Array(logits[(i * 10)..<((i + 1) * 10)])[...])
+                guard gate.sends(p) else { continue }
+                let order = Ordering.byScore(scores[...])
+                let k = rule.keep(sorted: order.map { scores[$0] }[...])
+                let kept = Array(order.prefix(k)).sorted()
+                paper += Double(k * 768) + 196.0 / 8
+                raw += 30 + WireImage.indexEncoding(kept: k, of: 196).bytes + k * 768
+                estimated += CodedSizes.frameBytes(kept: k, of: grid, payload: jpeg.jpegPatchBytes(row: i).estimate(kept))
+                let crop = try Preprocessing().croppedImage(contentsOf: file)
+                encoded += try PatchCoding.encode(crop, grid: grid, indices: kept, codec: .jpeg(quality: 50), imageID: UInt64(i)).byteCount
+            }
+            var setting = Setting(edge: "edge", server: "server", rule: rule, gate: gate)
+            XCTAssertEqual(try evaluator.evaluate(setting).bytesPerImage, paper / 10, accuracy: 1e-9, "\(rule) \(gate)")
+            setting.codec = .raw
+            let r = try evaluator.evaluate(setting)
+            XCTAssertEqual(r.bytesPerImage, Double(raw) / 10, accuracy: 1e-9, "\(rule) \(gate)")
+            XCTAssertEqual(r.uplinkMs, Double(raw) / 10 * 8 / 8e6 * 1e3, accuracy: 1e-9, "the latency model counts the frame's bytes")
+            setting.codec = .jpeg(quality: 50)
+            let j = try evaluator.evaluate(setting)
+            XCTAssertEqual(j.bytesPerImage, Double(estimated) / 10, accuracy: 1e-9, "\(rule) \(gate)")
+            let real = Double(encoded) / 10
+            XCTAssertEqual(j.bytesPerImage, real, accuracy: 0.06 * real + 1, "\(rule) \(gate)")
+            XCTAssertEqual(j.accuracy, r.accuracy, "the codec changes bytes, not answers (clean patches)")
+        }
+        var setting = Setting(edge: "edge", server: "server")
+        setting.codec = .jpeg(quality: 90)
+        XCTAssertThrowsError(try evaluator.evaluate(setting)) { XCTAssertTrue("\($0)".contains("cache build --codec jpeg:90"), "\($0)") }
+        setting.codec = .fullJPEG(quality: 75)
+        XCTAssertThrowsError(try evaluator.evaluate(setting)) { XCTAssertTrue("\($0)".contains("sends the whole image"), "\($0)") }
+    }
+
+    func testCodedSizesResumeAddAndMergeLikeRuns() throws {
+        let plain = try contents(try build("plain.h5") { $0.codecs = self.codecs })
+        // Interrupted, then resumed.
+        let resumed = try build("resumed.h5") { $0.codecs = self.codecs; $0.stopAfterRows = 5 }
+        XCTAssertEqual(try Cache(path: resumed).codedSizes(.jpeg(quality: 50)).completed, 8)
+        _ = try build("resumed.h5") { $0.codecs = self.codecs }
+        assertSameContents(try contents(resumed), plain)
+        // Added to a cache built without them.
+        let added = try build("added.h5")
+        _ = try build("added.h5") { $0.codecs = self.codecs }
+        assertSameContents(try contents(added), plain)
+        // Sharded and merged.
+        let shards = try (0..<3).map { i in try build("shard\(i).h5") { $0.codecs = self.codecs; $0.images = self.images.shard(i, of: 3, alignment: 4); $0.shard = (i, 3) } }
+        let merged = tmp.appendingPathComponent("merged.h5").path
+        try Cache.merge(shards: shards, into: merged)
+        assertSameContents(try contents(merged), plain)
+        // Runs of differing patch sizes cannot share a grid.
+        let config = ViTConfig(patchSize: 32, embedDim: 32, depth: 1, numHeads: 2, numClasses: 10)
+        let weights = tmp.appendingPathComponent("p32.safetensors").path
+        try SafeTensors.write(ViTWeights.random(config, seed: 3, std: 0.3).timmTensors(config), metadata: ["num_heads": "2"], to: weights)
+        models.append(ModelSpec(name: "p32", arch: "auto", weights: weights))
+        XCTAssertThrowsError(try build("bad.h5") { $0.codecs = [.jpeg(quality: 50)] }) {
+            XCTAssertTrue("\($0)".contains("--codec needs every run to have the same patch size; they have 16 px, 32 px"), "\($0)")
+        }
+        XCTAssertNoThrow(try build("fine.h5") { $0.codecs = [.raw] })  // raw records nothing: any runs
+    }
+}
