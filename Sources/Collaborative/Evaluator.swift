@@ -256,10 +256,10 @@ public final class Evaluator {
         }
         let p = server.numPatches
         let k = try keptPatches(setting.rule, ordering: setting.ordering, patches: p)[i]
-        let key = MemoTable.key(server: setting.server, ordering: setting.ordering)
+        let key = MemoTable.key(server: setting.server, ordering: setting.ordering, codec: setting.codec)
         let j = i * (p + 1) + k
-        if !(try loadMemo(key, server: setting.server, patches: p)).has(j) {
-            try Threads.with(threads) { try fill(key, server: setting.server, ordering: setting.ordering, pairs: [(i, k)], patches: p) }
+        if !(try loadMemo(key, server: setting.server, patches: p, codec: setting.codec)).has(j) {
+            try Threads.with(threads) { try fill(key, server: setting.server, ordering: setting.ordering, pairs: [(i, k)], patches: p, codec: setting.codec) }
         }
         let top5 = memos[key]!.top5[(j * MemoTable.ranks)..<((j + 1) * MemoTable.ranks)]
         return top5.filter { $0 >= 0 }.map(Int.init)
@@ -300,7 +300,7 @@ public final class Evaluator {
         let stopOf = sentCounts.map { m in stops.firstIndex(of: m)! }
 
         let ordering = setting.ordering
-        let memoKey = MemoTable.key(server: setting.server, ordering: ordering)
+        let memoKey = MemoTable.key(server: setting.server, ordering: ordering, codec: setting.codec)
         let config = server.config
         // Per k: server FLOPs (eq. 9 on prefix + k tokens), uplink time, server time.
         let fullFLOPs = config.encoderFLOPs(tokens: config.numTokens)
@@ -318,9 +318,9 @@ public final class Evaluator {
         // Per sent image keeping a patch: the smallest kept score and the kept scores' sum (NaN for a low-resolution server).
         var smallestKept = [Double](repeating: .nan, count: count), keptTotal = smallestKept
         if lowResolution == nil {  // every missing server answer of the grid, in one pass over the images
-            let missing = try missingPairs(memoKey, server: setting.server, kept: keptByRule, sent: mayBeSent, patches: p)
+            let missing = try missingPairs(memoKey, server: setting.server, kept: keptByRule, sent: mayBeSent, patches: p, codec: setting.codec)
             if !missing.isEmpty {
-                try Threads.with(threads) { try fill(memoKey, server: setting.server, ordering: ordering, pairs: missing, patches: p) }
+                try Threads.with(threads) { try fill(memoKey, server: setting.server, ordering: ordering, pairs: missing, patches: p, codec: setting.codec) }
             }
         }
         for k in keptByRule {
@@ -445,8 +445,8 @@ public final class Evaluator {
 
     /// The (image, k) pairs of `kept` (k per image, one array per rule parameter)
     /// among the images that may be sent whose server answer the memo lacks.
-    func missingPairs(_ key: String, server: String, kept: [[Int32]], sent: [Bool], patches p: Int) throws -> [(Int, Int)] {
-        let memo = try loadMemo(key, server: server, patches: p)
+    func missingPairs(_ key: String, server: String, kept: [[Int32]], sent: [Bool], patches p: Int, codec: Codec? = nil) throws -> [(Int, Int)] {
+        let memo = try loadMemo(key, server: server, patches: p, codec: codec)
         var pairs: [(Int, Int)] = []
         for k in kept {
             for i in 0..<count where sent[i] && !memo.has(i * (p + 1) + Int(k[i])) { pairs.append((i, Int(k[i]))) }
@@ -456,7 +456,9 @@ public final class Evaluator {
 
     /// Computes the memo entries among `pairs` (image, k) that are missing,
     /// running the server on exactly those patches, and stores them: in the
-    /// cache, or with `shard` in that memo shard file instead.
+    /// cache, or with `shard` in that memo shard file instead. With a lossy
+    /// `codec` (jpeg:Q) the server sees the patches as a receiver decodes
+    /// them (`PatchCoding.patchwiseDecoded`), into that codec's table.
     ///
     /// The answers go into the file through a `CacheWriter`, which starts
     /// from the newest published file: answers stored meanwhile by another
@@ -465,9 +467,12 @@ public final class Evaluator {
     /// SIGTERM (`Interruption`) stops after the batch in hand, keeping every
     /// answer computed, and throws `Interrupted`.
     func fill(_ key: String, server: String, ordering: PatchOrdering, pairs: [(Int, Int)], patches p: Int,
-              shard: MemoShard? = nil) throws {
-        var memo = try loadMemo(key, server: server, patches: p)
+              shard: MemoShard? = nil, codec: Codec? = nil) throws {
+        var memo = try loadMemo(key, server: server, patches: p, codec: codec)
         if let planner, shard == nil {
+            if MemoTable.isLossy(codec) {
+                throw CacheError(cache.path, "plans hold answers on clean patches; those under --codec \(codec!) are computed by the sweep itself", kind: .badValue)
+            }
             let wanted = Set(pairs.filter { !memo.has($0.0 * (p + 1) + $0.1) }.map { $0.0 * (p + 1) + $0.1 })
             guard !wanted.isEmpty else { return }
             planner.add(wanted.map { (image: $0 / (p + 1), k: $0 % (p + 1)) }, to: try emptyPlan(server: server, ordering: ordering),
@@ -524,6 +529,8 @@ public final class Evaluator {
         let pre = try cache.preprocessing
         let pins = try cache.pins()
         let order = try sorted(ordering, patches: p)
+        let lossy = MemoTable.isLossy(codec) ? codec : nil
+        let grid = PatchGrid(patchSize: info.patchSize, columns: info.imageSize / info.patchSize, rows: info.imageSize / info.patchSize)
         var done = 0
         progress(0, missing.count)
         // Decode a chunk of images once, then run each k among them in batches.
@@ -539,7 +546,10 @@ public final class Evaluator {
                 decoded.withUnsafeMutableBufferPointer { out in
                     parallelFor(chunk.count, costPerItem: 1 << 20) { range in
                         for j in range {
-                            out[j] = Result { pre.networkInput(cropped: try ImageFiles.load(paths[chunk[j]], preprocessing: pre, expected: pins[chunk[j]]).0) }
+                            out[j] = Result {
+                                let crop = try ImageFiles.load(paths[chunk[j]], preprocessing: pre, expected: pins[chunk[j]]).0
+                                return pre.networkInput(cropped: try lossy.map { try PatchCoding.patchwiseDecoded(crop, grid: grid, codec: $0) } ?? crop)
+                            }
                         }
                     }
                 }
@@ -703,8 +713,9 @@ public final class Evaluator {
     /// The memo table and its top-5 companion in memory: the stored ones, or
     /// all -1 where there are none yet; column P holds the server's
     /// full-image answer on every complete row (all patches, in any order,
-    /// are the whole image).
-    func loadMemo(_ key: String, server: String, patches p: Int) throws -> MemoEntries {
+    /// are the whole image), except under a lossy `codec`, whose whole image
+    /// is not the clean one.
+    func loadMemo(_ key: String, server: String, patches p: Int, codec: Codec? = nil) throws -> MemoEntries {
         if let m = memos[key] { return m }
         let info = try cache.run(server)
         guard info.numClasses <= Int(Int16.max) else {
@@ -720,7 +731,7 @@ public final class Evaluator {
                                top5: try stored(MemoTable.top5Key(key), entries: count * (p + 1) * MemoTable.ranks),
                                labels: cache.images.labels, columns: p + 1)
         let logits = try runLogits(server), c = info.numClasses
-        for i in 0..<info.completed where cache.status[i] == .read {
+        for i in 0..<info.completed where cache.status[i] == .read && !MemoTable.isLossy(codec) {
             memo.set(i * (p + 1) + p, classes: topK(logits[(i * c)..<((i + 1) * c)], MemoTable.ranks).map(\.index))
         }
         memos[key] = memo

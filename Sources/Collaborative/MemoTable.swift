@@ -1,6 +1,7 @@
 import Attention
 import HDF5IO
 import Safety
+import Wire
 
 /// The server's memoised predictions: for a server run and a patch
 /// ordering, an N x (P+1) int16 table whose column k holds the class the
@@ -16,9 +17,16 @@ public enum MemoTable {
     /// Classes kept per entry by the top-5 companion.
     public static let ranks = 5
 
-    /// `/memo/SERVER/ORDERING`.
-    public static func key(server: String, ordering: PatchOrdering) -> String {
-        CacheLayout.memoTable(server: server, ordering: ordering)
+    /// `/memo/SERVER/ORDERING`; with a lossy codec (jpeg:Q: the answers on
+    /// the patches as decoded) `/memo/SERVER/ORDERING@CODEC`.
+    public static func key(server: String, ordering: PatchOrdering, codec: Codec? = nil) -> String {
+        CacheLayout.memoTable(server: server, ordering: ordering) + (isLossy(codec) ? "@\(codec!)" : "")
+    }
+
+    /// Whether the server's answers under `codec` differ from the clean ones (jpeg:Q).
+    static func isLossy(_ codec: Codec?) -> Bool {
+        if case .jpeg? = codec { return true }
+        return false
     }
 
     /// `/memo_top5/SERVER/ORDERING`: the top-5 companion of the table at `key`.

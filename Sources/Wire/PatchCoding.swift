@@ -98,6 +98,29 @@ public enum PatchCoding {
         return RGBImage(width: grid.width, height: grid.height, pixels: pixels)
     }
 
+    /// The crop as a receiver decodes its patches under `codec`: raw, the crop
+    /// itself; jpeg:Q, every patch coded alone and decoded block-wise. A
+    /// mosaic patch decodes as it does alone (docs/wire.md), so the first k
+    /// patches of this image are what the server receives for any selection
+    /// of k: one degraded crop per image and quality serves every k.
+    public static func patchwiseDecoded(_ crop: RGBImage, grid: PatchGrid, codec: Codec) throws -> RGBImage {
+        switch codec {
+        case .raw:
+            return crop
+        case .jpeg:
+            let all = Array(0..<grid.count)
+            var pixels = [UInt8](repeating: 0, count: grid.width * grid.height * 3)
+            for i in all {
+                let alone = try decode(encode(crop, grid: grid, indices: [i], codec: codec, imageID: 0))
+                place(alone[...], side: grid.patchSize, into: &pixels, width: grid.width,
+                      x: (i % grid.columns) * grid.patchSize, y: (i / grid.columns) * grid.patchSize)
+            }
+            return RGBImage(width: grid.width, height: grid.height, pixels: pixels)
+        case .fullJPEG:
+            throw WireCodingError("full-jpeg sends the whole crop, not patches")
+        }
+    }
+
     /// Copies a `side` x `side` patch (rows top to bottom, RGB) into an image
     /// `width` pixels wide held in `pixels`, at column `x`, row `y`.
     private static func place(_ patch: ArraySlice<UInt8>, side: Int, into pixels: inout [UInt8], width: Int, x: Int, y: Int) {

@@ -65,7 +65,8 @@ extension CacheTests {
             XCTAssertEqual(j.bytesPerImage, Double(estimated) / 10, accuracy: 1e-9, "\(rule) \(gate)")
             let real = Double(encoded) / 10
             XCTAssertEqual(j.bytesPerImage, real, accuracy: 0.06 * real + 1, "\(rule) \(gate)")
-            XCTAssertEqual(j.accuracy, r.accuracy, "the codec changes bytes, not answers (clean patches)")
+            XCTAssertEqual(r.accuracy, try evaluator.evaluate(Setting(edge: "edge", server: "server", rule: rule, gate: gate)).accuracy,
+                           "raw frames carry the clean patches")
         }
         var setting = Setting(edge: "edge", server: "server")
         setting.codec = .jpeg(quality: 90)
@@ -99,5 +100,38 @@ extension CacheTests {
             XCTAssertTrue("\($0)".contains("--codec needs every run to have the same patch size; they have 16 px, 32 px"), "\($0)")
         }
         XCTAssertNoThrow(try build("fine.h5") { $0.codecs = [.raw] })  // raw records nothing: any runs
+    }
+
+    /// Under jpeg:Q the server answers on the patches as a receiver decodes
+    /// the real frame: per image, the memo's class equals the server run on
+    /// the kept patches of an encoded and decoded mosaic.
+    func testAnswersUnderJPEGAreTheServersOnDecodedFrames() throws {
+        let path = try build("c.h5") { $0.codecs = [.jpeg(quality: 20)] }
+        let evaluator = Evaluator(cache: try Cache(path: path))
+        let server = try VisionTransformer(weightsPath: models[1].weights)
+        let importance = try evaluator.cache.importance("edge", measure: .mean)
+        let grid = PatchGrid(patchSize: 16, columns: 14, rows: 14)
+        var setting = Setting(edge: "edge", server: "server", rule: .sum(0.6), gate: .none)
+        setting.codec = .jpeg(quality: 20)
+        let lossy = try evaluator.evaluate(setting)
+        var differ = 0, correct = 0
+        for (i, file) in images.paths.enumerated() {
+            let scores = Array(importance[(i * 196)..<((i + 1) * 196)])
+            let order = Ordering.byScore(scores[...])
+            let k = setting.rule.keep(sorted: order.map { scores[$0] }[...])
+            let crop = try Preprocessing().croppedImage(contentsOf: file)
+            let frame = try WireImage(decoding: PatchCoding.encode(crop, grid: grid, indices: Array(order.prefix(k)).sorted(), codec: .jpeg(quality: 20), imageID: 0).encoded())
+            let x = Tensor(shape: [1, 3, 224, 224], scalars: Preprocessing().networkInput(cropped: try PatchCoding.receivedCrop(frame)))
+            let logits = server.forward(x, keep: [Array(order.prefix(k))]).logits.scalars
+            let answer = logits.indices.max { logits[$0] < logits[$1] }!
+            XCTAssertEqual(try evaluator.serverTopFive(setting, image: i).first, answer, file)
+            if answer == Int(images.labels[i]) { correct += 1 }
+            var clean = setting
+            clean.codec = nil
+            if try evaluator.serverTopFive(clean, image: i).first != answer { differ += 1 }
+        }
+        XCTAssertEqual(lossy.accuracy, Double(correct) / 10)
+        XCTAssertTrue(try evaluator.cache.file.contains("/memo/server/edge:mean@jpeg:20"))
+        XCTAssertGreaterThan(differ, 0, "quality 20 changes some answer (1 of 10 with these weights)")
     }
 }
