@@ -84,8 +84,20 @@ extension Evaluator {
     /// server (it receives the whole image at R x R, so rules do not apply),
     /// by increasing resolution.
     public func lowResolutionBaselines(_ setting: Setting) throws -> [(run: RunInfo, evaluation: Evaluation)] {
-        let runs = try cache.runNames().map { try cache.run($0) }.filter { $0.lowResolution != nil }
-            .sorted { $0.lowResolution! < $1.lowResolution! }
+        try baselines(.lowResolution, setting)
+    }
+
+    /// The whole-image JPEG baseline: each @jpeg:Q run of the cache as the
+    /// server (it receives the whole crop as one JPEG), by increasing quality;
+    /// its bytes are the JPEG frames' (`full-jpeg:Q`).
+    public func jpegBaselines(_ setting: Setting) throws -> [(run: RunInfo, evaluation: Evaluation)] {
+        try baselines(.jpegBaseline, setting)
+    }
+
+    /// The runs of a baseline `role` as the server, by their resolution or quality.
+    func baselines(_ role: RunRole, _ setting: Setting) throws -> [(run: RunInfo, evaluation: Evaluation)] {
+        let runs = try cache.runNames().map { try cache.run($0) }.filter { $0.baseline == role }
+            .sorted { ($0.lowResolution ?? $0.jpegQuality ?? 0) < ($1.lowResolution ?? $1.jpegQuality ?? 0) }
         return try runs.map { r in
             var s = setting
             s.server = r.name

@@ -60,6 +60,7 @@ extension Cache {
         for r in runs {
             let info = try first.run(r)
             var model = ModelSpec(name: r, arch: info.arch, weights: info.weights, lowResolution: info.lowResolution)
+            model.jpegQuality = info.jpegQuality
             model.role = info.role
             try CacheLayout.createRun(in: f, model: model, sha256: info.weightsSHA256, config: info.config, images: n, completed: n)
             for d in CacheLayout.runDatasets {

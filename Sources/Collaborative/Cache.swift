@@ -168,6 +168,7 @@ public final class Cache {
         guard r.imageSize % r.patchSize == 0 else { throw fail("image_size \(r.imageSize) is not a multiple of patch_size \(r.patchSize)") }
         guard r.embedDim % r.numHeads == 0 else { throw fail("embed_dim \(r.embedDim) is not a multiple of num_heads \(r.numHeads)") }
         if let low = r.lowResolution, !(1..<r.imageSize).contains(low) { throw fail("low_resolution \(low) is not in 1..<\(r.imageSize)") }
+        if let q = r.jpegQuality, !(1...100).contains(q) { throw fail("jpeg_quality \(q) is not in 1...100") }
         let n = images.count, p = r.numPatches
         let expected = [[n, r.numClasses], [n, p], [n, p], [n, p], [n, r.numHeads, r.prefixTokens + p]]
         for (dataset, shape) in zip(CacheLayout.runDatasets, expected) {
@@ -218,6 +219,10 @@ public struct RunInfo: Equatable, Sendable {
     public let numClasses, embedDim, depth, numHeads, patchSize, imageSize, completed: Int
     /// R for a run on images sent at R x R pixels (the low-resolution baseline), else nil.
     public let lowResolution: Int?
+    /// The baseline role a low-resolution or whole-image JPEG run stands for; nil for a plain run.
+    public var baseline: RunRole? { lowResolution != nil ? .lowResolution : jpegQuality != nil ? .jpegBaseline : nil }
+    /// Whether the server receives the whole image (a baseline run), not patches.
+    public var sendsWholeImage: Bool { baseline != nil }
     /// Tokens before the patches (class, distillation, register tokens).
     public var prefixTokens: Int = 1
     /// Whether the second prefix token is a distillation token with its own head (`ViTConfig.distilled`).
@@ -226,6 +231,8 @@ public struct RunInfo: Equatable, Sendable {
     public var noEmbedClass = false
     /// The role recorded at build (`Cache.runRoles` infers the missing ones).
     public var role: RunRole?
+    /// Q for a run on images sent whole as a JPEG at quality Q (the whole-image JPEG baseline), else nil.
+    public var jpegQuality: Int? = nil
     public var numPatches: Int { (imageSize / patchSize) * (imageSize / patchSize) }
     /// The run's architecture as a configuration (for FLOPs, shapes and
     /// parameter counts): the prefix tokens after the class and distillation

@@ -16,9 +16,15 @@ public struct ModelSpec: Equatable, Sendable {
     /// `@R`: the model sees every image reduced to R x R pixels and enlarged
     /// back (the low-resolution baseline; `Preprocessing.lowResolution`).
     public var lowResolution: Int?
+    /// `@jpeg:Q`: the model sees every image's crop coded as one JPEG at
+    /// quality Q and decoded (the whole-image JPEG baseline; `Preprocessing.jpegQuality`).
+    public var jpegQuality: Int?
     /// What the run is for (`--role NAME=ROLE`); nil: inferred by size among
     /// the models of the build (`RunRole.inferred`) and recorded.
     public var role: RunRole?
+
+    /// The input this run sees beside the plain crop.
+    var variant: InputVariant { InputVariant(lowResolution: lowResolution, jpegQuality: jpegQuality) }
 
     public init(name: String, arch: String, weights: String, lowResolution: Int? = nil) {
         self.name = name
@@ -27,16 +33,23 @@ public struct ModelSpec: Equatable, Sendable {
         self.lowResolution = lowResolution
     }
 
-    /// Parses `NAME=ARCH:WEIGHTS` or `NAME=ARCH:WEIGHTS@R`.
+    /// Parses `NAME=ARCH:WEIGHTS`, `NAME=ARCH:WEIGHTS@R` or `NAME=ARCH:WEIGHTS@jpeg:Q` (Q 1-100).
     public init?(parsing text: String) {
         guard let eq = text.firstIndex(of: "="), let colon = text[eq...].firstIndex(of: ":") else { return nil }
         name = String(text[..<eq])
         arch = String(text[text.index(after: eq)..<colon])
         weights = String(text[text.index(after: colon)...])
-        if let at = weights.lastIndex(of: "@"), let r = Int(weights[weights.index(after: at)...]) {
-            guard r > 0 else { return nil }
-            lowResolution = r
-            weights = String(weights[..<at])
+        if let at = weights.lastIndex(of: "@") {
+            let tail = weights[weights.index(after: at)...]
+            if let r = Int(tail) {
+                guard r > 0 else { return nil }
+                lowResolution = r
+                weights = String(weights[..<at])
+            } else if tail.hasPrefix("jpeg:") {
+                guard let q = Int(tail.dropFirst(5)), (1...100).contains(q) else { return nil }
+                jpegQuality = q
+                weights = String(weights[..<at])
+            }
         }
         guard !name.isEmpty, !name.contains("/"), !arch.isEmpty, !weights.isEmpty else { return nil }
     }
@@ -104,6 +117,9 @@ public struct CacheBuilder {
             guard net.config.imageSize == preprocessing.size else {
                 throw CacheError(path, "model '\(m.name)' takes \(net.config.imageSize) px images, preprocessing gives \(preprocessing.size)", kind: .badValue)
             }
+            if m.lowResolution != nil && m.jpegQuality != nil {
+                throw CacheError(path, "model '\(m.name)': a run is either at low resolution (@R) or whole-image JPEG (@jpeg:Q), not both", kind: .badValue)
+            }
             if let r = m.lowResolution, r >= preprocessing.size {
                 throw CacheError(path, "model '\(m.name)': low resolution @\(r) must be under the image size \(preprocessing.size)", kind: .badValue)
             }
@@ -114,7 +130,9 @@ public struct CacheBuilder {
                 throw CacheError(path, "row \(row) (\(images.paths[row])): label \(images.labels[row]) is out of range for model '\(m.name)' (\(net.config.numClasses) classes, labels 0..<\(net.config.numClasses); unknown is an empty label)", kind: .badValue)
             }
         }
-        let codecs = self.codecs.filter { $0 != .raw }
+        // A whole-image JPEG run's bytes are its images' JPEG sizes: recorded as full-jpeg:Q.
+        let runCodecs = models.compactMap { $0.jpegQuality.map { Codec.fullJPEG(quality: $0) } }
+        let codecs = (self.codecs + runCodecs).filter { $0 != .raw }.reduce(into: [Codec]()) { if !$0.contains($1) { $0.append($1) } }
         let grid = try codecGrid(codecs, nets: nets, path: path)
         let hashes = try models.map { try sha256Hex(ofFile: $0.weights) }
         let exists = FileManager.default.fileExists(atPath: path)
@@ -139,7 +157,7 @@ public struct CacheBuilder {
                 let rows = start..<min(n, start + batch)
                 let pending = nets.indices.filter { done[$0] < rows.upperBound }
                 let pendingCodecs = codecs.indices.filter { codecDone[$0] < rows.upperBound }
-                let (inputs, outcomes, records) = try loadBatch(rows, resolutions: Set(pending.map { models[$0].lowResolution }),
+                let (inputs, outcomes, records) = try loadBatch(rows, variants: Set(pending.map { models[$0].variant }),
                                                                 codecs: pendingCodecs.map { codecs[$0] }, grid: grid,
                                                                 status: Array(status[rows]), pins: Array(pins[rows]))
                 if strict, let bad = outcomes.indices.first(where: { outcomes[$0].status == .unreadable && status[rows.lowerBound + $0] != .unreadable }) {
@@ -147,7 +165,7 @@ public struct CacheBuilder {
                 }
                 for j in pending {
                     let net = nets[j]
-                    let out = net.forward(inputs[models[j].lowResolution]!, storeAttention: true)
+                    let out = net.forward(inputs[models[j].variant]!, storeAttention: true)
                     if let bad = out.firstNonFiniteImage() {
                         let row = rows.lowerBound + bad
                         throw CacheError(path, "row \(row) (\(images.paths[row])): model '\(models[j].name)' gave a non-finite logit or attention value; nothing of this batch was stored", kind: .failed)
@@ -198,13 +216,14 @@ public struct CacheBuilder {
     /// cropped once, in parallel. An unreadable image (or one already recorded
     /// as unreadable, which is not read again) gets an all-zero input, so that
     /// the batch keeps its shape; a changed image is an error.
-    func loadBatch(_ rows: Range<Int>, resolutions: Set<Int?>, codecs: [Codec] = [], grid: PatchGrid? = nil, status: [ImageStatus],
-                   pins: [ImagePin]) throws -> ([Int?: Tensor], [ImageOutcome], [[CodedSizes.Record?]]) {
+    func loadBatch(_ rows: Range<Int>, variants wanted: Set<InputVariant>, codecs: [Codec] = [], grid: PatchGrid? = nil, status: [ImageStatus],
+                   pins: [ImagePin]) throws -> ([InputVariant: Tensor], [ImageOutcome], [[CodedSizes.Record?]]) {
         let s = preprocessing.size, per = 3 * s * s
-        let variants = Array(resolutions)
-        let pres = variants.map { r -> Preprocessing in
+        let variants = Array(wanted)
+        let pres = variants.map { v -> Preprocessing in
             var p = preprocessing
-            p.lowResolution = r
+            p.lowResolution = v.lowResolution
+            p.jpegQuality = v.jpegQuality
             return p
         }
         var x = [Float](repeating: 0, count: variants.count * rows.count * per)  // variant-major
@@ -243,7 +262,7 @@ public struct CacheBuilder {
             }
         }
         if let error = changed.compactMap({ $0 }).first { throw error }
-        var out: [Int?: Tensor] = [:]
+        var out: [InputVariant: Tensor] = [:]
         for (v, r) in variants.enumerated() {
             out[r] = Tensor(shape: [batch, 3, s, s], scalars: Array(x[(v * batch * per)..<((v + 1) * batch * per)]))
         }
@@ -256,7 +275,9 @@ public struct CacheBuilder {
     func codecGrid(_ codecs: [Codec], nets: [any ImageClassifier], path: String) throws -> PatchGrid? {
         guard !codecs.isEmpty else { return nil }
         let sizes = Set(nets.map(\.config.patchSize))
-        guard sizes.count == 1, let size = sizes.first else {
+        let mosaics = codecs.contains { !$0.isWholeImage }
+        // Whole-image codecs only record the crop's size: the grid just describes it.
+        guard sizes.count == 1 || !mosaics, let size = sizes.min() else {
             throw CacheError(path, "--codec needs every run to have the same patch size; they have \(sizes.sorted().map { "\($0) px" }.joined(separator: ", "))", kind: .badValue)
         }
         guard preprocessing.size % size == 0 else {
@@ -310,7 +331,7 @@ public struct CacheBuilder {
     /// `models` with their roles: as given, else inferred by size among them.
     func withRoles(_ models: [ModelSpec], _ nets: [any ImageClassifier]) -> [ModelSpec] {
         let given = Dictionary(models.compactMap { m in m.role.map { (m.name, $0) } }, uniquingKeysWith: { a, _ in a })
-        let inferred = RunRole.inferred(zip(models, nets).map { ($0.name, $1.config.parameterCount, $0.lowResolution != nil) }, taken: given)
+        let inferred = RunRole.inferred(zip(models, nets).map { ($0.name, $1.config.parameterCount, $0.variant.baseline) }, taken: given)
         return models.map { m in var m = m; m.role = m.role ?? inferred[m.name]; return m }
     }
 
@@ -340,8 +361,8 @@ public struct CacheBuilder {
             guard info.weightsSHA256 == hash else {
                 throw CacheError(path, "run '\(m.name)' was made with other weights (sha256 \(info.weightsSHA256.prefix(12))...); remove it or use another --out", kind: .stale)
             }
-            guard info.lowResolution == m.lowResolution else {
-                throw CacheError(path, "run '\(m.name)' was made at another input resolution; remove it or use another --out", kind: .stale)
+            guard info.lowResolution == m.lowResolution, info.jpegQuality == m.jpegQuality else {
+                throw CacheError(path, "run '\(m.name)' was made at another input resolution or JPEG quality; remove it or use another --out", kind: .stale)
             }
         }
         let recorded = try CacheLayout.codecNames(in: f)
@@ -355,6 +376,16 @@ public struct CacheBuilder {
             }
         }
     }
+}
+
+/// What a run sees of each image besides the crop's normalisation: the
+/// crop reduced and enlarged back (`lowResolution`) or through a JPEG at
+/// `jpegQuality`; neither for a plain run.
+struct InputVariant: Hashable {
+    var lowResolution: Int?
+    var jpegQuality: Int?
+    /// Which baseline role such a run takes (nil for a plain run).
+    var baseline: RunRole? { lowResolution != nil ? .lowResolution : jpegQuality != nil ? .jpegBaseline : nil }
 }
 
 /// The tool's version, recorded in the files it writes.

@@ -104,7 +104,8 @@ public enum CacheLayout {
                        prefixTokens: try g.hasAttribute("prefix_tokens") ? try int("prefix_tokens") : 1,
                        distilled: try g.hasAttribute("distilled") ? try int("distilled") != 0 : false,
                        noEmbedClass: try g.hasAttribute("no_embed_class") ? try int("no_embed_class") != 0 : false,
-                       role: try g.hasAttribute("role") ? RunRole(rawValue: try g.attribute("role", as: String.self)) : nil)
+                       role: try g.hasAttribute("role") ? RunRole(rawValue: try g.attribute("role", as: String.self)) : nil,
+                       jpegQuality: try g.hasAttribute("jpeg_quality") ? try int("jpeg_quality") : nil)
     }
 
     /// Rows a run has completed, as stored (for a writer resuming a build).
@@ -187,6 +188,7 @@ public enum CacheLayout {
         try g.setAttribute("weights", to: m.weights)
         try g.setAttribute("weights_sha256", to: sha256)
         if let r = m.lowResolution { try g.setAttribute("low_resolution", to: Int64(r)) }
+        if let q = m.jpegQuality { try g.setAttribute("jpeg_quality", to: Int64(q)) }
         if let role = m.role { try g.setAttribute("role", to: role.rawValue) }
         for (k, v) in [("num_classes", c.numClasses), ("embed_dim", c.embedDim), ("depth", c.depth),
                        ("num_heads", c.numHeads), ("patch_size", c.patchSize), ("prefix_tokens", c.prefixTokens),

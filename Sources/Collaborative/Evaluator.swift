@@ -250,7 +250,7 @@ public final class Evaluator {
     /// at its resolution.
     public func serverTopFive(_ setting: Setting, image i: Int) throws -> [Int] {
         let server = try cache.run(setting.server)
-        if server.lowResolution != nil {
+        if server.sendsWholeImage {
             let c = server.numClasses
             return topK(try runLogits(setting.server)[(i * c)..<((i + 1) * c)], MemoTable.ranks).map(\.index)
         }
@@ -306,25 +306,30 @@ public final class Evaluator {
         let fullFLOPs = config.encoderFLOPs(tokens: config.numTokens)
         let flopsByK = (0...p).map { config.encoderFLOPs(tokens: config.prefixTokens + $0) }
         let bytesPerPatch = Double(server.patchSize * server.patchSize * 3)
-        // A low-resolution server run receives the whole image at R x R pixels: as many
-        // bytes as p (R/S)^2 patches, and no position bits. Rules do not apply to it.
+        // A baseline server run receives the whole image, and rules do not apply to it:
+        // at low resolution R x R pixels, as many bytes as p (R/S)^2 patches and no
+        // position bits; as a JPEG at quality Q, the whole-image frame (`wholeImageFrames`),
+        // p x its bytes / the crop's raw bytes in patch-equivalents.
         let lowResolution = server.lowResolution.map { Double($0 * $0) / Double(server.imageSize * server.imageSize) }
+        let wholeImage = server.sendsWholeImage
         let bytesByK = (0...p).map { lowResolution.map { f in Double(p) * f * bytesPerPatch } ?? Double($0) * bytesPerPatch + Double(p) / 8 }
-        let frameBytes = try setting.codec.map { try self.frameBytes($0, setting: setting, server: server, rows: rows) }
+        let jpegFrames = try server.jpegQuality.map { try wholeImageFrames(quality: $0, rows: rows) }
+        let frameBytes = wholeImage ? nil : try setting.codec.map { try self.frameBytes($0, setting: setting, server: server, rows: rows) }
+        let rawImageBytes = Double(server.imageSize * server.imageSize * 3)
         let msPerByte = 8 / (latency.uplinkMbps * 1e6) * 1e3
         let serverByK = flopsByK.map { latency.serverMs * $0 / fullFLOPs }
         var results: [Evaluation] = []
         var serverCorrect = [Bool](repeating: false, count: count), serverCorrectTop5 = serverCorrect
         // Per sent image keeping a patch: the smallest kept score and the kept scores' sum (NaN for a low-resolution server).
         var smallestKept = [Double](repeating: .nan, count: count), keptTotal = smallestKept
-        if lowResolution == nil {  // every missing server answer of the grid, in one pass over the images
+        if !wholeImage {  // every missing server answer of the grid, in one pass over the images
             let missing = try missingPairs(memoKey, server: setting.server, kept: keptByRule, sent: mayBeSent, patches: p, codec: setting.codec)
             if !missing.isEmpty {
                 try Threads.with(threads) { try fill(memoKey, server: setting.server, ordering: ordering, pairs: missing, patches: p, codec: setting.codec) }
             }
         }
         for k in keptByRule {
-            if lowResolution != nil {
+            if wholeImage {
                 for i in rows {
                     serverCorrect[i] = labels[i] >= 0 && serverPred[i] == labels[i]
                     serverCorrectTop5[i] = serverTop5[i]
@@ -356,9 +361,14 @@ public final class Evaluator {
                 }
                 totals.gain += (serverCorrect[i] ? 1 : 0) - (edgeCorrect[i] ? 1 : 0)
                 totals.gainTop5 += (serverCorrectTop5[i] ? 1 : 0) - (edgeTop5[i] ? 1 : 0)
-                totals.patches += lowResolution.map { Double(p) * $0 } ?? Double(ki)
+                if let jpegFrames {
+                    totals.patches += Double(p) * Double(jpegFrames[i] - WireImage.headerBytes) / rawImageBytes
+                    totals.bytes += Double(jpegFrames[i])
+                } else {
+                    totals.patches += lowResolution.map { Double(p) * $0 } ?? Double(ki)
+                    totals.bytes += frameBytes.map { Double($0[i * (p + 1) + ki]) } ?? bytesByK[ki]
+                }
                 totals.flops += flopsByK[ki]
-                totals.bytes += frameBytes.map { Double($0[i * (p + 1) + ki]) } ?? bytesByK[ki]
                 totals.serverTime += serverByK[ki]
                 while next < stops.count && stops[next] == j + 1 { atStop[next] = totals; next += 1 }
             }
@@ -423,7 +433,7 @@ public final class Evaluator {
         var mayBeSent = [Bool](repeating: false, count: count)
         for i in byScore.prefix(maxSent) { mayBeSent[i] = true }
         let rules = (ruleParameters ?? [setting.rule.parameter]).map { setting.rule.with(parameter: $0) }
-        let order = server.lowResolution == nil ? try sorted(setting.ordering, patches: p) : nil
+        let order = server.sendsWholeImage ? nil : try sorted(setting.ordering, patches: p)
         let keptByRule = order?.keep(rules) ?? Array(repeating: [Int32](repeating: Int32(p), count: count), count: rules.count)
         return GridDemand(selection: selection, byScore: byScore, sentCounts: sentCounts, maxSent: maxSent,
                           mayBeSent: mayBeSent, order: order, keptByRule: keptByRule)
@@ -638,8 +648,8 @@ public final class Evaluator {
         if codec.isWholeImage {
             throw CacheError(cache.path, "--codec \(codec) sends the whole image, not patches: it is the baseline, a run of its own; give raw or jpeg:Q", kind: .badValue)
         }
-        guard server.lowResolution == nil else {
-            throw CacheError(cache.path, "--codec \(codec): run '\(server.name)' is sent at low resolution, not as patches", kind: .badValue)
+        guard !server.sendsWholeImage else {
+            throw CacheError(cache.path, "--codec \(codec): run '\(server.name)' is sent as a whole image, not as patches", kind: .badValue)
         }
         let p = server.numPatches
         let key = "\(codec)|\(setting.ordering)"
@@ -662,6 +672,19 @@ public final class Evaluator {
             filled[i] = true
         }
         frameByteTables[key] = (out, filled)
+        return out
+    }
+
+    /// The bytes of each image's whole-image JPEG frame at `quality`
+    /// (header and the crop's JPEG, `full-jpeg:Q`), from the sizes the cache
+    /// recorded when the @jpeg:Q run was built; rows not evaluated are 0.
+    func wholeImageFrames(quality: Int, rows: [Int]) throws -> [Int] {
+        let table = try cache.codedSizes(.fullJPEG(quality: quality))
+        if let last = rows.max(), last >= table.completed {
+            throw CacheError(cache.path, "full-jpeg:\(quality) sizes are recorded for \(thousands(table.completed)) of \(thousands(cache.images.count)) images; finish them with semcom cache build", kind: .incomplete)
+        }
+        var out = [Int](repeating: 0, count: cache.images.count)
+        for i in rows { out[i] = table.fullFrameBytes(row: i) }
         return out
     }
 

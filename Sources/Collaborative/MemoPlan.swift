@@ -148,7 +148,7 @@ extension Evaluator {
     public func plan(_ setting: Setting, ruleParameters: [Double]?, gateThresholds: [Double]?) throws -> MemoPlan {
         var plan = try emptyPlan(server: setting.server, ordering: setting.ordering)
         let server = try cache.run(setting.server)
-        guard server.lowResolution == nil else { return plan }
+        guard !server.sendsWholeImage else { return plan }
         let p = server.numPatches
         let d = try demand(setting, ruleParameters: ruleParameters, gateThresholds: gateThresholds)
         var needed = Set<Int>()  // entries i (P + 1) + k

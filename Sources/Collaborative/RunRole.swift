@@ -9,6 +9,8 @@ public enum RunRole: String, Sendable, CaseIterable, CustomStringConvertible {
     case smallServer = "small_server"
     /// The server on whole images reduced to R x R pixels (the Fig. 10 baseline).
     case lowResolution = "low_resolution"
+    /// The server on whole images sent as one JPEG (the ordinary system's baseline).
+    case jpegBaseline = "jpeg_baseline"
 
     public var description: String { rawValue }
 
@@ -18,21 +20,21 @@ public enum RunRole: String, Sendable, CaseIterable, CustomStringConvertible {
         case .edge: return "edge"
         case .server: return "server"
         case .smallServer: return "small"
-        case .lowResolution: return nil
+        case .lowResolution, .jpegBaseline: return nil
         }
     }
 
-    /// Roles by size, for runs whose role was not given: every low-resolution
-    /// run is `lowResolution`; among the others, the one with the fewest
+    /// Roles by size, for runs whose role was not given: a baseline run
+    /// (low resolution, whole-image JPEG) has its baseline's role; among the others, the one with the fewest
     /// parameters is the edge, the one with the most the server, and the
     /// largest of the rest the small server (ties: the name decides). Runs
     /// whose role is in `taken` are left out, and so are the roles taken.
-    public static func inferred(_ runs: [(name: String, parameters: Int, lowResolution: Bool)],
+    public static func inferred(_ runs: [(name: String, parameters: Int, baseline: RunRole?)],
                                 taken: [String: RunRole] = [:]) -> [String: RunRole] {
         var roles: [String: RunRole] = [:]
         let free = runs.filter { taken[$0.name] == nil }
-        for r in free where r.lowResolution { roles[r.name] = .lowResolution }
-        var full = free.filter { !$0.lowResolution }.sorted { ($0.parameters, $0.name) < ($1.parameters, $1.name) }
+        for r in free { if let b = r.baseline { roles[r.name] = b } }
+        var full = free.filter { $0.baseline == nil }.sorted { ($0.parameters, $0.name) < ($1.parameters, $1.name) }
         let used = Set(taken.values)
         if !used.contains(.edge), let first = full.first { roles[first.name] = .edge; full.removeFirst() }
         if !used.contains(.server), let last = full.last { roles[last.name] = .server; full.removeLast() }
@@ -48,7 +50,7 @@ extension Cache {
         let runs = try runNames().map { try run($0) }
         var recorded: [String: RunRole] = [:]
         for r in runs { if let role = r.role { recorded[r.name] = role } }
-        let inferred = RunRole.inferred(runs.map { ($0.name, $0.config.parameterCount, $0.lowResolution != nil) }, taken: recorded)
+        let inferred = RunRole.inferred(runs.map { ($0.name, $0.config.parameterCount, $0.baseline) }, taken: recorded)
         var byRole: [RunRole: String] = [:]
         for (name, role) in recorded.merging(inferred, uniquingKeysWith: { a, _ in a }).sorted(by: { $0.key < $1.key }) where byRole[role] == nil {
             byRole[role] = name

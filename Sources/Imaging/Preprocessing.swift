@@ -19,6 +19,11 @@ public struct Preprocessing: Sendable, Equatable {
     /// (PIL-style bicubic both ways) before normalising: what a server sees of
     /// an image transmitted at low resolution (the low-resolution baseline).
     public var lowResolution: Int?
+    /// When set, the crop is coded as one JPEG at this quality (4:2:0,
+    /// `RGBImage.jpegData`) and decoded as PIL decodes before normalising:
+    /// what a server sees of an image transmitted whole as a JPEG (the
+    /// ordinary system's baseline, `full-jpeg:Q` in the wire format).
+    public var jpegQuality: Int?
 
     /// The sides and crop fractions accepted from options and config files:
     /// a crop fraction in [0.05, 1] keeps the resized side <= 20 x size.
@@ -90,8 +95,15 @@ public struct Preprocessing: Sendable, Equatable {
     }
 
     /// The network input from an image already cropped by `crop` (size x size):
-    /// `normalize`, through the low-resolution round trip when `lowResolution` is set.
+    /// `normalize`, through the JPEG round trip when `jpegQuality` is set and
+    /// the low-resolution round trip when `lowResolution` is.
     public func networkInput(cropped c: RGBImage) -> [Float] {
+        var c = c
+        if let q = jpegQuality {
+            do { c = try RGBImage(decoding: c.jpegData(quality: q), file: "crop") } catch {
+                fatalError("libjpeg failed on a crop it encoded itself: \(error)")
+            }
+        }
         guard let r = lowResolution else { return normalize(c) }
         return normalize(c.resizedBicubic(width: r, height: r).resizedBicubic(width: size, height: size))
     }

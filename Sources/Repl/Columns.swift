@@ -27,6 +27,7 @@ private let latency = (quantity: "latency per image", unit: "ms")
 let columnDocs: [String: ColumnDoc] = [
     "run": ColumnDoc("", "the low-resolution server run", series: "run"),
     "resolution": ColumnDoc("px", "R: the image is sent reduced to R x R pixels", series: "image side sent"),
+    "jpeg_quality": ColumnDoc("", "Q: the whole image is sent as one JPEG at quality Q (1-100)", series: "JPEG quality"),
     "rule": ColumnDoc("", "the selection rule (help rules); 'whole image' for lowres", series: "selection rule"),
     "rule_param": ColumnDoc("D, T or K", "the rule's parameter", series: "rule parameter", quantity: "selection rule parameter"),
     "gate": ColumnDoc("", "the gate (help gates)", series: "gate"),

@@ -17,7 +17,7 @@ func describe(_ s: Session) throws -> String {
     var runs = ResultTable(columns: ["run", "arch", "classes", "D", "depth", "heads", "input", "completed"])
     for name in try cache.runNames() {
         let r = try cache.run(name)
-        let input = r.lowResolution.map { "\($0) px" } ?? "full"
+        let input = r.lowResolution.map { "\($0) px" } ?? r.jpegQuality.map { "jpeg:\($0)" } ?? "full"
         runs.rows.append([.text(name), .text(r.architecture), "\(r.numClasses)", "\(r.embedDim)", "\(r.depth)", "\(r.numHeads)", .text(input), "\(r.completed)/\(cache.images.count)"])
     }
     lines.append(runs.text)
@@ -58,14 +58,25 @@ public func evaluationTable(_ points: [(Setting, Evaluation)], pareto: Bool = fa
 /// Every low-resolution run of the cache evaluated as the server (rules do not
 /// apply: it receives the whole image at R x R), one row each, by resolution.
 func lowResolutionTable(_ s: Session) throws -> ResultTable {
+    try baselineTable(s, .lowResolution)
+}
+
+/// Every whole-image JPEG run of the cache (`@jpeg:Q`) evaluated as the
+/// server, one row each, by quality.
+func jpegBaselineTable(_ s: Session) throws -> ResultTable {
+    try baselineTable(s, .jpegBaseline)
+}
+
+/// The runs of a baseline role as the server: their resolution or JPEG quality, then the evaluation's columns.
+private func baselineTable(_ s: Session, _ role: RunRole) throws -> ResultTable {
     let (_, e) = try s.requireCache()
     let setting = try s.validSetting()
-    let baselines = try e.lowResolutionBaselines(setting)
+    let baselines = role == .lowResolution ? try e.lowResolutionBaselines(setting) : try e.jpegBaselines(setting)
     var t = evaluationTable(baselines.map { (setting, $0.evaluation) })
-    t.columns = ["run", "resolution"] + t.columns
+    t.columns = ["run", role == .lowResolution ? "resolution" : "jpeg_quality"] + t.columns
     for (i, b) in baselines.enumerated() {  // the rule column: no patch selection
         t.rows[i][0] = "whole image"
-        t.rows[i] = [.text(b.run.name), .number(Double(b.run.lowResolution!))] + t.rows[i]
+        t.rows[i] = [.text(b.run.name), .number(Double(b.run.lowResolution ?? b.run.jpegQuality!))] + t.rows[i]
     }
     return t
 }

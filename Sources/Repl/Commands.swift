@@ -102,6 +102,10 @@ struct Command: Sendable {
                 help: "The low-resolution baseline: every run built at a reduced resolution (cache build --model NAME=ARCH:WEIGHTS@R) as the server, at the current edge and gate.") { s, _ in
             s.remember(try lowResolutionTable(s))
         },
+        Command(name: "wholejpeg", usage: "wholejpeg",
+                help: "The whole-image JPEG baseline: every run built on whole images coded as JPEG (cache build --model NAME=ARCH:WEIGHTS@jpeg:Q) as the server, at the current edge and gate; bytes_per_image counts its JPEG frames.") { s, _ in
+            s.remember(try jpegBaselineTable(s))
+        },
         Command(name: "pareto", usage: "pareto", help: "The Pareto-optimal rows (accuracy vs communication) of the last sweep.") { s, _ in
             guard var t = s.last, let flags = t.numbers("pareto") else { throw ReplError("run 'sweep' first") }
             t.rows = t.rows.indices.filter { flags[$0] == 1 }.map { t.rows[$0] }

@@ -162,17 +162,17 @@ func definitions(_ items: [(term: String, text: String)]) -> [String] {
     }
 }
 
-/// `help columns`: `lowres`'s two columns, then every column of
+/// `help columns`: the baselines' first columns (`lowres`, `wholejpeg`), then every column of
 /// `evaluationTable` (a sweep's, with `pareto`) in order, with unit and
 /// meaning; `*` marks the printed ones.
 func columnsHelp() -> [String] {
     let table = evaluationTable([], pareto: true)
-    let rows = (["run", "resolution"] + table.columns).map { name -> (term: String, text: String) in
+    let rows = (["run", "resolution", "jpeg_quality"] + table.columns).map { name -> (term: String, text: String) in
         let doc = columnDocs[name]
         let printed = table.detailColumns.contains(name) ? " " : "*"
         return ("\(printed)\(name)", doc.map { "[\($0.unit.isEmpty ? "text" : $0.unit)] \($0.meaning)." } ?? "undocumented.")
     }
-    return wrap("The columns of eval, sweep and lowres, in order (run and resolution: lowres only; pareto: sweep only); the same in export's CSV, sweep --out and the keys of eval --json. Printed tables show the columns marked *; CSV and JSON have all of them, at full precision.")
+    return wrap("The columns of eval, sweep, lowres and wholejpeg, in order (run: lowres and wholejpeg only, resolution: lowres only, jpeg_quality: wholejpeg only; pareto: sweep only); the same in export's CSV, sweep --out and the keys of eval --json. Printed tables show the columns marked *; CSV and JSON have all of them, at full precision.")
         + definitions(rows)
 }
 

@@ -22,13 +22,13 @@ struct CacheCommand: ParsableCommand {
         @Option(help: "An ImageFolder tree, a flat folder of wnid-prefixed images, or a CSV of path,label.")
         var images: String
 
-        @Option(name: .customLong("model"), help: "NAME=ARCH:WEIGHTS (ARCH a preset or auto), or NAME=ARCH:WEIGHTS@R for a run on images sent at R x R pixels (the low-resolution baseline); repeat for each model.")
+        @Option(name: .customLong("model"), help: "NAME=ARCH:WEIGHTS (ARCH a preset or auto), NAME=ARCH:WEIGHTS@R for a run on images sent at R x R pixels (the low-resolution baseline), or NAME=ARCH:WEIGHTS@jpeg:Q for a run on images sent whole as one JPEG at quality Q (the whole-image JPEG baseline); repeat for each model.")
         var models: [String]
 
         @Option(help: "Use only the first N images (N >= 1).")
         var limit: Int?
 
-        @Option(name: .customLong("role"), help: "NAME=ROLE: what a run is for (edge, server, small_server, low_resolution); repeatable. Default: by size (the fewest parameters is the edge, the most the server, the largest of the rest the small server; @R runs are low resolution). Scripts and the REPL take their default runs from the roles.")
+        @Option(name: .customLong("role"), help: "NAME=ROLE: what a run is for (edge, server, small_server, low_resolution, jpeg_baseline); repeatable. Default: by size (the fewest parameters is the edge, the most the server, the largest of the rest the small server; @R runs are low resolution, @jpeg:Q runs the JPEG baseline). Scripts and the REPL take their default runs from the roles.")
         var roles: [String] = []
 
         @Option(help: ArgumentHelp("Record per image the coded sizes under these codecs, comma-separated: jpeg:Q (each patch's bytes, for `--codec jpeg:Q` in eval and sweep) and full-jpeg:Q (the whole crop's bytes). Raw frames are counted exactly and need nothing."))
@@ -74,7 +74,7 @@ struct CacheCommand: ParsableCommand {
         func run() throws {
             image.applyLimits()
             var specs = try models.map { text -> ModelSpec in
-                guard let m = ModelSpec(parsing: text) else { throw CLIError("--model '\(text)': expected NAME=ARCH:WEIGHTS or NAME=ARCH:WEIGHTS@R") }
+                guard let m = ModelSpec(parsing: text) else { throw CLIError("--model '\(text)': expected NAME=ARCH:WEIGHTS, NAME=ARCH:WEIGHTS@R or NAME=ARCH:WEIGHTS@jpeg:Q (Q 1-100)") }
                 return m
             }
             guard Set(specs.map(\.name)).count == specs.count else { throw CLIError("--model names must differ") }

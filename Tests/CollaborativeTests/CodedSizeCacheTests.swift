@@ -134,4 +134,54 @@ extension CacheTests {
         XCTAssertTrue(try evaluator.cache.file.contains("/memo/server/edge:mean@jpeg:20"))
         XCTAssertGreaterThan(differ, 0, "quality 20 changes some answer (1 of 10 with these weights)")
     }
+
+    /// The whole-image JPEG baseline: a run on crops coded at quality Q and
+    /// decoded; as the server it answers every sent image whole, and its bytes
+    /// are the JPEG frames, recorded as full-jpeg:Q by the build itself.
+    func testAWholeImageJPEGRunIsABaselineCountedInJPEGBytes() throws {
+        models.append(ModelSpec(name: "server_jpeg20", arch: "auto", weights: models[1].weights))
+        models[2].jpegQuality = 20
+        XCTAssertEqual(ModelSpec(parsing: "a=auto:w.safetensors@jpeg:20"), models[2].renamed("a", weights: "w.safetensors"))
+        XCTAssertNil(ModelSpec(parsing: "a=auto:w.safetensors@jpeg:0"))
+        let path = try build("c.h5")
+        let evaluator = Evaluator(cache: try Cache(path: path))
+        let run = try evaluator.cache.run("server_jpeg20")
+        XCTAssertEqual(run.jpegQuality, 20)
+        XCTAssertEqual(try evaluator.cache.runRoles()[.jpegBaseline], "server_jpeg20")
+        XCTAssertEqual(try evaluator.cache.runRoles()[.server], "server")
+        XCTAssertEqual(try evaluator.cache.codecs(), [.fullJPEG(quality: 20)])
+        let server = try VisionTransformer(weightsPath: models[1].weights)
+        let logits = try evaluator.cache.logits("server_jpeg20")
+        var jpeg = Preprocessing()
+        jpeg.jpegQuality = 20
+        var bytes = 0, correct = 0
+        for (i, file) in images.paths.enumerated() {
+            let crop = try Preprocessing().croppedImage(contentsOf: file)
+            let coded = try crop.jpegData(quality: 20)
+            let x = Tensor(shape: [1, 3, 224, 224], scalars: Preprocessing().networkInput(cropped: try RGBImage(decoding: coded, file: file)))
+            XCTAssertEqual(jpeg.networkInput(cropped: crop), x.scalars, file)
+            let direct = server.forward(x).logits.scalars
+            let stored = Array(logits[(i * 10)..<((i + 1) * 10)])
+            for (a, b) in zip(stored, direct) { XCTAssertEqual(a, b, accuracy: 1e-4, file) }
+            let answer = stored.indices.max { stored[$0] < stored[$1] }!
+            if answer == Int(images.labels[i]) { correct += 1 }
+            bytes += 30 + coded.count
+        }
+        let r = try evaluator.jpegBaselines(Setting(edge: "edge", server: "server", gate: .none))
+        XCTAssertEqual(r.map(\.run.name), ["server_jpeg20"])
+        XCTAssertEqual(r[0].evaluation.bytesPerImage, Double(bytes) / 10, accuracy: 1e-9)
+        XCTAssertEqual(r[0].evaluation.accuracy, Double(correct) / 10)
+        XCTAssertEqual(r[0].evaluation.commCost, Double(bytes - 300) / 10 / Double(224 * 224 * 3), accuracy: 1e-12)
+        XCTAssertTrue(try evaluator.lowResolutionBaselines(Setting(edge: "edge", server: "server")).isEmpty)
+    }
+}
+
+extension ModelSpec {
+    fileprivate func renamed(_ name: String, weights: String) -> ModelSpec {
+        var m = self
+        m.name = name
+        m.weights = weights
+        m.role = nil
+        return m
+    }
 }

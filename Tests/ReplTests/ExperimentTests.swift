@@ -146,8 +146,9 @@ final class ExperimentTests: XCTestCase {
 
     /// Roles by size, given roles first.
     func testRolesAreInferredBySizeUnlessGiven() {
-        let runs = [("a", 10, false), ("b", 30, false), ("c", 20, false), ("b_low", 30, true), ("d", 15, false)]
-        XCTAssertEqual(RunRole.inferred(runs), ["a": .edge, "b": .server, "c": .smallServer, "b_low": .lowResolution])
-        XCTAssertEqual(RunRole.inferred(runs, taken: ["c": .server]), ["a": .edge, "b": .smallServer, "b_low": .lowResolution])
+        let runs: [(name: String, parameters: Int, baseline: RunRole?)] = [("a", 10, nil), ("b", 30, nil), ("c", 20, nil), ("b_low", 30, .lowResolution),
+                                                                           ("d", 15, nil), ("b_jpeg", 30, .jpegBaseline)]
+        XCTAssertEqual(RunRole.inferred(runs), ["a": .edge, "b": .server, "c": .smallServer, "b_low": .lowResolution, "b_jpeg": .jpegBaseline])
+        XCTAssertEqual(RunRole.inferred(runs, taken: ["c": .server]), ["a": .edge, "b": .smallServer, "b_low": .lowResolution, "b_jpeg": .jpegBaseline])
     }
 }
