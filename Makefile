@@ -32,7 +32,7 @@ FUZZ_HARNESSES = $(filter-out Support,$(notdir $(wildcard Fuzz/*)))
 # every Swift compile, and make fuzz refuses a harness with fewer than 1,000 counters.
 FUZZ_BUILD = SEMCOM_FUZZ=1 $(SWIFT) build -c debug --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer --scratch-path .build-fuzz
 FUZZ_WORK ?= $(or $(TMPDIR),/tmp)/semcom-fuzz
-FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16
+FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16 bytes
 
 .PHONY: all deps packages install build release test examples docs sanitize fuzz cluster-test demo figures clean
 

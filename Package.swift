@@ -65,6 +65,7 @@ let package = Package(
         // MARK: Benchmarks (build with -c release)
         .executableTarget(name: "SweepBenchmark", dependencies: ["Collaborative", "Tensors", "ViT", "HDF5IO", "Entropy", "Attention", "Imaging"],
                           path: "Benchmarks/SweepBenchmark"),
+        .executableTarget(name: "WireSizeCheck", dependencies: ["Collaborative", "Attention", "Imaging", "Wire"], path: "Benchmarks/WireSizeCheck"),
 
         // MARK: Tests, one target per module
         .testTarget(name: "SafetyTests", dependencies: ["Safety"]),
@@ -77,7 +78,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "Imaging"]),
         .testTarget(name: "CollaborativeTests", dependencies: ["Collaborative", "ViT", "Tensors", "Imaging", "HDF5IO", "Attention", "Entropy", "Wire"]),
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "Imaging"]),
-        .testTarget(name: "ReplTests", dependencies: ["Repl", "Figures", "Collaborative", "ViT", "Tensors", "ExperimentScripts"]),
+        .testTarget(name: "ReplTests", dependencies: ["Repl", "Figures", "Collaborative", "ViT", "Tensors", "ExperimentScripts", "Wire"]),
         .testTarget(name: "semcomTests", dependencies: ["semcom", "HDF5IO", "Tensors", "Collaborative", "Imaging", "ExperimentScripts"]),
         .testTarget(name: "UmbrellaTests", dependencies: ["SemComKit"]),
     ],

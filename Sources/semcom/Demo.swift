@@ -6,6 +6,7 @@ import Foundation
 import Repl
 import Safety
 import Tensors
+import Wire
 
 /// `semcom demo`: the whole method on the bundled data, or on real weights and images.
 struct Demo: ParsableCommand {
@@ -49,11 +50,18 @@ struct Demo: ParsableCommand {
         let lowResolution = [side / 4, side * 3 / 8, side / 2].map { (r: Int) in
             ModelSpec(name: "server_at_\(r)px", arch: serverSpec.arch, weights: serverSpec.weights, lowResolution: r)
         }
-        var builder = CacheBuilder(images: try ImageList.load(images), models: [edgeSpec, serverSpec] + lowResolution)
+        // The whole-image JPEG baseline (the bytes figure): the server on crops sent as one JPEG.
+        let wholeJPEG = Self.jpegQualities.map { (q: Int) -> ModelSpec in
+            var m = ModelSpec(name: "server_jpeg\(q)", arch: serverSpec.arch, weights: serverSpec.weights)
+            m.jpegQuality = q
+            return m
+        }
+        var builder = CacheBuilder(images: try ImageList.load(images), models: [edgeSpec, serverSpec] + lowResolution + wholeJPEG)
+        builder.codecs = Self.mosaicCodecs
         builder.preprocessing = preprocessing
         builder.threads = threads
         builder.progress = ProgressMeter(label: "cache").callback
-        print("== cache: edge, server and the server at \(lowResolution.map { "\($0.lowResolution!)" }.joined(separator: ", ")) px, over \(builder.images.count) images -> \(cachePath)")
+        print("== cache: edge, server, the server at \(lowResolution.map { "\($0.lowResolution!)" }.joined(separator: ", ")) px and on JPEGs at quality \(Self.jpegQualities.map(String.init).joined(separator: ", ")); patch sizes under \(Self.mosaicCodecs.map(\.description).joined(separator: ", ")); over \(builder.images.count) images -> \(cachePath)")
         try interruptible("stopping after the batch in hand") { try builder.build(cachePath) }
 
         let cache = try Cache(path: cachePath)
@@ -96,6 +104,11 @@ struct Demo: ParsableCommand {
         }
         print("\nfigures (SVG, PNG) and tables (CSV) are in \(out)/; the cache is \(cachePath) (try: semcom repl \(cachePath))")
     }
+
+    /// Qualities of the whole-image JPEG runs, and the patch-mosaic codecs whose
+    /// sizes are recorded (Experiments/bytes.semcom).
+    static let jpegQualities = [10, 25, 50, 90]
+    static let mosaicCodecs: [Codec] = [.jpeg(quality: 50), .jpeg(quality: 90)]
 
     /// The experiment scripts: those of `--experiments DIR` (`.semcom` files, by
     /// name), or the ones built into semcom.

@@ -6,6 +6,7 @@ import FoundationXML
 #endif
 import Tensors
 import ViT
+import Wire
 import XCTest
 @testable import Repl
 
@@ -39,6 +40,8 @@ final class ExperimentTests: XCTestCase {
             models.append(ModelSpec(name: name, arch: "auto", weights: path))
         }
         models.append(ModelSpec(name: "cloud_at_112px", arch: "auto", weights: models[2].weights, lowResolution: 112))
+        models.append(ModelSpec(name: "cloud_jpeg50", arch: "auto", weights: models[2].weights))
+        models[models.count - 1].jpegQuality = 50
         let dir = Self.root.appendingPathComponent("Tests/Fixtures/imaging").path
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".jpg") }.sorted().prefix(4)
         let images = ImageList(paths: files.map { dir + "/" + $0 }, labels: [0, 1, 2, 3])
@@ -46,13 +49,14 @@ final class ExperimentTests: XCTestCase {
         var builder = CacheBuilder(images: images, models: models)
         builder.batch = 4
         builder.threads = 2
+        builder.codecs = [.jpeg(quality: 50), .jpeg(quality: 90)]  // bytes.semcom's
         try builder.build(cachePath)
 
         // No run bears a script's default name (tiny, base, small): the runs come from the roles.
-        XCTAssertEqual(try Cache(path: cachePath).runRoles(), [.edge: "phone", .smallServer: "medium", .server: "cloud", .lowResolution: "cloud_at_112px"])
+        XCTAssertEqual(try Cache(path: cachePath).runRoles(), [.edge: "phone", .smallServer: "medium", .server: "cloud", .lowResolution: "cloud_at_112px", .jpegBaseline: "cloud_jpeg50"])
         let scripts = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Experiments").path)
             .filter { $0.hasSuffix(".semcom") }.sorted()
-        XCTAssertEqual(scripts.count, 13)
+        XCTAssertEqual(scripts.count, 14)
         let out = tmp.appendingPathComponent("out").path
         for script in scripts {
             let s = Session()
@@ -63,7 +67,7 @@ final class ExperimentTests: XCTestCase {
         let written = try FileManager.default.contentsOfDirectory(atPath: out)
         for expected in ["table1.csv", "table2.csv", "table3.csv", "fig07.svg", "fig08.svg", "fig08_grid.csv", "fig09.svg",
                          "fig10.svg", "fig11.svg", "fig11_hist.svg", "fig12.svg", "fig13.svg", "fig14.svg", "fig15.svg",
-                         "fig16.svg", "fig04_0_edge.png", "fig04_2_server.png", "fig07_log.svg", "fig13_with_selection.svg"] {
+                         "fig16.svg", "bytes.svg", "fig04_0_edge.png", "fig04_2_server.png", "fig07_log.svg", "fig13_with_selection.svg"] {
             XCTAssertTrue(written.contains(expected), "missing \(expected)")
         }
         /// A CSV as columns of numbers by name.
