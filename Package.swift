@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensors", "Attention"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
-        .testTarget(name: "WireTests", dependencies: ["Wire", "Imaging"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Imaging", "Tensors"]),
         .testTarget(name: "CollaborativeTests", dependencies: ["Collaborative", "ViT", "Tensors", "Imaging", "HDF5IO", "Attention", "Entropy", "Wire"]),
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "Imaging"]),
         .testTarget(name: "ReplTests", dependencies: ["Repl", "Figures", "Collaborative", "ViT", "Tensors", "ExperimentScripts", "Wire"]),

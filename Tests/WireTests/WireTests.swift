@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Tensors
 import Wire
 import XCTest
 
@@ -16,22 +17,10 @@ private func randomIndices(_ k: Int, of p: Int, _ rng: inout some RandomNumberGe
     Array(Array(0..<p).shuffled(using: &rng).prefix(k)).sorted()
 }
 
-/// SplitMix64: a seeded generator, so that failures repeat.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 final class WireTests: XCTestCase {
     func testRawFramesCarryTheCropsPatchesExactly() throws {
         let crop = try exampleCrop()
-        var rng = SplitMix(state: 1)
+        var rng = SplitMix64(seed: 1)
         for patchSize in [16, 8] {
             let grid = PatchGrid(patchSize: patchSize, columns: 224 / patchSize, rows: 224 / patchSize)
             for k in [0, 1, 5, grid.count / 8, grid.count / 2, grid.count - 1, grid.count] {
@@ -66,7 +55,7 @@ final class WireTests: XCTestCase {
     /// mosaic and whatever its neighbours are.
     func testAMosaicPatchDecodesAsThePatchAlone() throws {
         let crop = try exampleCrop()
-        var rng = SplitMix(state: 2)
+        var rng = SplitMix64(seed: 2)
         for patchSize in [16, 8] {
             let grid = PatchGrid(patchSize: patchSize, columns: 224 / patchSize, rows: 224 / patchSize)
             for quality in [30, 75, 95] {
@@ -218,7 +207,7 @@ final class CodedSizeTests: XCTestCase {
     /// in the image than the crop's, so their DC coefficients differ more.)
     func testEstimatedMosaicBytesAreCloseToRealEncodes() throws {
         let crop = try exampleCrop()
-        var rng = SplitMix(state: 3)
+        var rng = SplitMix64(seed: 3)
         for patchSize in [16, 8] {
             let grid = PatchGrid(patchSize: patchSize, columns: 224 / patchSize, rows: 224 / patchSize)
             for quality in [50, 90] {
