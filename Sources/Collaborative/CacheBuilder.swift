@@ -7,7 +7,7 @@ import Tensors
 import ViT
 import Wire
 
-/// A model to run into a cache: `NAME=ARCH:WEIGHTS[@R]` on the command line.
+/// A model to run into a cache: `NAME=ARCH:WEIGHTS[@R | @jpeg:Q]` on the command line.
 public struct ModelSpec: Equatable, Sendable {
     public var name: String
     /// A preset name, or `auto` to read the architecture off the weights.

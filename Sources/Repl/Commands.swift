@@ -257,7 +257,8 @@ func set(_ s: Session, _ name: String, _ value: String) throws {
             throw ReplError("codec '\(value)': expected none (the paper's count), raw or jpeg:Q with Q an integer 1-100")
         }
         if case .jpeg? = c, let cache = s.cache, !(try cache.codecs().contains(c!)) {
-            throw ReplError("codec '\(value)': the cache records no sizes for it (recorded: \(try cache.codecs().map(\.description).joined(separator: ", "))); add them with semcom cache build --codec \(c)")
+            let recorded = try cache.codecs().filter { !$0.isWholeImage }.map(\.description)
+            throw ReplError("codec '\(value)': the cache records no sizes for it (recorded: \(recorded.isEmpty ? "none" : recorded.joined(separator: ", "))); add them with semcom cache build --codec \(c!)")
         }
         s.setting.codec = c!
     case "partial":

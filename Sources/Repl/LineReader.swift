@@ -3,6 +3,7 @@ import CEditLine
 import Entropy
 import Foundation
 import Safety
+import Wire
 
 /// Reads command lines: on a terminal through libedit (line editing,
 /// history kept in a file across sessions, tab completion); from a pipe as
@@ -176,6 +177,7 @@ extension Session {
             case "measure": return measureNames()
             case "edge", "server", "encoder": return runs
             case "partial": return ["on", "off"]
+            case "codec": return ["none", "raw"] + ((try? cache?.codecs()) ?? []).filter { !$0.isWholeImage }.map(\.description)
             case "out": return fileNames(completing: partial, withExtension: nil, in: ".")
             default: return []
             }

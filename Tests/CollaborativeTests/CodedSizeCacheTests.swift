@@ -76,6 +76,7 @@ extension CacheTests {
     }
 
     func testCodedSizesResumeAddAndMergeLikeRuns() throws {
+        models.removeLast()  // the edge alone: the codecs' rows are what is checked
         let plain = try contents(try build("plain.h5") { $0.codecs = self.codecs })
         // Interrupted, then resumed.
         let resumed = try build("resumed.h5") { $0.codecs = self.codecs; $0.stopAfterRows = 5 }
@@ -99,7 +100,6 @@ extension CacheTests {
         XCTAssertThrowsError(try build("bad.h5") { $0.codecs = [.jpeg(quality: 50)] }) {
             XCTAssertTrue("\($0)".contains("--codec needs every run to have the same patch size; they have 16 px, 32 px"), "\($0)")
         }
-        XCTAssertNoThrow(try build("fine.h5") { $0.codecs = [.raw] })  // raw records nothing: any runs
     }
 
     /// Under jpeg:Q the server answers on the patches as a receiver decodes

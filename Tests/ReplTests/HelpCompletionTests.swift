@@ -117,6 +117,7 @@ final class HelpCompletionTests: XCTestCase {
         XCTAssertEqual(s.completions(for: "set "), settingNames.sorted())
         XCTAssertEqual(s.completions(for: "set te"), ["temperature"])
         XCTAssertEqual(s.completions(for: "set partial "), ["off", "on"])
+        XCTAssertEqual(s.completions(for: "set codec "), ["none", "raw"])  // and the cache's jpeg:Q, when one is open
         XCTAssertEqual(s.completions(for: "set seed "), [])
         XCTAssertEqual(s.completions(for: "help "), Array(Set(Command.all.map(\.name) + HelpTopic.all.map(\.name))).sorted())
         XCTAssertEqual(s.completions(for: "help ga"), ["gates"])

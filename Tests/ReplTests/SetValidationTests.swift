@@ -1,6 +1,7 @@
 import Collaborative
 import Foundation
 import Imaging
+import Wire
 import XCTest
 @testable import Repl
 
@@ -58,6 +59,14 @@ final class SetValidationTests: XCTestCase {
         assertRefused(s, "set temperature nan", ["temperature", "nan"])
         assertRefused(s, "set uplink -5", ["uplink", "-5"])
         assertRefused(s, "set uplink inf", ["uplink", "inf"])
+        for codec in ["jpeg", "jpeg:0", "jpeg:101", "full-jpeg:50", "png:5"] {
+            assertRefused(s, "set codec \(codec)", ["codec '\(codec)'"])
+        }
+        assertRefused(s, "set codec jpeg:75", ["no sizes for it", "cache build --codec jpeg:75"])  // the cache records none
+        _ = try s.execute("set codec raw")
+        XCTAssertEqual(s.setting.codec, .raw)
+        _ = try s.execute("set codec none")
+        XCTAssertNil(s.setting.codec)
         XCTAssertEqual(s.setting.rule, .topK(8))
         _ = try s.execute("set rule topk:64")
         XCTAssertEqual(s.setting.rule, .topK(64))
