@@ -16,25 +16,26 @@ public struct CodedSizeTable: Sendable {
     /// full-jpeg:Q: the whole crop's JPEG bytes, N.
     let image: [Int32]
 
-    /// Reads `codec`'s table; a cache without it is an error naming the codecs it has.
+    /// Reads `codec`'s table; a cache without it is an error naming the codecs
+    /// it has. Raw frames are counted exactly and have none.
     init(_ codec: Codec, in cache: Cache) throws {
+        precondition(codec != .raw, "raw frames are counted exactly, not recorded")
         let f = cache.file
         let recorded = try CacheLayout.codecNames(in: f)
-        guard codec == .raw || recorded.contains(codec) else {
+        guard recorded.contains(codec) else {
             throw CacheError(cache.path, "no coded sizes for \(codec) (recorded: \(recorded.isEmpty ? "none" : recorded.map(\.description).joined(separator: ", "))); add them with semcom cache build --codec \(codec) and the same models", kind: .notFound)
         }
         self.codec = codec
-        guard codec != .raw else {  // counted exactly: nothing recorded
-            (grid, completed, alone, all, overhead, image) = (PatchGrid(patchSize: 1, columns: 1, rows: 1), cache.images.count, [], [], 0, [])
-            return
-        }
         guard let grid = try CacheLayout.codecGrid(codec, in: f) else { throw CacheError(cache.path, "codec \(codec): an empty patch grid", kind: .corrupt) }
         self.grid = grid
         let n = cache.images.count
         completed = min(n, max(0, try CacheLayout.completedRows(codec: codec, in: f)))
         let g = try f.openGroup(CacheLayout.codec(codec))
-        switch codec {
-        case .jpeg:
+        if codec.isWholeImage {
+            image = try g.openDataset(CacheLayout.imageBytes).read(as: Int32.self).values
+            (alone, all, overhead) = ([], [], 0)
+            guard image.count == n else { throw CacheError(cache.path, "codec \(codec): \(image.count) image sizes for \(n) images", kind: .corrupt) }
+        } else {
             alone = try g.openDataset(CacheLayout.patchBytes).read(as: Int32.self).values
             all = try g.openDataset(CacheLayout.mosaicBytes).read(as: Int32.self).values
             overhead = Int(try g.attribute("overhead", as: Int64.self))
@@ -42,10 +43,6 @@ public struct CodedSizeTable: Sendable {
             guard alone.count == n * grid.count, all.count == n else {
                 throw CacheError(cache.path, "codec \(codec): \(alone.count) patch sizes and \(all.count) mosaic sizes for \(n) images of \(grid.count) patches", kind: .corrupt)
             }
-        default:
-            image = try g.openDataset(CacheLayout.imageBytes).read(as: Int32.self).values
-            (alone, all, overhead) = ([], [], 0)
-            guard image.count == n else { throw CacheError(cache.path, "codec \(codec): \(image.count) image sizes for \(n) images", kind: .corrupt) }
         }
     }
 
@@ -59,14 +56,13 @@ public struct CodedSizeTable: Sendable {
     public func fullFrameBytes(row: Int) -> Int { CodedSizes.frameBytes(kept: grid.count, of: grid, payload: Int(image[row])) }
 
     /// The bytes of image `row`'s frame keeping its first k patches of `order`
-    /// (patch indices, best first), for k = 0...P: raw exactly, jpeg:Q
-    /// estimated (`CodedSizes.JPEGPatchBytes.estimate`). `grid` is the
-    /// server's (for raw, whose table has none).
-    public func frameBytesByK(row: Int, order: ArraySlice<Int32>, grid: PatchGrid) -> [Int] {
+    /// (patch indices, best first), for k = 0...P: jpeg:Q estimated
+    /// (`CodedSizes.JPEGPatchBytes.estimate`), full-jpeg:Q the whole crop's.
+    public func frameBytesByK(row: Int, order: ArraySlice<Int32>) -> [Int] {
         let p = grid.count
         switch codec {
         case .raw:
-            return (0...p).map { CodedSizes.frameBytes(kept: $0, of: grid, payload: $0 * grid.patchBytes) }
+            preconditionFailure("raw frames are counted exactly (CodedSizes.frameBytes)")
         case .jpeg:
             return jpegPatchBytes(row: row).prefixEstimates(order).enumerated().map { CodedSizes.frameBytes(kept: $0, of: grid, payload: $1) }
         case .fullJPEG:
@@ -76,7 +72,7 @@ public struct CodedSizeTable: Sendable {
 }
 
 extension Cache {
-    /// The coded sizes of `codec` (raw needs none recorded).
+    /// The coded sizes of `codec` (jpeg:Q or full-jpeg:Q; raw frames are counted exactly).
     public func codedSizes(_ codec: Codec) throws -> CodedSizeTable { try CodedSizeTable(codec, in: self) }
 
     /// The codecs whose sizes the cache records.

@@ -656,17 +656,22 @@ public final class Evaluator {
         var (out, filled) = frameByteTables[key] ?? ([Int32](repeating: 0, count: cache.images.count * (p + 1)), [Bool](repeating: false, count: cache.images.count))
         let missing = rows.filter { !filled[$0] }
         if missing.isEmpty { return out }
-        let table = try cache.codedSizes(codec)
-        let grid = codec == .raw ? PatchGrid(patchSize: server.patchSize, columns: server.imageSize / server.patchSize, rows: server.imageSize / server.patchSize) : table.grid
-        guard grid.count == p, grid.patchSize == server.patchSize else {
-            throw CacheError(cache.path, "codec \(codec) was recorded on \(grid.count) patches of \(grid.patchSize) px, run '\(server.name)' has \(p) of \(server.patchSize) px", kind: .badValue)
-        }
-        if let last = missing.max(), last >= table.completed {
-            throw CacheError(cache.path, "codec \(codec) is recorded for \(thousands(table.completed)) of \(thousands(cache.images.count)) images; finish it with semcom cache build --codec \(codec)", kind: .incomplete)
+        // Raw frames are counted exactly; jpeg:Q from the sizes the cache recorded.
+        let grid = PatchGrid(patchSize: server.patchSize, columns: server.imageSize / server.patchSize, rows: server.imageSize / server.patchSize)
+        let raw = (0...p).map { CodedSizes.frameBytes(kept: $0, of: grid, payload: $0 * grid.patchBytes) }
+        let table = codec == .raw ? nil : try cache.codedSizes(codec)
+        if let table {
+            guard table.grid == grid else {
+                throw CacheError(cache.path, "codec \(codec) was recorded on \(table.grid.count) patches of \(table.grid.patchSize) px, run '\(server.name)' has \(p) of \(server.patchSize) px", kind: .badValue)
+            }
+            if let last = missing.max(), last >= table.completed {
+                throw CacheError(cache.path, "codec \(codec) is recorded for \(thousands(table.completed)) of \(thousands(cache.images.count)) images; finish it with semcom cache build --codec \(codec)", kind: .incomplete)
+            }
         }
         let order = try sorted(setting.ordering, patches: p).order
         for i in missing {
-            for (k, b) in table.frameBytesByK(row: i, order: order[(i * p)..<((i + 1) * p)], grid: grid).enumerated() {
+            let bytes = table?.frameBytesByK(row: i, order: order[(i * p)..<((i + 1) * p)]) ?? raw
+            for (k, b) in bytes.enumerated() {
                 out[i * (p + 1) + k] = Int32(b)
             }
             filled[i] = true
