@@ -173,7 +173,7 @@ public struct CacheBuilder {
                     try write(out, net.config, rows: rows, unreadable: outcomes.map { $0.status == .unreadable }, group: writer.file.openGroup(CacheLayout.run(models[j].name)))
                 }
                 for (c, j) in pendingCodecs.enumerated() {
-                    try CacheLayout.writeCodecRows(writer.file, codec: codecs[j], first: rows.lowerBound, records[c], patches: grid!.count)
+                    try CacheLayout.writeCodecRows(writer.file, path: path, codec: codecs[j], first: rows.lowerBound, records[c], patches: grid!.count)
                 }
                 // Batches are read whole, so a batch is either new or known (a run added
                 // later reads it again): a known one keeps its pins and reasons as stored.

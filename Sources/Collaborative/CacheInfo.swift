@@ -67,10 +67,8 @@ public struct CacheInfo: Sendable {
         var codecs: [CodecSizes] = []
         for codec in try cache.codecs() {
             let table = try cache.codedSizes(codec)
-            let all = Array(0..<table.grid.count)
-            let bytes = (0..<table.completed).filter { status[$0] == .read }.map { i -> Double in
-                if case .jpeg = codec { return Double(CodedSizes.frameBytes(kept: all.count, of: table.grid, payload: table.jpegPatchBytes(row: i).estimate(all))) }
-                return Double(table.fullFrameBytes(row: i))
+            let bytes = (0..<table.completed).filter { status[$0] == .read }.map {
+                Double(codec.isWholeImage ? table.fullFrameBytes(row: $0) : table.allPatchesFrameBytes(row: $0))
             }
             if table.completed < n {
                 problems.append("codec \(codec) is recorded for \(thousands(table.completed)) of \(thousands(n)) images (run the same semcom cache build again to finish it)")

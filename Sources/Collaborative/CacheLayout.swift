@@ -243,8 +243,9 @@ public enum CacheLayout {
 
     /// Stores the records of rows `first ..< first + records.count` for `codec`
     /// (an unreadable image's, nil, as zeros). A jpeg:Q codec's fixed overhead
-    /// is stored with the first record and must agree with it after.
-    static func writeCodecRows(_ f: HDF5File, codec: Codec, first: Int, _ records: [CodedSizes.Record?], patches p: Int) throws {
+    /// is stored with the first record and must agree with it after (a stored
+    /// one that does not is a damaged file: an error naming `path`).
+    static func writeCodecRows(_ f: HDF5File, path: String, codec: Codec, first: Int, _ records: [CodedSizes.Record?], patches p: Int) throws {
         let g = try f.openGroup(self.codec(codec))
         let rows = first..<(first + records.count)
         switch codec {
@@ -257,7 +258,9 @@ public enum CacheLayout {
                 for (j, b) in sizes.alone.enumerated() { alone[i * p + j] = Int32(b) }
                 all[i] = Int32(sizes.all)
                 if overhead < 0 { overhead = sizes.overhead; try g.setAttribute("overhead", to: Int64(overhead)) }
-                precondition(overhead == sizes.overhead, "a JPEG mosaic's overhead depends only on quality and chroma")
+                guard overhead == sizes.overhead else {
+                    throw CacheError(path, "codec \(codec): stored overhead \(overhead) bytes, but a mosaic at this quality has \(sizes.overhead)", kind: .corrupt)
+                }
             }
             try g.openDataset(patchBytes).write(alone, rows: rows)
             try g.openDataset(mosaicBytes).write(all, rows: rows)

@@ -19,7 +19,9 @@ public struct CodedSizeTable: Sendable {
     /// Reads `codec`'s table; a cache without it is an error naming the codecs
     /// it has. Raw frames are counted exactly and have none.
     init(_ codec: Codec, in cache: Cache) throws {
-        precondition(codec != .raw, "raw frames are counted exactly, not recorded")
+        guard codec != .raw else {
+            throw CacheError(cache.path, "raw frames are counted exactly (CodedSizes.frameBytes); no sizes are recorded for them", kind: .badValue)
+        }
         let f = cache.file
         let recorded = try CacheLayout.codecNames(in: f)
         guard recorded.contains(codec) else {
@@ -46,6 +48,12 @@ public struct CodedSizeTable: Sendable {
         }
     }
 
+    /// jpeg:Q: bytes of the frame sending every patch of image `row` (the
+    /// mosaic of all patches, measured, not estimated).
+    public func allPatchesFrameBytes(row: Int) -> Int {
+        CodedSizes.frameBytes(kept: grid.count, of: grid, payload: Int(all[row]))
+    }
+
     /// jpeg:Q: image `row`'s measurements.
     public func jpegPatchBytes(row: Int) -> CodedSizes.JPEGPatchBytes {
         let p = grid.count
@@ -59,15 +67,8 @@ public struct CodedSizeTable: Sendable {
     /// (patch indices, best first), for k = 0...P: jpeg:Q estimated
     /// (`CodedSizes.JPEGPatchBytes.estimate`), full-jpeg:Q the whole crop's.
     public func frameBytesByK(row: Int, order: ArraySlice<Int32>) -> [Int] {
-        let p = grid.count
-        switch codec {
-        case .raw:
-            preconditionFailure("raw frames are counted exactly (CodedSizes.frameBytes)")
-        case .jpeg:
-            return jpegPatchBytes(row: row).prefixEstimates(order).enumerated().map { CodedSizes.frameBytes(kept: $0, of: grid, payload: $1) }
-        case .fullJPEG:
-            return Array(repeating: fullFrameBytes(row: row), count: p + 1)
-        }
+        if codec.isWholeImage { return Array(repeating: fullFrameBytes(row: row), count: grid.count + 1) }
+        return jpegPatchBytes(row: row).prefixEstimates(order).enumerated().map { CodedSizes.frameBytes(kept: $0, of: grid, payload: $1) }
     }
 }
 

@@ -26,15 +26,15 @@ extension RGBImage {
     /// accurate integer DCT, the standard Huffman tables (not optimised),
     /// a JFIF header and nothing else.
     ///
-    /// - Throws: `ImagingError` (`.invalidData`) naming `name` when libjpeg fails.
+    /// - Throws: `ImagingError` (`.invalidData`) naming `name` when libjpeg
+    ///   fails or `quality` is outside 1-100.
     public func jpegData(quality: Int, chroma: ChromaSampling = .half, name: String = "JPEG") throws(ImagingError) -> [UInt8] {
-        precondition((1...100).contains(quality), "JPEG quality \(quality) outside 1-100")
         var out: UnsafeMutablePointer<UInt8>?
         var size = 0
         let capacity = 256
         var message = [CChar](repeating: 0, count: capacity)
         let status = pixels.withUnsafeBufferPointer { rgb in
-            ic_encode_jpeg(rgb.baseAddress, Int32(width), Int32(height), Int32(quality), Int32(chroma.rawValue),
+            ic_encode_jpeg(rgb.baseAddress, Int32(width), Int32(height), Int32(clamping: quality), Int32(chroma.rawValue),
                            &out, &size, &message, capacity)
         }
         guard status == 0, let out else {

@@ -100,6 +100,9 @@ public struct Preprocessing: Sendable, Equatable {
     public func networkInput(cropped c: RGBImage) -> [Float] {
         var c = c
         if let q = jpegQuality {
+            // Unreachable from files, options and caches: every quality set here comes
+            // checked to 1-100 (`--model ...@jpeg:Q`, a cache's `jpeg_quality`), and
+            // libjpeg does not fail on pixels in memory or on its own output.
             do { c = try RGBImage(decoding: c.jpegData(quality: q), file: "crop") } catch {
                 fatalError("libjpeg failed on a crop it encoded itself: \(error)")
             }

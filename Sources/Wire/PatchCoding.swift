@@ -29,10 +29,17 @@ public enum PatchCoding {
     /// grid.height) with `codec`. For `fullJPEG` every patch is sent and
     /// `indices` must be all of them.
     ///
-    /// - Throws: `WireCodingError` when the codec cannot code this grid (a
-    ///   jpeg mosaic of patches that are not whole 8 x 8 blocks) or libjpeg fails.
+    /// - Throws: `WireCodingError` when the crop is not the grid's size, the
+    ///   indices do not increase within the grid, the codec cannot code this
+    ///   grid (a jpeg mosaic of patches that are not whole 8 x 8 blocks), or
+    ///   libjpeg fails.
     public static func encode(_ crop: RGBImage, grid: PatchGrid, indices: [Int], codec: Codec, imageID: UInt64) throws -> WireImage {
-        precondition(crop.width == grid.width && crop.height == grid.height, "a \(crop.width)x\(crop.height) crop for a \(grid.width)x\(grid.height) grid")
+        guard crop.width == grid.width && crop.height == grid.height else {
+            throw WireCodingError("a \(crop.width)x\(crop.height) crop for a grid of \(grid.width)x\(grid.height) pixels")
+        }
+        guard zip(indices, indices.dropFirst()).allSatisfy({ $0 < $1 }), (indices.first ?? 0) >= 0, (indices.last ?? 0) < grid.count else {
+            throw WireCodingError("patch indices must increase within 0..<\(grid.count)")
+        }
         let payload: [UInt8]
         switch codec {
         case .raw:
@@ -43,7 +50,7 @@ public enum PatchCoding {
             }
             payload = indices.isEmpty ? [] : try mosaic(of: crop, grid: grid, indices: indices).jpegData(quality: quality, chroma: chroma, name: "patch mosaic")
         case .fullJPEG(let quality):
-            precondition(indices == Array(0..<grid.count), "full-jpeg sends every patch")
+            guard indices.count == grid.count else { throw WireCodingError("full-jpeg sends every patch, not \(indices.count) of \(grid.count)") }
             payload = try crop.jpegData(quality: quality, chroma: .half, name: "crop")
         }
         return WireImage(imageID: imageID, grid: grid, codec: codec, indices: indices, payload: payload)

@@ -24,6 +24,7 @@ extension CacheTests {
             XCTAssertEqual(jpeg.jpegPatchBytes(row: i), try CodedSizes.jpegPatchBytes(of: crop, grid: grid, quality: 50), file)
             XCTAssertEqual(full.fullFrameBytes(row: i), 30 + (try crop.jpegData(quality: 75)).count, file)
         }
+        XCTAssertThrowsError(try cache.codedSizes(.raw)) { XCTAssertTrue("\($0)".contains("counted exactly"), "\($0)") }
         let info = try CacheInfo(cache)
         XCTAssertEqual(info.codecs.map(\.completed), [10, 10])
         XCTAssertTrue(info.problems.isEmpty, "\(info.problems)")
