@@ -1,24 +1,8 @@
-import Foundation
+/// Incremental SHA-256 (FIPS 180-4): the identity of weights and image files
+/// in a cache and, through `HMACSHA256`, the link's frame authentication.
+public struct SHA256: Sendable {
+    public init() {}
 
-/// SHA-256 (FIPS 180-4) of a file, as lowercase hex: the weights' identity
-/// recorded in a cache (the same digest `sha256sum` and Hugging Face show).
-public func sha256Hex(ofFile path: String) throws -> String {
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-        let missing = !FileManager.default.fileExists(atPath: path)
-        throw DatasetError(path, missing ? "no such file" : "cannot read file", kind: missing ? .notFound : .failed)
-    }
-    defer { try? handle.close() }
-    var hasher = SHA256()
-    while true {
-        let chunk = handle.readData(ofLength: 1 << 22)
-        if chunk.isEmpty { break }
-        hasher.update(chunk)
-    }
-    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-}
-
-/// Incremental SHA-256.
-struct SHA256 {
     private var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
@@ -34,7 +18,7 @@ struct SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    mutating func update<Bytes: Collection>(_ data: Bytes) where Bytes.Element == UInt8 {
+    public mutating func update<Bytes: Collection>(_ data: Bytes) where Bytes.Element == UInt8 {
         length += UInt64(data.count)
         buffer.append(contentsOf: data)
         let whole = buffer.count / 64 * 64
@@ -46,13 +30,13 @@ struct SHA256 {
     }
 
     /// The digest of `bytes` in one call.
-    static func digest(_ bytes: [UInt8]) -> [UInt8] {
+    public static func digest(_ bytes: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(bytes)
         return hasher.finalize()
     }
 
-    mutating func finalize() -> [UInt8] {
+    public mutating func finalize() -> [UInt8] {
         let bits = length &* 8
         var tail = buffer + [0x80]
         while tail.count % 64 != 56 { tail.append(0) }
@@ -87,5 +71,35 @@ struct SHA256 {
             h[0] = h[0] &+ a; h[1] = h[1] &+ b; h[2] = h[2] &+ c; h[3] = h[3] &+ d
             h[4] = h[4] &+ e; h[5] = h[5] &+ f; h[6] = h[6] &+ g; h[7] = h[7] &+ hh
         }
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104): a 32-byte tag of `message` under `key`.
+public enum HMACSHA256 {
+    public static let tagBytes = 32
+
+    /// The tag of the concatenation of `parts` (no copy of them joined).
+    public static func tag(key: [UInt8], _ parts: [UInt8]...) -> [UInt8] {
+        tag(key: key, parts: parts)
+    }
+
+    public static func tag(key: [UInt8], parts: [[UInt8]]) -> [UInt8] {
+        var k = key.count > 64 ? SHA256.digest(key) : key
+        k += [UInt8](repeating: 0, count: 64 - k.count)
+        var inner = SHA256()
+        inner.update(k.map { $0 ^ 0x36 })
+        for p in parts { inner.update(p) }
+        var outer = SHA256()
+        outer.update(k.map { $0 ^ 0x5c })
+        outer.update(inner.finalize())
+        return outer.finalize()
+    }
+
+    /// Whether `a` and `b` are equal, in time that depends on their length only.
+    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var d: UInt8 = 0
+        for (x, y) in zip(a, b) { d |= x ^ y }
+        return d == 0
     }
 }
