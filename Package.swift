@@ -13,13 +13,16 @@ let package = Package(
         // `import SemComKit` for everything (not `SemCom`: that would differ from the
         // executable `semcom` only in case); or the modules one by one.
         .library(name: "SemComKit", targets: ["SemComKit"]),
-    ] + ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "Wire", "HDF5IO", "Collaborative", "Figures", "Repl", "ExperimentScripts"].map {
+    ] + ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "Wire", "HDF5IO", "Collaborative", "Link", "Figures", "Repl", "ExperimentScripts"].map {
         .library(name: $0, targets: [$0])
     },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // `swift package generate-documentation` (the DocC catalog in Sources/SemComKit).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        // `semcom serve` and `semcom edge` (the Link module): TCP with SwiftNIO, logs with swift-log.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // MARK: C libraries from Debian packages (pkg-config), behind thin system-library targets
@@ -45,8 +48,15 @@ let package = Package(
         // The wire format (docs/wire.md): frames, patch indices, the raw and JPEG codecs.
         .target(name: "Wire", dependencies: ["Imaging", "Safety"]),
         .target(name: "Collaborative", dependencies: ["Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "HDF5IO", "Wire"]),
+        // The live edge and server over TCP (docs/wire.md, "The link"): frames authenticated
+        // per frame with a pre-shared key, requests batched by k, Algorithm 1 for real.
+        .target(name: "Link", dependencies: [
+            "Safety", "Tensors", "ViT", "Imaging", "Attention", "Entropy", "Wire", "Collaborative",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: [.swiftLanguageMode(.v5)]),  // NIO's handlers live on their event loop; v5 keeps them plain classes
         .target(name: "Figures", dependencies: ["Imaging", "Safety"]),
-        .target(name: "SemComKit", dependencies: ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "Wire", "HDF5IO", "Collaborative", "Figures", "Repl", "ExperimentScripts"]),
+        .target(name: "SemComKit", dependencies: ["Safety", "Tensors", "Attention", "Entropy", "ViT", "Imaging", "Wire", "HDF5IO", "Collaborative", "Link", "Figures", "Repl", "ExperimentScripts"]),
         .target(name: "Repl", dependencies: ["Safety", "Collaborative", "Figures", "Entropy", "Attention", "ViT", "HDF5IO", "Imaging", "Wire", "CEditLine"]),
         // Experiments/*.semcom compiled in (`Experiments.bundled`), so that the scripts travel with the tool.
         // Its own target: the fuzz harnesses, built with -sanitize=fuzzer, must not build the plugin's tool.
@@ -54,7 +64,8 @@ let package = Package(
 
         // MARK: The command-line tool (thin: parses arguments, calls the modules)
         .executableTarget(name: "semcom", dependencies: [
-            "Safety", "Tensors", "ViT", "Imaging", "Wire", "Attention", "Entropy", "HDF5IO", "Collaborative", "Repl", "ExperimentScripts",
+            "Safety", "Tensors", "ViT", "Imaging", "Wire", "Attention", "Entropy", "HDF5IO", "Collaborative", "Link", "Repl", "ExperimentScripts",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -77,6 +88,8 @@ let package = Package(
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Imaging", "Tensors"]),
         .testTarget(name: "CollaborativeTests", dependencies: ["Collaborative", "ViT", "Tensors", "Imaging", "HDF5IO", "Attention", "Entropy", "Wire"]),
+        .testTarget(name: "LinkTests", dependencies: ["Link", "Wire", "Collaborative", "Safety", "Imaging", "Tensors", "ViT",
+                                                     .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "Imaging"]),
         .testTarget(name: "ReplTests", dependencies: ["Repl", "Figures", "Collaborative", "ViT", "Tensors", "ExperimentScripts", "Wire"]),
         .testTarget(name: "semcomTests", dependencies: ["semcom", "HDF5IO", "Tensors", "Collaborative", "Imaging", "ExperimentScripts"]),

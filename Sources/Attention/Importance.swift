@@ -134,6 +134,26 @@ public enum Importance {
         }
     }
 
+    /// Every image's P scores under `measure` (B x P), from a forward pass's
+    /// class-token attention (B x L x H x T) and, for the rollouts
+    /// (`measure.needsEveryLayer`), every layer's attention (B x L x H x T x T).
+    /// What a cache stores for each measure, computed live (`semcom edge`).
+    public static func scores(_ measure: ImportanceMeasure, classAttention: Tensor, attention: Tensor?, prefixTokens: Int) -> Tensor {
+        switch measure {
+        case .mean: return mean(classAttention: classAttention, prefixTokens: prefixTokens)
+        case .rollout: return rollout(attention: attention!, prefixTokens: prefixTokens)
+        case .textbook: return textbookRollout(attention: attention!, prefixTokens: prefixTokens)
+        case .head(let h):
+            let (b, l, heads, t) = dims4(classAttention)
+            precondition(h < heads, "head \(h) of \(heads)")
+            let rows = (0..<b).flatMap { i in
+                let start = ((i * l + l - 1) * heads + h) * t
+                return patchScores(Array(classAttention.scalars[start..<(start + t)]), prefixTokens: prefixTokens)
+            }
+            return Tensor(shape: [b, t - prefixTokens], scalars: rows)
+        }
+    }
+
     /// Drops the prefix columns and renormalises the rest to sum 1.
     public static func patchScores(_ row: [Float], prefixTokens: Int) -> [Float] {
         let patches = Array(row[prefixTokens...])
@@ -160,6 +180,9 @@ public enum ImportanceMeasure: Hashable, Sendable, CustomStringConvertible {
     /// The measures a cache stores as N x P datasets (`head:I` is read off the
     /// stored last-layer attention).
     public static let stored: [ImportanceMeasure] = [.mean, .rollout, .textbook]
+
+    /// Whether the measure needs every layer's attention matrices (the rollouts), not only the class-token rows.
+    public var needsEveryLayer: Bool { self == .rollout || self == .textbook }
 
     /// The syntax, in words, for help texts and error messages.
     public static let syntax = "mean, rollout, textbook or head:I (I >= 0)"

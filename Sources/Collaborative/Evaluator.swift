@@ -584,7 +584,9 @@ public final class Evaluator {
                             try Interruption.check()
                             let part = Array(group[start..<min(group.count, start + batch)])
                             let x = Tensor(shape: [part.count, 3, info.imageSize, info.imageSize], scalars: part.flatMap { inputs[$0.image]! })
-                            let keep = part.map { Array(order.order[($0.image * p)..<($0.image * p + k)]).map(Int.init) }
+                            // Kept patches in increasing order, as a wire frame lists them (docs/wire.md), so that a
+                            // live server's answer (`semcom serve`) is this one to the last bit.
+                            let keep = part.map { order.order[($0.image * p)..<($0.image * p + k)].map(Int.init).sorted() }
                             let logits = net.forward(x, keep: keep).logits
                             let c = info.numClasses
                             for (j, pair) in part.enumerated() {

@@ -7,6 +7,7 @@
 @_exported import Figures
 @_exported import HDF5IO
 @_exported import Imaging
+@_exported import Link
 @_exported import Repl
 @_exported import Safety
 @_exported import Tensors

@@ -173,20 +173,22 @@ public struct WireError: KindedError, Sendable, Equatable {
 }
 
 extension [UInt8] {
-    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+    /// Appends `value`'s bytes, least significant first.
+    public mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 }
 
-/// Reads little-endian fields from a byte array; the caller checks `remaining` first.
-struct ByteReader {
+/// Reads little-endian fields from a byte array (wire frames, link frames);
+/// the caller checks `remaining` first.
+public struct ByteReader {
     private let bytes: [UInt8]
     private var at = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    var remaining: Int { bytes.count - at }
-    mutating func take(_ n: Int) -> [UInt8] { defer { at += n }; return Array(bytes[at..<at + n]) }
-    mutating func byte() -> UInt8 { defer { at += 1 }; return bytes[at] }
-    mutating func u16() -> UInt16 { UInt16(byte()) | UInt16(byte()) << 8 }
-    mutating func u32() -> UInt32 { UInt32(u16()) | UInt32(u16()) << 16 }
-    mutating func u64() -> UInt64 { UInt64(u32()) | UInt64(u32()) << 32 }
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public var remaining: Int { bytes.count - at }
+    public mutating func take(_ n: Int) -> [UInt8] { defer { at += n }; return Array(bytes[at..<at + n]) }
+    public mutating func byte() -> UInt8 { defer { at += 1 }; return bytes[at] }
+    public mutating func u16() -> UInt16 { UInt16(byte()) | UInt16(byte()) << 8 }
+    public mutating func u32() -> UInt32 { UInt32(u16()) | UInt32(u16()) << 16 }
+    public mutating func u64() -> UInt64 { UInt64(u32()) | UInt64(u32()) << 32 }
 }

@@ -1,0 +1,140 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// An edge's connection to a `LinkServer`: connects, checks the server's
+/// hello, sends requests and waits for their answers. Use from one thread.
+public final class LinkClient {
+    public let host: String
+    public let port: Int
+    let psk: [UInt8]
+    let maxFrameBytes: Int
+    private let group: MultiThreadedEventLoopGroup
+    private var channel: Channel?
+    private var handler: ClientHandler?
+
+    public init(host: String, port: Int, psk: [UInt8], maxFrameBytes: Int = 4 << 20) {
+        self.host = host
+        self.port = port
+        self.psk = psk
+        self.maxFrameBytes = maxFrameBytes
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    }
+
+    deinit { try? group.syncShutdownGracefully() }
+
+    public var isConnected: Bool { channel?.isActive ?? false }
+
+    /// Connects and waits for the server's hello (at most `timeout` seconds).
+    public func connect(timeout: Double = 10) throws {
+        close()
+        let handler = ClientHandler(hello: group.next().makePromise())
+        let framing = LinkFraming(side: .client, psk: psk, maxFrameBytes: maxFrameBytes)
+        let channel = try ClientBootstrap(group: group)
+            .connectTimeout(.milliseconds(Int64(timeout * 1000)))
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandlers([LinkCodec(framing), handler]) }
+            }
+            .connect(host: host, port: port).wait()
+        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
+            handler.hello.fail(LinkClientError.timedOut("no hello from \(self.host):\(self.port) within \(timeout) s"))
+        }
+        defer { timer.cancel() }
+        do { try handler.hello.futureResult.wait() } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+        self.channel = channel
+        self.handler = handler
+    }
+
+    /// Sends image frame `frame` (docs/wire.md) as request `id` and waits for
+    /// its answer (at most `timeout` seconds). Returns the answer and the
+    /// monotonic times (ns) just before the send and on the answer's arrival.
+    public func request(id: UInt64, frame: [UInt8], timeout: Double = 60) throws -> (answer: ServerAnswer, sent: UInt64, received: UInt64) {
+        guard let channel, let handler else { throw LinkClientError.connectionLost("not connected") }
+        let promise = channel.eventLoop.makePromise(of: (ServerAnswer, UInt64).self)
+        let sent = now()
+        channel.eventLoop.execute {
+            handler.pending[id] = promise
+            channel.writeAndFlush(LinkMessage.request(id: id, frame: frame), promise: nil)
+        }
+        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
+            handler.pending[id] = nil
+            promise.fail(LinkClientError.timedOut("no answer to request \(id) within \(timeout) s"))
+        }
+        defer { timer.cancel() }
+        let (answer, received) = try promise.futureResult.wait()
+        return (answer, sent, received)
+    }
+
+    /// Answers that arrived for no request waiting (a duplicate or a stray): should stay 0.
+    public var strayAnswers: Int {
+        guard let channel, let handler else { return 0 }
+        return (try? channel.eventLoop.submit { handler.strays }.wait()) ?? 0
+    }
+
+    public func close() {
+        try? channel?.close().wait()
+        channel = nil
+        handler = nil
+    }
+}
+
+/// Why a request got no answer.
+public enum LinkClientError: Error, CustomStringConvertible, Equatable {
+    /// The connection closed or failed before the answer came: try again.
+    case connectionLost(String)
+    /// The server refused the request and closed the connection: do not retry.
+    case refused(String)
+    case timedOut(String)
+
+    public var description: String {
+        switch self {
+        case .connectionLost(let s): return "connection lost: \(s)"
+        case .refused(let s): return "refused by the server: \(s)"
+        case .timedOut(let s): return s
+        }
+    }
+}
+
+final class ClientHandler: ChannelInboundHandler {
+    typealias InboundIn = LinkMessage
+    typealias OutboundOut = LinkMessage
+
+    let hello: EventLoopPromise<Void>
+    var pending: [UInt64: EventLoopPromise<(ServerAnswer, UInt64)>] = [:]
+    var strays = 0
+
+    init(hello: EventLoopPromise<Void>) { self.hello = hello }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .hello: hello.succeed(())
+        case .answer(let a):
+            if let p = pending.removeValue(forKey: a.id) { p.succeed((a, now())) } else { strays += 1 }
+        case .refusal(let id, let reason):
+            failAll(pending[id] == nil ? .connectionLost("the server closed the connection: \(reason)") : .refused(reason))
+            context.close(promise: nil)
+        case .request: break  // the codec passes no request to a client
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(.connectionLost("the server closed the connection"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        failAll(error as? LinkError != nil ? .refused("\(error)") : .connectionLost("\(error)"))
+        context.close(promise: nil)
+    }
+
+    private func failAll(_ error: LinkClientError) {
+        hello.fail(error)
+        let waiting = pending
+        pending = [:]
+        for p in waiting.values { p.fail(error) }
+    }
+}

@@ -1,0 +1,309 @@
+import ArgumentParser
+import Attention
+import Collaborative
+import Entropy
+import Foundation
+import Link
+import Logging
+import Repl
+import Safety
+import Wire
+
+/// Options of both ends of a link.
+struct LinkOptions: ParsableArguments {
+    @Option(help: "The model: ARCH:WEIGHTS (ARCH a preset or auto; preprocessing from the config.json beside the weights).")
+    var model: String
+
+    @Option(help: "File holding the pre-shared key (its bytes, at least 16; e.g. `head -c 32 /dev/urandom > link.key`): every frame carries an HMAC-SHA256 tag under it.")
+    var keyFile: String
+
+    @Option(help: "Largest frame accepted, in bytes.")
+    var maxFrame: Int = 4 << 20
+
+    @Option(help: "Threads for the model's matrix products.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard let colon = model.firstIndex(of: ":"), colon != model.startIndex, model.index(after: colon) != model.endIndex else {
+            throw ValidationError("--model '\(model)': expected ARCH:WEIGHTS")
+        }
+        guard (64...(1 << 30)).contains(maxFrame) else { throw ValidationError("--max-frame \(maxFrame): expected 64 to 2^30 bytes") }
+        try usage { try Limits.check(threads: threads) }
+    }
+
+    /// The model and the preprocessing its weights state.
+    func classifier() throws -> Classifier {
+        let colon = model.firstIndex(of: ":")!
+        let arch = String(model[..<colon]), weights = String(model[model.index(after: colon)...])
+        var c = try Classifier(weights: weights, architecture: arch == "auto" ? nil : arch)
+        c.threads = threads
+        return c
+    }
+
+    /// The key file's bytes; a missing, short or over-long file is an error naming it.
+    func key() throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: keyFile) else {
+            throw CLIError("\(keyFile): cannot read the key file", kind: .notFound)
+        }
+        guard (16...4096).contains(data.count) else { throw CLIError("\(keyFile): a key of \(data.count) bytes; 16 to 4096 are needed") }
+        return Array(data)
+    }
+}
+
+/// HOST:PORT, checked where it is parsed.
+func parseEndpoint(_ text: String, option: String) throws -> (host: String, port: Int) {
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
+          colon != text.startIndex else {
+        throw ValidationError("\(option) '\(text)': expected HOST:PORT (port 0-65535)")
+    }
+    return (String(text[..<colon]), port)
+}
+
+/// `semcom serve`: the server's half of Algorithm 1 on a real link.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Answer edges over TCP: each request's kept patches through the model, batched by k (docs/wire.md, \"The link\").",
+        discussion: "Prints `listening on HOST:PORT` when ready. SIGTERM or SIGINT: stops accepting, answers the requests in hand, closes, exits 0.")
+
+    @OptionGroup var link: LinkOptions
+
+    @Option(help: "Address to listen on, HOST:PORT (port 0: any free port, printed).")
+    var listen: String
+
+    @Option(help: "Milliseconds the first waiting request waits for others to batch with (the latency budget).")
+    var batchWait: Double = 2
+
+    @Option(help: "Images per forward pass.")
+    var maxBatch: Int = 16
+
+    @Option(help: "Requests of one connection in the server at once; beyond, the server stops reading it (backpressure).")
+    var window: Int = 8
+
+    @Option(help: "Connections at once; more are closed on arrival.")
+    var maxClients: Int = 64
+
+    @Option(help: "Seconds a connection may stay silent before it is closed.")
+    var idleTimeout: Double = 300
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        _ = try parseEndpoint(listen, option: "--listen")
+        guard batchWait.isFinite, (0...10_000).contains(batchWait) else { throw ValidationError("--batch-wait \(batchWait): expected 0 to 10000 ms") }
+        guard (1...1024).contains(maxBatch) else { throw ValidationError("--max-batch \(maxBatch): expected 1 to 1024") }
+        guard (1...1024).contains(window) else { throw ValidationError("--window \(window): expected 1 to 1024") }
+        guard (1...100_000).contains(maxClients) else { throw ValidationError("--max-clients \(maxClients): expected 1 to 100000") }
+        guard idleTimeout.isFinite, (0.1...86_400).contains(idleTimeout) else { throw ValidationError("--idle-timeout \(idleTimeout): expected 0.1 to 86400 s") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)': expected trace, debug, info, notice, warning, error or critical") }
+    }
+
+    func run() throws {
+        let (host, port) = try parseEndpoint(listen, option: "--listen")
+        var options = ServerOptions(psk: try link.key())
+        options.maxFrameBytes = link.maxFrame
+        options.window = window
+        options.maxClients = maxClients
+        options.batchWait = batchWait / 1000
+        options.maxBatch = maxBatch
+        options.threads = link.threads
+        options.idleTimeout = idleTimeout
+        let classifier = try link.classifier()
+        let logger = {
+            var l = Logger(label: "semcom.serve") { StreamLogHandler.standardError(label: $0) }
+            l.logLevel = Logger.Level(rawValue: logLevel)!
+            return l
+        }()
+        let server = LinkServer(model: classifier.model, preprocessing: classifier.preprocessing, options: options, logger: logger)
+        let bound: Int
+        do { bound = try server.start(host: host, port: port) } catch { throw CLIError(wrapping: error) }
+        FileHandle.standardOutput.write(Data("listening on \(host):\(bound)\n".utf8))  // unbuffered: scripts wait for it
+        let stopped = DispatchSemaphore(value: 0)
+        let once = NSLock()
+        nonisolated(unsafe) var draining = false
+        Interruption.install(exitOnSecond: false) { s in
+            once.lock()
+            defer { once.unlock() }
+            guard !draining else { return }
+            draining = true
+            logger.info("\(s == SIGTERM ? "SIGTERM" : "SIGINT"): draining")
+            DispatchQueue.global().async {
+                server.drain()
+                stopped.signal()
+            }
+        }
+        stopped.wait()
+    }
+}
+
+/// `semcom edge`: the edge's half of Algorithm 1, for real.
+struct EdgeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edge",
+        abstract: "Run Algorithm 1 live: classify each image, keep or send its kept patches to `semcom serve`, report per image and in total.",
+        discussion: "Per image: the decision, k, bytes sent and the latency split into edge compute, encode, transfer (both directions of the link), and the server's decode, queue and compute (ms). A lost connection is reconnected and the request sent again under the same id (--retry-for).")
+
+    @OptionGroup var link: LinkOptions
+
+    @Option(help: "The server, HOST:PORT.")
+    var server: String
+
+    @Option(help: "Images: a folder of class folders, a folder of images, or a CSV of path,label (as `cache build --images`).")
+    var images: String
+
+    @Option(help: "Only the first N images.")
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("Importance measure: \(ImportanceMeasure.syntax)."))
+    var measure: String = "mean"
+
+    @Option(help: ArgumentHelp("Selection rule: \(SelectionRule.syntax)."))
+    var rule: String = "sum:0.97"
+
+    @Option(help: ArgumentHelp("Gate: \(Gate.syntax)."))
+    var gate: String = "min:0.8"
+
+    @Option(help: "Temperature applied to the edge logits before the gate's softmax.")
+    var temperature: Double = 1
+
+    @Option(help: "Seed of the random ordering (random:K).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Codec of the kept patches: raw or jpeg:Q (docs/wire.md).")
+    var codec: String = "raw"
+
+    @Option(help: "Seconds to keep reconnecting and resending one request before giving up.")
+    var retryFor: Double = 30
+
+    @Option(help: "Write the per-image table here as CSV (written whole at the end, also when stopped).")
+    var csv: String?
+
+    @Flag(help: "Print only the totals.")
+    var quiet = false
+
+    @Option(help: "After the run, check every image against this cache (built over the same images in the same order): the edge class, the gate's decision, k and the server's answer must be the cache's. Any difference is listed and exits 1.")
+    var checkCache: String?
+
+    @Option(help: "The cache's edge run (with --check-cache).")
+    var checkEdge: String = "edge"
+
+    @Option(help: "The cache's server run (with --check-cache).")
+    var checkServer: String = "server"
+
+    func validate() throws {
+        _ = try parseEndpoint(server, option: "--server")
+        _ = try policy()
+        if let limit, limit < 1 { throw ValidationError("--limit \(limit): expected at least 1") }
+        guard retryFor.isFinite, (0...86_400).contains(retryFor) else { throw ValidationError("--retry-for \(retryFor): expected 0 to 86400 s") }
+    }
+
+    func policy() throws -> EdgePolicy {
+        var p = EdgePolicy()
+        p.measure = try usage { try ImportanceMeasure.parse(measure) }
+        do { p.rule = try SelectionRule.parse(rule) } catch { throw ValidationError("--\(error)") }
+        do { p.gate = try Gate.parse(gate) } catch { throw ValidationError("--\(error)") }
+        do { try Gate.check(temperature: temperature) } catch { throw ValidationError("--\(error)") }
+        p.temperature = temperature
+        p.seed = seed
+        guard let c = Codec(parsing: codec), !c.isWholeImage else { throw ValidationError("--codec '\(codec)': expected raw or jpeg:Q with Q an integer 1-100") }
+        p.codec = c
+        return p
+    }
+
+    func run() throws {
+        let (host, port) = try parseEndpoint(server, option: "--server")
+        let device = EdgeDevice(classifier: try link.classifier(), policy: try policy())
+        do { try device.policy.rule.check(patches: device.grid.count) } catch { throw ValidationError("--\(error)") }
+        if case .head(let h) = device.policy.measure, h >= device.classifier.model.config.numHeads {
+            throw ValidationError("--measure head:\(h): the model has heads 0..<\(device.classifier.model.config.numHeads)")
+        }
+        if let csv { try checkOutput(csv, kind: .text, inputs: [images, link.keyFile]) }
+        var list = try ImageList.load(images)
+        if let limit { list = list.limited(to: limit) }
+        let client = LinkClient(host: host, port: port, psk: try link.key(), maxFrameBytes: link.maxFrame)
+        do { try client.connect() } catch { throw CLIError("cannot connect to \(host):\(port): \(error)", kind: .failed) }
+        var run = EdgeRun(device: device, client: client)
+        run.retryFor = retryFor
+        if !quiet { print(EdgeTable.header) }
+        var results: [EdgeImageResult] = [], failed = 0
+        func finish() throws {
+            if let csv { try AtomicWrite.writeOutput(Data(EdgeTable.csv(results).utf8), to: csv, kind: .text, inputs: [images, link.keyFile]) }
+        }
+        do {
+            results = try interruptible("stopping after this image (the results so far are written)") {
+                try run.run(list) { i, r in
+                    switch r {
+                    case .success(let x):
+                        results.append(x)
+                        if !quiet { print(EdgeTable.row(x)) }
+                    case .failure(let e):
+                        failed += 1
+                        reportError("\(list.paths[i]): \(errorMessage(e))")
+                    }
+                }
+            }
+        } catch {
+            try finish()
+            if error is ExitCode { throw error }
+            throw CLIError(wrapping: error)
+        }
+        try finish()
+        print(EdgeTable.summary(EdgeReport(results, failed: failed, strayAnswers: client.strayAnswers), codec: device.policy.codec))
+        client.close()
+        if let checkCache {
+            let p = device.policy
+            var setting = Setting(edge: checkEdge, server: checkServer, measure: p.measure, rule: p.rule, gate: p.gate)
+            (setting.seed, setting.temperature) = (p.seed, p.temperature)
+            setting.codec = p.codec == .raw ? nil : p.codec
+            let evaluator = Evaluator(cache: try Cache(path: checkCache))
+            do { try Limits.check(setting, in: evaluator.cache) } catch { throw ValidationError("--check-cache: \(error)") }
+            let mismatches = try EdgeRun.mismatches(results, cache: evaluator, setting: setting)
+            for m in mismatches.prefix(20) { reportError("\(m)") }
+            print("checked against \(checkCache): \(results.count - Set(mismatches.map(\.index)).count) of \(results.count) images as the cache says")
+            if !mismatches.isEmpty { throw ExitCode(1) }
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+}
+
+/// The edge's output, formatted: the last step.
+enum EdgeTable {
+    static let header = "image  sent    k  bytes  answer label  edge_ms encode_ms transfer_ms queue_ms server_ms decode_ms total_ms"
+
+    static func row(_ r: EdgeImageResult) -> String {
+        String(format: "%5d  %4@ %4d %6d  %6d %5d %8.2f %9.2f %11.2f %8.2f %9.2f %9.2f %8.2f",
+               r.index, r.decision.sends ? "yes" : "no", r.decision.kept.count, r.frameBytes, r.answer, r.label,
+               r.edgeMs, r.encodeMs, r.transferMs, r.serverQueueMs, r.serverComputeMs, r.serverDecodeMs, r.totalMs)
+    }
+
+    static func csv(_ results: [EdgeImageResult]) -> String {
+        var lines = ["index,path,label,edge_class,uncertainty,sent,k,frame_bytes,link_bytes,answer,server_top5,edge_ms,encode_ms,transfer_ms,server_decode_ms,server_queue_ms,server_compute_ms,batch,attempts,total_ms"]
+        for r in results {
+            let u = r.decision.uncertainty.map { String($0) } ?? ""
+            let fields: [String] = [String(r.index), csvField(r.path), String(r.label), String(r.decision.edgeClass), u, r.decision.sends ? "1" : "0",
+                                    String(r.decision.kept.count), String(r.frameBytes), String(r.linkBytes), String(r.answer),
+                                    r.serverClasses.map(String.init).joined(separator: " ")]
+                + [r.edgeMs, r.encodeMs, r.transferMs, r.serverDecodeMs, r.serverQueueMs, r.serverComputeMs].map { String(format: "%.4f", $0) }
+                + [String(r.batch), String(r.attempts), String(format: "%.4f", r.totalMs)]
+            lines.append(fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    static func summary(_ r: EdgeReport, codec: Codec) -> String {
+        let pct = { (x: Double) in x.isNaN ? "n/a" : String(format: "%.2f %%", 100 * x) }
+        return [
+            "images                \(r.images) (\(r.labelled) labelled\(r.failed > 0 ? ", \(r.failed) unreadable, left out" : ""))",
+            "accuracy              \(pct(r.accuracy))",
+            "sent to the server    \(pct(r.images == 0 ? .nan : Double(r.sent) / Double(r.images)))",
+            String(format: "bytes per image       %.1f (%@ frames; unsent images count 0)", r.bytesPerImage, codec.description),
+            String(format: "latency / image, ms   p50 %.2f  p90 %.2f  p99 %.2f", r.p50Ms, r.p90Ms, r.p99Ms),
+            String(format: "transfer, ms          mean %.3f over the sent images", r.meanTransferMs),
+            "retried requests      \(r.retries)\(r.strayAnswers > 0 ? " (\(r.strayAnswers) stray answers ignored)" : "")",
+        ].joined(separator: "\n")
+    }
+}
