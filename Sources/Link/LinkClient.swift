@@ -30,13 +30,19 @@ public final class LinkClient {
         close()
         let handler = ClientHandler(hello: group.next().makePromise())
         let framing = LinkFraming(side: .client, psk: psk, maxFrameBytes: maxFrameBytes)
-        let channel = try ClientBootstrap(group: group)
-            .connectTimeout(.milliseconds(Int64(timeout * 1000)))
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandlers([LinkCodec(framing), handler]) }
-            }
-            .connect(host: host, port: port).wait()
+        let channel: Channel
+        do {
+            channel = try ClientBootstrap(group: group)
+                .connectTimeout(.milliseconds(Int64(timeout * 1000)))
+                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandlers([LinkCodec(framing), handler]) }
+                }
+                .connect(host: host, port: port).wait()
+        } catch {
+            handler.hello.fail(error)  // a promise is completed, always
+            throw error
+        }
         let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
             handler.hello.fail(LinkClientError.timedOut("no hello from \(self.host):\(self.port) within \(timeout) s"))
         }
