@@ -20,6 +20,8 @@ DEB_PACKAGES = pkg-config libopenblas-dev libhdf5-dev libjpeg62-turbo-dev libpng
 TEST_PACKAGES = python3-h5py python3-numpy tmux
 # make cluster-test: a Slurm controller and node daemon, and MUNGE for their authentication.
 CLUSTER_PACKAGES = slurm-wlm munge python3-h5py python3-numpy
+# make link-test: ip and tc (network namespaces, veth, tbf), and rsvg-convert for its figure.
+LINK_PACKAGES = iproute2 librsvg2-bin
 # Release builds for AVX2 + FMA (every x86-64 server and desktop since 2013-2015) unless
 # SEMCOM_PORTABLE=1: measured 5-20 % faster than baseline x86-64 (README, "Speed").
 ifeq ($(shell uname -m)$(SEMCOM_PORTABLE),x86_64)
@@ -34,7 +36,7 @@ FUZZ_BUILD = SEMCOM_FUZZ=1 $(SWIFT) build -c debug --sanitize fuzzer --sanitize 
 FUZZ_WORK ?= $(or $(TMPDIR),/tmp)/semcom-fuzz
 FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16 bytes
 
-.PHONY: all deps packages install build release test examples docs sanitize fuzz cluster-test demo figures clean
+.PHONY: all deps packages install build release test examples docs sanitize fuzz link-test cluster-test demo figures clean
 
 all: build
 
@@ -78,6 +80,12 @@ docs: deps
 # checked against the CLI on a small demo cache; part of `make test` (about 1 min).
 examples: build
 	bash Examples/check.sh
+
+# semcom serve and semcom edge in two network namespaces, the uplink shaped by tbf at
+# 1, 8 and 50 Mbit/s, a delay from semcom relay (Scripts/link/link-test.sh). Needs root.
+link-test: release
+	@$(MAKE) --no-print-directory packages PACKAGES="$(LINK_PACKAGES)"
+	bash Scripts/link/link-test.sh
 
 cluster-test: release
 	@$(MAKE) --no-print-directory packages PACKAGES="$(CLUSTER_PACKAGES)"

@@ -64,7 +64,7 @@ let package = Package(
 
         // MARK: The command-line tool (thin: parses arguments, calls the modules)
         .executableTarget(name: "semcom", dependencies: [
-            "Safety", "Tensors", "ViT", "Imaging", "Wire", "Attention", "Entropy", "HDF5IO", "Collaborative", "Link", "Repl", "ExperimentScripts",
+            "Safety", "Tensors", "ViT", "Imaging", "Wire", "Attention", "Entropy", "HDF5IO", "Collaborative", "Link", "Figures", "Repl", "ExperimentScripts",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -53,6 +53,9 @@ public struct LatencyModel: Equatable, Sendable {
     /// Uplink rate in Mbit/s.
     public var uplinkMbps = 8.0
     public init() {}
+
+    /// Milliseconds one byte takes on the uplink: 8 / (rate x 10^6) x 1000.
+    public var msPerByte: Double { 8 / (uplinkMbps * 1e6) * 1e3 }
 }
 
 /// What `evaluate` reports. Fractions are in [0, 1] of the images evaluated;
@@ -316,7 +319,7 @@ public final class Evaluator {
         let jpegFrames = try server.jpegQuality.map { try wholeImageFrames(quality: $0, rows: rows) }
         let frameBytes = wholeImage ? nil : try setting.codec.map { try self.frameBytes($0, setting: setting, server: server, rows: rows) }
         let rawImageBytes = Double(server.imageSize * server.imageSize * 3)
-        let msPerByte = 8 / (latency.uplinkMbps * 1e6) * 1e3
+        let msPerByte = latency.msPerByte
         let serverByK = flopsByK.map { latency.serverMs * $0 / fullFLOPs }
         var results: [Evaluation] = []
         var serverCorrect = [Bool](repeating: false, count: count), serverCorrectTop5 = serverCorrect

@@ -209,6 +209,8 @@ public struct EdgeRun {
                 attempts += 1
                 let (answer, sent, received) = try client.request(id: id, frame: bytes, timeout: requestTimeout)
                 return (answer, sent, received, attempts)
+            } catch let stop as Interrupted {
+                throw stop
             } catch let e as LinkClientError {
                 if case .refused = e { throw e }
                 guard Date().timeIntervalSince(start) < retryFor else { throw e }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import Safety
 
 /// An edge's connection to a `LinkServer`: connects, checks the server's
 /// hello, sends requests and waits for their answers. Use from one thread.
@@ -71,7 +72,7 @@ public final class LinkClient {
             promise.fail(LinkClientError.timedOut("no answer to request \(id) within \(timeout) s"))
         }
         defer { timer.cancel() }
-        let (answer, received) = try promise.futureResult.wait()
+        let (answer, received) = try interruptibleWait(promise.futureResult)
         return (answer, sent, received)
     }
 
@@ -79,6 +80,19 @@ public final class LinkClient {
     public var strayAnswers: Int {
         guard let channel, let handler else { return 0 }
         return (try? channel.eventLoop.submit { handler.strays }.wait()) ?? 0
+    }
+
+    /// The future's value; throws `Interrupted` as soon as SIGINT or SIGTERM
+    /// has arrived (`Interruption`), instead of waiting on.
+    private func interruptibleWait<T>(_ future: EventLoopFuture<T>) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<T, Error>?
+        future.whenComplete { r in
+            result = r
+            done.signal()
+        }
+        while done.wait(timeout: .now() + 0.1) == .timedOut { try Interruption.check() }
+        return try result!.get()
     }
 
     public func close() {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Attention
 import Collaborative
 import Entropy
+import Figures
 import Foundation
 import Link
 import Logging
@@ -305,5 +306,138 @@ enum EdgeTable {
             String(format: "transfer, ms          mean %.3f over the sent images", r.meanTransferMs),
             "retried requests      \(r.retries)\(r.strayAnswers > 0 ? " (\(r.strayAnswers) stray answers ignored)" : "")",
         ].joined(separator: "\n")
+    }
+}
+
+/// `semcom relay`: a TCP relay that delays every chunk (the link's propagation delay in `make link-test`).
+struct Relay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Relay TCP connections to a target, holding every chunk for a delay in each direction (a link's propagation delay where the kernel has no netem).",
+        discussion: "Prints `relaying HOST:PORT -> HOST:PORT` when ready; runs until SIGTERM or SIGINT.")
+
+    @Option(help: "Address to listen on, HOST:PORT (port 0: any free port, printed).")
+    var listen: String
+
+    @Option(help: "Where to relay to, HOST:PORT.")
+    var to: String
+
+    @Option(help: "Delay in each direction, ms.")
+    var delay: Double
+
+    func validate() throws {
+        _ = try parseEndpoint(listen, option: "--listen")
+        _ = try parseEndpoint(to, option: "--to")
+        guard delay.isFinite, (0...60_000).contains(delay) else { throw ValidationError("--delay \(delay): expected 0 to 60000 ms") }
+    }
+
+    func run() throws {
+        let (host, port) = try parseEndpoint(listen, option: "--listen"), (toHost, toPort) = try parseEndpoint(to, option: "--to")
+        let relay = DelayRelay(delay: delay / 1000, logger: Logger(label: "semcom.relay") { StreamLogHandler.standardError(label: $0) })
+        let bound: Int
+        do { bound = try relay.start(host: host, port: port, targetHost: toHost, targetPort: toPort) } catch {
+            throw CLIError("cannot listen on \(listen): \(error)", kind: .failed)
+        }
+        FileHandle.standardOutput.write(Data("relaying \(host):\(bound) -> \(to)\n".utf8))
+        let stopped = DispatchSemaphore(value: 0)
+        Interruption.install(exitOnSecond: true) { _ in stopped.signal() }
+        stopped.wait()
+        relay.stop()
+    }
+}
+
+/// `semcom link-report`: live runs on links of known rate against the latency model.
+struct LinkReport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "link-report",
+        abstract: "Compare the transfer times of `semcom edge --csv` runs on links of known uplink rate and delay with the latency model of Figs. 15-16 (plus the delay both ways).")
+
+    @Argument(help: "RATE=CSV: an edge run's per-image CSV and the uplink rate it ran at, Mbit/s; one per link.")
+    var runs: [String]
+
+    @Option(help: "The links' one-way propagation delay, ms.")
+    var delay: Double = 0
+
+    @Option(help: "Exit 1 when the mean measured transfer differs from the model's by more than this fraction of it (plus --burst at the rate) on any link.")
+    var tolerance: Double?
+
+    @Option(help: "Bytes the links' shaper lets through at once after an idle gap (tbf's burst), allowed beside --tolerance.")
+    var burst: Int = 0
+
+    @Option(help: "Write a figure (SVG) of measured and modelled latency per image against the uplink rate.")
+    var svg: String?
+
+    func validate() throws {
+        guard !runs.isEmpty else { throw ValidationError("give at least one RATE=CSV") }
+        _ = try parsedRuns()
+        guard delay.isFinite, delay >= 0 else { throw ValidationError("--delay \(delay): expected a delay >= 0 ms") }
+        if let tolerance, !(tolerance.isFinite && tolerance > 0) { throw ValidationError("--tolerance \(tolerance): expected a fraction > 0") }
+        guard burst >= 0 else { throw ValidationError("--burst \(burst): expected bytes >= 0") }
+    }
+
+    func parsedRuns() throws -> [(rate: Double, csv: String)] {
+        try runs.map { text in
+            guard let eq = text.firstIndex(of: "="), let rate = Double(text[..<eq]), rate.isFinite, rate > 0, text.index(after: eq) != text.endIndex else {
+                throw ValidationError("'\(text)': expected RATE=CSV with RATE in Mbit/s (> 0)")
+            }
+            return (rate, String(text[text.index(after: eq)...]))
+        }
+    }
+
+    /// The rows of an edge CSV (`EdgeTable.csv`), by column name.
+    func rows(_ path: String) throws -> [LinkLatencyComparison.Row] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read the file", kind: .notFound) }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else { throw CLIError("\(path): empty") }
+        let names = ["sent", "link_bytes", "transfer_ms", "total_ms"]
+        let columns = try names.map { n in
+            guard let i = header.firstIndex(of: n) else { throw CLIError("\(path): no column '\(n)'; not a `semcom edge --csv` table") }
+            return i
+        }
+        return try lines.dropFirst().enumerated().map { j, line in
+            // Quoted paths may hold commas: the columns used come after them, so count from the end.
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let shift = f.count - header.count
+            guard shift >= 0, let sent = Int(f[columns[0] + shift]), let bytes = Int(f[columns[1] + shift]),
+                  let transfer = Double(f[columns[2] + shift]), let total = Double(f[columns[3] + shift]) else {
+                throw CLIError("\(path): line \(j + 2) is not a row of the table")
+            }
+            return LinkLatencyComparison.Row(sent: sent == 1, linkBytes: bytes, transferMs: transfer, totalMs: total)
+        }
+    }
+
+    func run() throws {
+        let runs = try parsedRuns()
+        if let svg { try checkOutput(svg, kind: .svg, inputs: runs.map(\.csv)) }
+        var comparisons: [LinkLatencyComparison] = []
+        print("uplink_mbps,images,sent,request_bytes,transfer_ms,model_transfer_ms,transfer_error,latency_ms,model_latency_ms")
+        for (rate, csv) in runs {
+            let c = LinkLatencyComparison(try rows(csv), uplinkMbps: rate, delayMs: delay)
+            comparisons.append(c)
+            print(String(format: "%g,%d,%d,%.1f,%.3f,%.3f,%+.4f,%.3f,%.3f", rate, c.images, c.sent, c.meanRequestBytes,
+                         c.measuredTransferMs, c.modelTransferMs, c.transferError, c.measuredLatencyMs, c.modelLatencyMs))
+        }
+        if let svg {
+            let sorted = comparisons.sorted { $0.uplinkMbps < $1.uplinkMbps }
+            let text = ChartText(title: "Live edge and server: latency per image against the uplink",
+                                 subtitle: String(format: "measured on the link; model: bytes at the rate + %g ms delay each way", delay),
+                                 xLabel: "uplink (Mbit/s)", yLabel: "mean latency per image (ms)")
+            var series = [
+                Series(name: "measured", x: sorted.map(\.uplinkMbps), y: sorted.map(\.measuredLatencyMs), markers: true, line: false),
+                Series(name: "model", x: sorted.map(\.uplinkMbps), y: sorted.map(\.modelLatencyMs), markers: true, dashed: true),
+            ]
+            if burst > 0 {  // what the shaper's burst takes off each sent image's transfer
+                series.append(Series(name: "model less \(burst) B at once (the shaper's burst)", x: sorted.map(\.uplinkMbps), y: sorted.map {
+                    $0.modelLatencyMs - Double($0.sent) / Double($0.images) * ($0.modelTransferMs(bytes: burst) - 2 * $0.delayMs)
+                }, dashed: true))
+            }
+            try AtomicWrite.writeOutput(Data(SVGChart.lines(text, series: series).utf8), to: svg, kind: .svg, inputs: runs.map(\.csv))
+        }
+        if let tolerance {
+            for c in comparisons where abs(c.measuredTransferMs - c.modelTransferMs) > c.allowedDifferenceMs(tolerance: tolerance, burstBytes: burst) {
+                throw CLIError(String(format: "at %g Mbit/s the mean measured transfer (%.3f ms) is %.3f ms off the model's (%.3f ms), more than the %.3f ms allowed (%.0f %% of the model and %d bytes at the rate)",
+                                      c.uplinkMbps, c.measuredTransferMs, abs(c.measuredTransferMs - c.modelTransferMs), c.modelTransferMs,
+                                      c.allowedDifferenceMs(tolerance: tolerance, burstBytes: burst), 100 * tolerance, burst))
+            }
+        }
     }
 }
