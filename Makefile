@@ -36,7 +36,7 @@ FUZZ_BUILD = SEMCOM_FUZZ=1 $(SWIFT) build -c debug --sanitize fuzzer --sanitize 
 FUZZ_WORK ?= $(or $(TMPDIR),/tmp)/semcom-fuzz
 FIGURES = fig07 fig08 fig10 fig11 fig11_hist fig12 fig13 fig14 fig15 fig16 bytes
 
-.PHONY: all deps packages install build release test examples docs sanitize fuzz link-test cluster-test demo figures clean
+.PHONY: all deps packages install build release test examples docs sanitize fuzz link-test load-test cluster-test demo figures clean
 
 all: build
 
@@ -86,6 +86,11 @@ examples: build
 link-test: release
 	@$(MAKE) --no-print-directory packages PACKAGES="$(LINK_PACKAGES)"
 	bash Scripts/link/link-test.sh
+
+# 16 edges against one server on loopback for 60 s, then 30 s with the server killed and
+# restarted and drained with SIGTERM (Scripts/link/load-test.sh). About 2 minutes; no root.
+load-test: release
+	bash Scripts/link/load-test.sh
 
 cluster-test: release
 	@$(MAKE) --no-print-directory packages PACKAGES="$(CLUSTER_PACKAGES)"

@@ -64,8 +64,7 @@ public final class LinkClient {
         let promise = channel.eventLoop.makePromise(of: (ServerAnswer, UInt64).self)
         let sent = now()
         channel.eventLoop.execute {
-            handler.pending[id] = promise
-            channel.writeAndFlush(LinkMessage.request(id: id, frame: frame), promise: nil)
+            if handler.wait(id, promise) { channel.writeAndFlush(LinkMessage.request(id: id, frame: frame), promise: nil) }
         }
         let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
             handler.pending[id] = nil
@@ -126,6 +125,19 @@ final class ClientHandler: ChannelInboundHandler {
     let hello: EventLoopPromise<Void>
     var pending: [UInt64: EventLoopPromise<(ServerAnswer, UInt64)>] = [:]
     var strays = 0
+    /// Why the connection ended, once it has: a request made after fails at once.
+    private var ended: LinkClientError?
+
+    /// Registers `promise` for the answer to `id`; false (and the promise
+    /// failed) when the connection has already ended.
+    func wait(_ id: UInt64, _ promise: EventLoopPromise<(ServerAnswer, UInt64)>) -> Bool {
+        if let ended {
+            promise.fail(ended)
+            return false
+        }
+        pending[id] = promise
+        return true
+    }
 
     init(hello: EventLoopPromise<Void>) { self.hello = hello }
 
@@ -152,6 +164,7 @@ final class ClientHandler: ChannelInboundHandler {
     }
 
     private func failAll(_ error: LinkClientError) {
+        if ended == nil { ended = error }
         hello.fail(error)
         let waiting = pending
         pending = [:]

@@ -137,13 +137,8 @@ struct Serve: ParsableCommand {
     }
 }
 
-/// `semcom edge`: the edge's half of Algorithm 1, for real.
-struct EdgeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "edge",
-        abstract: "Run Algorithm 1 live: classify each image, keep or send its kept patches to `semcom serve`, report per image and in total.",
-        discussion: "Per image: the decision, k, bytes sent and the latency split into edge compute, encode, transfer (both directions of the link), and the server's decode, queue and compute (ms). A lost connection is reconnected and the request sent again under the same id (--retry-for).")
-
+/// What the edge does with each image, and where it sends: `semcom edge` and `semcom link-load`.
+struct EdgeOptions: ParsableArguments {
     @OptionGroup var link: LinkOptions
 
     @Option(help: "The server, HOST:PORT.")
@@ -176,13 +171,7 @@ struct EdgeCommand: ParsableCommand {
     @Option(help: "Seconds to keep reconnecting and resending one request before giving up.")
     var retryFor: Double = 30
 
-    @Option(help: "Write the per-image table here as CSV (written whole at the end, also when stopped).")
-    var csv: String?
-
-    @Flag(help: "Print only the totals.")
-    var quiet = false
-
-    @Option(help: "After the run, check every image against this cache (built over the same images in the same order): the edge class, the gate's decision, k and the server's answer must be the cache's. Any difference is listed and exits 1.")
+    @Option(help: "After the edge's pass, check every image against this cache (built over the same images in the same order): the edge class, the gate's decision, k and the server's answer must be the cache's. Any difference is listed and exits 1.")
     var checkCache: String?
 
     @Option(help: "The cache's edge run (with --check-cache).")
@@ -211,24 +200,71 @@ struct EdgeCommand: ParsableCommand {
         return p
     }
 
-    func run() throws {
-        let (host, port) = try parseEndpoint(server, option: "--server")
+    /// The edge device, checked against what its model has (patches, heads).
+    func device() throws -> EdgeDevice {
         let device = EdgeDevice(classifier: try link.classifier(), policy: try policy())
         do { try device.policy.rule.check(patches: device.grid.count) } catch { throw ValidationError("--\(error)") }
         if case .head(let h) = device.policy.measure, h >= device.classifier.model.config.numHeads {
             throw ValidationError("--measure head:\(h): the model has heads 0..<\(device.classifier.model.config.numHeads)")
         }
-        if let csv { try checkOutput(csv, kind: .text, inputs: [images, link.keyFile]) }
-        var list = try ImageList.load(images)
-        if let limit { list = list.limited(to: limit) }
+        return device
+    }
+
+    func imageList() throws -> ImageList {
+        let list = try ImageList.load(images)
+        return limit.map { list.limited(to: $0) } ?? list
+    }
+
+    /// A connected client; a server that cannot be reached is an error naming it.
+    func connectedClient() throws -> LinkClient {
+        let (host, port) = try parseEndpoint(server, option: "--server")
         let client = LinkClient(host: host, port: port, psk: try link.key(), maxFrameBytes: link.maxFrame)
         do { try client.connect() } catch { throw CLIError("cannot connect to \(host):\(port): \(error)", kind: .failed) }
+        return client
+    }
+
+    /// With --check-cache: every image of `results` against the cache; the mismatches are reported and exit 1.
+    func checkAgainstCache(_ results: [EdgeImageResult], policy p: EdgePolicy) throws {
+        guard let checkCache else { return }
+        var setting = Setting(edge: checkEdge, server: checkServer, measure: p.measure, rule: p.rule, gate: p.gate)
+        (setting.seed, setting.temperature) = (p.seed, p.temperature)
+        setting.codec = p.codec == .raw ? nil : p.codec
+        let evaluator = Evaluator(cache: try Cache(path: checkCache))
+        do { try Limits.check(setting, in: evaluator.cache) } catch { throw ValidationError("--check-cache: \(error)") }
+        let mismatches = try EdgeRun.mismatches(results, cache: evaluator, setting: setting)
+        for m in mismatches.prefix(20) { reportError("\(m)") }
+        print("checked against \(checkCache): \(results.count - Set(mismatches.map(\.index)).count) of \(results.count) images as the cache says")
+        if !mismatches.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// `semcom edge`: the edge's half of Algorithm 1, for real.
+struct EdgeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edge",
+        abstract: "Run Algorithm 1 live: classify each image, keep or send its kept patches to `semcom serve`, report per image and in total.",
+        discussion: "Per image: the decision, k, bytes sent and the latency split into edge compute, encode, transfer (both directions of the link), and the server's decode, queue and compute (ms). A lost connection is reconnected and the request sent again under the same id (--retry-for).")
+
+    @OptionGroup var edge: EdgeOptions
+
+    @Option(help: "Write the per-image table here as CSV (written whole at the end, also when stopped).")
+    var csv: String?
+
+    @Flag(help: "Print only the totals.")
+    var quiet = false
+
+    func run() throws {
+        let device = try edge.device()
+        let inputs = [edge.images, edge.link.keyFile]
+        if let csv { try checkOutput(csv, kind: .text, inputs: inputs) }
+        let list = try edge.imageList()
+        let client = try edge.connectedClient()
         var run = EdgeRun(device: device, client: client)
-        run.retryFor = retryFor
+        run.retryFor = edge.retryFor
         if !quiet { print(EdgeTable.header) }
         var results: [EdgeImageResult] = [], failed = 0
         func finish() throws {
-            if let csv { try AtomicWrite.writeOutput(Data(EdgeTable.csv(results).utf8), to: csv, kind: .text, inputs: [images, link.keyFile]) }
+            if let csv { try AtomicWrite.writeOutput(Data(EdgeTable.csv(results).utf8), to: csv, kind: .text, inputs: inputs) }
         }
         do {
             results = try interruptible("stopping after this image (the results so far are written)") {
@@ -251,19 +287,54 @@ struct EdgeCommand: ParsableCommand {
         try finish()
         print(EdgeTable.summary(EdgeReport(results, failed: failed, strayAnswers: client.strayAnswers), codec: device.policy.codec))
         client.close()
-        if let checkCache {
-            let p = device.policy
-            var setting = Setting(edge: checkEdge, server: checkServer, measure: p.measure, rule: p.rule, gate: p.gate)
-            (setting.seed, setting.temperature) = (p.seed, p.temperature)
-            setting.codec = p.codec == .raw ? nil : p.codec
-            let evaluator = Evaluator(cache: try Cache(path: checkCache))
-            do { try Limits.check(setting, in: evaluator.cache) } catch { throw ValidationError("--check-cache: \(error)") }
-            let mismatches = try EdgeRun.mismatches(results, cache: evaluator, setting: setting)
-            for m in mismatches.prefix(20) { reportError("\(m)") }
-            print("checked against \(checkCache): \(results.count - Set(mismatches.map(\.index)).count) of \(results.count) images as the cache says")
-            if !mismatches.isEmpty { throw ExitCode(1) }
-        }
+        try edge.checkAgainstCache(results, policy: device.policy)
         if failed > 0 { throw ExitCode(1) }
+    }
+}
+
+/// `semcom link-load`: many edges at once against one server.
+struct LinkLoad: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "link-load",
+        abstract: "Load a `semcom serve` with many edges at once: after one edge pass over the images (which records each sent image's frame and answer), CLIENTS connections resend those frames for DURATION seconds and check every answer.",
+        discussion: "Reports the answers per second, the round-trip p50 and p99, and the requests lost (given up after --retry-for), answered otherwise than recorded, or sent again after a lost connection. Exits 1 when any was lost or answered otherwise.")
+
+    @OptionGroup var edge: EdgeOptions
+
+    @Option(help: "Connections at once, each one request at a time.")
+    var clients: Int = 16
+
+    @Option(help: "Seconds of load.")
+    var duration: Double = 60
+
+    func validate() throws {
+        guard (1...1024).contains(clients) else { throw ValidationError("--clients \(clients): expected 1 to 1024") }
+        guard duration.isFinite, (0.1...86_400).contains(duration) else { throw ValidationError("--duration \(duration): expected 0.1 to 86400 s") }
+    }
+
+    func run() throws {
+        let device = try edge.device()
+        let list = try edge.imageList()
+        let client = try edge.connectedClient()
+        var pass = EdgeRun(device: device, client: client)
+        pass.retryFor = edge.retryFor
+        let results = try interruptible("stopping") {
+            try pass.run(list) { i, r in if case .failure(let e) = r { reportError("\(list.paths[i]): \(errorMessage(e))") } }
+        }
+        client.close()
+        try edge.checkAgainstCache(results, policy: device.policy)
+        let requests = results.compactMap { r in
+            r.decision.frame.flatMap { f in r.serverClasses.first.map { LoadTest.Request(frame: f.encoded(), expected: $0) } }
+        }
+        guard !requests.isEmpty else { throw CLIError("no image was sent to the server under --gate \(edge.gate): nothing to load it with") }
+        var load = LoadTest(requests: requests)
+        (load.clients, load.duration, load.retryFor) = (clients, duration, edge.retryFor)
+        let (host, port) = try parseEndpoint(edge.server, option: "--server")
+        let r = try interruptible("stopping") { load.run(host: host, port: port, psk: try edge.link.key()) }
+        print(String(format: "%d clients for %.1f s: %d answers, %.1f per second; round trip p50 %.2f ms, p99 %.2f ms",
+                     r.clients, r.seconds, r.answered, r.throughput, r.p50Ms, r.p99Ms))
+        print("lost \(r.lost), answered otherwise than recorded \(r.mismatched), sent again after a lost connection \(r.retries), stray answers \(r.strayAnswers)")
+        if r.lost > 0 || r.mismatched > 0 { throw ExitCode(1) }
     }
 }
 

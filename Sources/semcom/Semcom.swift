@@ -10,7 +10,7 @@ struct Semcom: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Attention-aware collaborative inference with vision transformers.",
         version: semcomLibraryVersion,
-        subcommands: [Preprocess.self, Infer.self, Bench.self, CacheCommand.self, Eval.self, Sweep.self, Plan.self, MemoCommand.self, Table.self, ReplCommand.self, RunScript.self, Demo.self, Serve.self, EdgeCommand.self, Relay.self, LinkReport.self])
+        subcommands: [Preprocess.self, Infer.self, Bench.self, CacheCommand.self, Eval.self, Sweep.self, Plan.self, MemoCommand.self, Table.self, ReplCommand.self, RunScript.self, Demo.self, Serve.self, EdgeCommand.self, LinkLoad.self, Relay.self, LinkReport.self])
 
     /// Exit status of bad usage (an unknown or malformed option, a value out
     /// of range, a run, head or k the cache does not have): 2, as the issue
