@@ -63,6 +63,15 @@ final class Batcher: @unchecked Sendable {
         finished.wait()
     }
 
+    /// Runs what is queued now, on the calling thread (tests).
+    func runQueued() {
+        condition.lock()
+        let jobs = queue
+        queue.removeAll()
+        condition.unlock()
+        run(jobs)
+    }
+
     private func loop() {
         while true {
             condition.lock()
