@@ -110,6 +110,7 @@ if ProcessInfo.processInfo.environment["SEMCOM_FUZZ"] != nil {
         ("jpeg", ["Imaging"]),
         ("png", ["Imaging"]),
         ("wire", ["Wire"]),
+        ("link", ["Link", "Wire"]),
         ("csv", ["Collaborative"]),
         ("repl", ["Repl"]),
         ("cache", ["Collaborative", "HDF5IO", "Imaging", "Repl", "Attention", "Entropy", "ViT"]),

@@ -172,32 +172,37 @@ public struct LinkFraming {
                                           : "authentication failed: frame \(received)'s tag does not verify", authenticated: false)
         }
         received += 1
+        let message = try Self.message(type: type, body: body, receivedBy: side, helloDone: !expectsHello)
+        if case .hello(_, let nonce) = message { key = Self.connectionKey(psk: psk, nonce: nonce) }
+        return message
+    }
+
+    /// The message of a frame whose tag has verified: its type and body, as
+    /// `side` may receive them (a client: a hello first, then answers and
+    /// refusals; a server: requests). Throws with the reason otherwise.
+    public static func message(type: UInt8, body: [UInt8], receivedBy side: Side, helloDone: Bool) throws(LinkError) -> LinkMessage {
         var r = ByteReader(body)
-        let message: LinkMessage
         switch (type, side) {
-        case (1, .client) where expectsHello:
-            guard body.count == 1 + Self.nonceBytes else { throw LinkError("hello of \(body.count) bytes") }
-            guard body[0] == Self.version else { throw LinkError("link protocol version \(body[0]); this build speaks version \(Self.version)") }
-            let nonce = Array(body[1...])
-            key = Self.connectionKey(psk: psk, nonce: nonce)
-            message = .hello(version: body[0], nonce: nonce)
+        case (1, .client) where !helloDone:
+            guard body.count == 1 + nonceBytes else { throw LinkError("hello of \(body.count) bytes") }
+            guard body[0] == version else { throw LinkError("link protocol version \(body[0]); this build speaks version \(version)") }
+            return .hello(version: body[0], nonce: Array(body[1...]))
         case (2, .server):
             guard r.remaining >= 8 else { throw LinkError("request of \(body.count) bytes, shorter than its id") }
             let id = r.u64()
-            message = .request(id: id, frame: r.take(r.remaining))
-        case (3, .client) where !expectsHello:
+            return .request(id: id, frame: r.take(r.remaining))
+        case (3, .client) where helloDone:
             guard r.remaining >= 9 else { throw LinkError("answer of \(body.count) bytes") }
             let id = r.u64(), n = Int(r.byte())
             guard n <= 5, r.remaining == 4 * n + 14 else { throw LinkError("answer of \(body.count) bytes for \(n) classes") }
             let classes = (0..<n).map { _ in Int(r.u32()) }
-            message = .answer(ServerAnswer(id: id, classes: classes, decodeMicros: r.u32(), queueMicros: r.u32(), computeMicros: r.u32(), batch: r.u16()))
-        case (4, .client) where !expectsHello:
+            return .answer(ServerAnswer(id: id, classes: classes, decodeMicros: r.u32(), queueMicros: r.u32(), computeMicros: r.u32(), batch: r.u16()))
+        case (4, .client) where helloDone:
             guard r.remaining >= 8 else { throw LinkError("refusal of \(body.count) bytes") }
             let id = r.u64()
-            message = .refusal(id: id, reason: String(decoding: r.take(r.remaining), as: UTF8.self))
+            return .refusal(id: id, reason: String(decoding: r.take(r.remaining), as: UTF8.self))
         default:
-            throw LinkError("frame type \(type) is not one a \(side == .server ? "server" : "client") receives\(expectsHello ? " before the hello" : "")")
+            throw LinkError("frame type \(type) is not one a \(side == .server ? "server" : "client") receives\(helloDone ? "" : " before the hello")")
         }
-        return message
     }
 }

@@ -74,4 +74,27 @@ final class LinkFramingTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("not one a server receives"), "\(e)")
         }
     }
+
+    /// Frames written from docs/wire.md by another program (Python's hmac,
+    /// the fuzz harness's seeds: Fuzz/link/corpus) parse, and the tagged one verifies.
+    func testFramesWrittenFromTheSpecElsewhereParse() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/link/corpus")
+        func seed(_ name: String) throws -> [UInt8] { try [UInt8](Data(contentsOf: corpus.appendingPathComponent(name))) }
+        let wire = try [UInt8](Data(contentsOf: corpus.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("wire/corpus/raw-list")))
+        func body(_ name: String, _ side: LinkFraming.Side, helloDone: Bool) throws -> LinkMessage {
+            let b = try seed(name)
+            XCTAssertEqual(b[0], 0)
+            return try LinkFraming.message(type: b[1], body: Array(b[2...]), receivedBy: side, helloDone: helloDone)
+        }
+        XCTAssertEqual(try body("body-hello", .client, helloDone: false), .hello(version: 1, nonce: Array(0..<16)))
+        XCTAssertEqual(try body("body-request", .server, helloDone: true), .request(id: 7, frame: wire))
+        XCTAssertEqual(try body("body-answer", .client, helloDone: true),
+                       .answer(ServerAnswer(id: 7, classes: [3, 1], decodeMicros: 10, queueMicros: 20, computeMicros: 30, batch: 4)))
+        XCTAssertEqual(try body("body-refusal", .client, helloDone: true), .refusal(id: 7, reason: "no"))
+        var server = LinkFraming(side: .server, psk: [UInt8](repeating: 0x5A, count: 32), maxFrameBytes: 1 << 20)
+        _ = server.seal(.hello(version: 1, nonce: Array(0..<16)))
+        let frame = try seed("frame-request")
+        XCTAssertEqual(try server.open(Array(frame.dropFirst())), .request(id: 7, frame: wire))
+    }
 }
