@@ -135,6 +135,18 @@ final class LiveLinkTests: XCTestCase {
             guard case .refused(let reason)? = e as? LinkClientError else { return XCTFail("\(e)") }
             XCTAssertTrue(reason.contains("truncated header"), reason)
         }
+        var wrongVersion = good
+        wrongVersion[4] = 2
+        var outOfRange = try PatchCoding.encode(crop, grid: device.grid, indices: [0, 5, 9], codec: .raw, imageID: 1).encoded()
+        outOfRange[WireImage.headerBytes + 2] = 64  // the list's last index: patch 64 of 0..<64 (k = 3 < 8, so a list)
+        for (id, frame, reason) in [(UInt64(10), wrongVersion, "version 2"), (11, outOfRange, "out of range"),
+                                    (12, Array(good.dropLast(10)), "bytes after the header")] {
+            try other.connect()
+            XCTAssertThrowsError(try other.request(id: id, frame: frame)) { e in
+                guard case .refused(let r)? = e as? LinkClientError else { return XCTFail("\(e)") }
+                XCTAssertTrue(r.contains(reason), "\(r) (expected '\(reason)')")
+            }
+        }
         try other.connect()
         let wrongGrid = try PatchCoding.encode(RGBImage(width: 32, height: 32, pixels: [UInt8](repeating: 0, count: 32 * 32 * 3)),
                                                grid: PatchGrid(patchSize: 16, columns: 2, rows: 2), indices: [1], codec: .raw, imageID: 2).encoded()
@@ -151,7 +163,7 @@ final class LiveLinkTests: XCTestCase {
         XCTAssertEqual(try honest.request(id: 2, frame: good).answer.classes, before.classes)
         XCTAssertEqual(honest.strayAnswers, 0)
         let logged = log.messages.joined(separator: "\n")
-        for reason in ["authentication failed", "over the limit", "truncated header", "grid of 2x2 patches"] {
+        for reason in ["authentication failed", "over the limit", "truncated header", "version 2", "out of range", "bytes after the header", "grid of 2x2 patches"] {
             XCTAssertTrue(logged.contains(reason), "no '\(reason)' in the log:\n\(logged)")
         }
     }
