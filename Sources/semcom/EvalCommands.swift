@@ -8,20 +8,9 @@ import Safety
 import Tensors
 import Wire
 
-/// Options naming an operating point of Algorithm 1 over a cache.
-struct SettingOptions: ParsableArguments {
-    @Option(help: "Cache file (from `semcom cache build`).")
-    var cache: String
-
-    @Option(help: "Edge run name.")
-    var edge: String
-
-    @Option(help: "Server run name.")
-    var server: String
-
-    @Option(help: "Run whose importance orders the patches (the semantic encoder); default the edge.")
-    var encoder: String?
-
+/// What the edge does with each image (Algorithm 1): over a cache (`eval`,
+/// `sweep`, ...) and live (`edge`, `link-load`).
+struct OperatingPointOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Importance measure: \(ImportanceMeasure.syntax)."))
     var measure: String = "mean"
 
@@ -36,6 +25,32 @@ struct SettingOptions: ParsableArguments {
 
     @Option(help: "Temperature applied to the edge logits before the gate's softmax.")
     var temperature: Double = 1
+
+    /// The measure, rule and gate; a bad one (or a bad temperature) is a usage error naming the option.
+    func parsed() throws -> (ImportanceMeasure, SelectionRule, Gate) {
+        let r: SelectionRule, g: Gate
+        do { r = try SelectionRule.parse(rule) } catch { throw ValidationError("--\(error)") }
+        do { g = try Gate.parse(gate) } catch { throw ValidationError("--\(error)") }
+        do { try Gate.check(temperature: temperature) } catch { throw ValidationError("--\(error)") }
+        return (try usage { try Limits.measure(measure, option: "--measure") }, r, g)
+    }
+}
+
+/// Options naming an operating point of Algorithm 1 over a cache.
+struct SettingOptions: ParsableArguments {
+    @Option(help: "Cache file (from `semcom cache build`).")
+    var cache: String
+
+    @Option(help: "Edge run name.")
+    var edge: String
+
+    @Option(help: "Server run name.")
+    var server: String
+
+    @Option(help: "Run whose importance orders the patches (the semantic encoder); default the edge.")
+    var encoder: String?
+
+    @OptionGroup var point: OperatingPointOptions
 
     @Option(help: "Uplink rate for the latency model, Mbit/s.")
     var uplink: Double = 8
@@ -63,14 +78,10 @@ struct SettingOptions: ParsableArguments {
 
     /// The operating point; a bad rule, gate or temperature is a usage error naming the option.
     func setting() throws -> Setting {
-        let r: SelectionRule, g: Gate
-        do { r = try SelectionRule.parse(rule) } catch { throw ValidationError("--\(error)") }
-        do { g = try Gate.parse(gate) } catch { throw ValidationError("--\(error)") }
-        do { try Gate.check(temperature: temperature) } catch { throw ValidationError("--\(error)") }
-        let m = try usage { try Limits.measure(measure, option: "--measure") }
+        let (m, r, g) = try point.parsed()
         var s = Setting(edge: edge, server: server, encoder: encoder, measure: m, rule: r, gate: g)
-        s.seed = seed
-        s.temperature = temperature
+        s.seed = point.seed
+        s.temperature = point.temperature
         if let codec {
             guard let c = Codec(parsing: codec) else { throw ValidationError("--codec '\(codec)': expected \(Codec.syntax)") }
             s.codec = c

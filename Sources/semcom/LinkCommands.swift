@@ -150,20 +150,7 @@ struct EdgeOptions: ParsableArguments {
     @Option(help: "Only the first N images.")
     var limit: Int?
 
-    @Option(help: ArgumentHelp("Importance measure: \(ImportanceMeasure.syntax)."))
-    var measure: String = "mean"
-
-    @Option(help: ArgumentHelp("Selection rule: \(SelectionRule.syntax)."))
-    var rule: String = "sum:0.97"
-
-    @Option(help: ArgumentHelp("Gate: \(Gate.syntax)."))
-    var gate: String = "min:0.8"
-
-    @Option(help: "Temperature applied to the edge logits before the gate's softmax.")
-    var temperature: Double = 1
-
-    @Option(help: "Seed of the random ordering (random:K).")
-    var seed: UInt64 = 0
+    @OptionGroup var point: OperatingPointOptions
 
     @Option(help: "Codec of the kept patches: raw or jpeg:Q (docs/wire.md).")
     var codec: String = "raw"
@@ -189,12 +176,8 @@ struct EdgeOptions: ParsableArguments {
 
     func policy() throws -> EdgePolicy {
         var p = EdgePolicy()
-        p.measure = try usage { try ImportanceMeasure.parse(measure) }
-        do { p.rule = try SelectionRule.parse(rule) } catch { throw ValidationError("--\(error)") }
-        do { p.gate = try Gate.parse(gate) } catch { throw ValidationError("--\(error)") }
-        do { try Gate.check(temperature: temperature) } catch { throw ValidationError("--\(error)") }
-        p.temperature = temperature
-        p.seed = seed
+        (p.measure, p.rule, p.gate) = try point.parsed()
+        (p.temperature, p.seed) = (point.temperature, point.seed)
         guard let c = Codec(parsing: codec), !c.isWholeImage else { throw ValidationError("--codec '\(codec)': expected raw or jpeg:Q with Q an integer 1-100") }
         p.codec = c
         return p
@@ -326,7 +309,7 @@ struct LinkLoad: ParsableCommand {
         let requests = results.compactMap { r in
             r.decision.frame.flatMap { f in r.serverClasses.first.map { LoadTest.Request(frame: f.encoded(), expected: $0) } }
         }
-        guard !requests.isEmpty else { throw CLIError("no image was sent to the server under --gate \(edge.gate): nothing to load it with") }
+        guard !requests.isEmpty else { throw CLIError("no image was sent to the server under --gate \(edge.point.gate): nothing to load it with") }
         var load = LoadTest(requests: requests)
         (load.clients, load.duration, load.retryFor) = (clients, duration, edge.retryFor)
         let (host, port) = try parseEndpoint(edge.server, option: "--server")

@@ -49,6 +49,32 @@ final class OptionValidationTests: XCTestCase {
         try assertUsage(["demo", "--crop-pct", "1e-9"], ["--crop-pct", "1e-09"])
     }
 
+    func testLinkOptions() throws {
+        let serve = ["serve", "--model", "auto:w.safetensors", "--key-file", "k"]
+        try assertUsage(serve + ["--listen", "nohost"], ["--listen", "nohost"])
+        try assertUsage(serve + ["--listen", "h:70000"], ["--listen", "h:70000"])
+        try assertUsage(serve + ["--listen", "h:1", "--batch-wait=-1"], ["--batch-wait", "-1"])
+        try assertUsage(serve + ["--listen", "h:1", "--window", "0"], ["--window", "0"])
+        try assertUsage(serve + ["--listen", "h:1", "--max-frame", "10"], ["--max-frame", "10"])
+        try assertUsage(serve + ["--listen", "h:1", "--log-level", "loud"], ["--log-level", "loud"])
+        try assertUsage(["serve", "--model", "w.safetensors", "--key-file", "k", "--listen", "h:1"], ["--model", "w.safetensors"])
+        let edge = ["edge", "--model", "auto:w.safetensors", "--key-file", "k", "--images", "i", "--server", "h:1"]
+        try assertUsage(edge + ["--codec", "full-jpeg:50"], ["--codec", "full-jpeg:50"])
+        try assertUsage(edge + ["--rule", "sum:2"], ["--rule"])
+        try assertUsage(edge + ["--gate", "min"], ["--gate", "min"])
+        try assertUsage(edge + ["--limit", "0"], ["--limit", "0"])
+        try assertUsage(edge + ["--retry-for", "nan"], ["--retry-for", "nan"])
+        try assertUsage(["link-load"] + edge.dropFirst() + ["--clients", "0"], ["--clients", "0"])
+        try assertUsage(["relay", "--listen", "h:1", "--to", "h:2", "--delay=-5"], ["--delay", "-5"])
+        try assertUsage(["link-report", "0=a.csv"], ["0=a.csv"])
+        try assertUsage(["link-report", "--tolerance", "0", "1=a.csv"], ["--tolerance", "0"])
+        // A key file that is not there is bad input (exit 1) naming it.
+        let model = "auto:" + repositoryRoot.appendingPathComponent("Demo/models/server.safetensors").path
+        let (status, _, stderr) = try runSemcom(["serve", "--model", model, "--key-file", "/nonexistent/k", "--listen", "127.0.0.1:0"])
+        XCTAssertEqual(status, 1, stderr)
+        XCTAssertTrue(stderr.contains("/nonexistent/k"), stderr)
+    }
+
     func testCacheBuildOptions() throws {
         let build = ["cache", "build", "--out", "/nonexistent/c.h5", "--images", "/nonexistent", "--model", "a=auto:w.safetensors"]
         try assertUsage(build + ["--batch", "0"], ["--batch", "0"])
