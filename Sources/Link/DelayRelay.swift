@@ -45,8 +45,6 @@ public final class DelayRelay: @unchecked Sendable {
         return channel!.localAddress?.port ?? port
     }
 
-    public func waitUntilClosed() throws { try channel?.closeFuture.wait() }
-
     public func stop() {
         try? channel?.close().wait()
         try? group.syncShutdownGracefully()

@@ -102,12 +102,18 @@ public final class LinkClient {
 }
 
 /// Why a request got no answer.
-public enum LinkClientError: Error, CustomStringConvertible, Equatable {
+public enum LinkClientError: KindedError, Equatable {
     /// The connection closed or failed before the answer came: try again.
     case connectionLost(String)
     /// The server refused the request and closed the connection: do not retry.
     case refused(String)
     case timedOut(String)
+
+    /// A refusal names bad input; the rest are failures of the link.
+    public var kind: ErrorKind {
+        if case .refused = self { return .badValue }
+        return .failed
+    }
 
     public var description: String {
         switch self {

@@ -3,6 +3,7 @@ import Imaging
 import Logging
 import NIOCore
 import NIOPosix
+import Safety
 import ViT
 import Wire
 
@@ -79,31 +80,32 @@ public final class LinkServer: @unchecked Sendable {
 
     private func admit(_ channel: Channel) throws {
         let peer = channel.remoteAddress.map { "\($0)" } ?? "?"
+        let handler = ServeHandler(server: self, channel: channel, peer: peer), id = ObjectIdentifier(handler)
+        // Checked and counted in one step, so that a drain sees every connection it lets in.
         lock.lock()
-        let refuse = draining || connections.count >= options.maxClients
-        let count = connections.count
+        let (wasDraining, count) = (draining, connections.count)
+        let admitted = !wasDraining && count < options.maxClients
+        if admitted {
+            connections[id] = handler
+            allClosed.enter()
+        }
         lock.unlock()
-        if refuse {
-            logger.warning("\(peer): refused, \(draining ? "shutting down" : "\(count) connections already (--max-clients)")")
+        guard admitted else {
+            logger.warning("\(peer): refused, \(wasDraining ? "shutting down" : "\(count) connections already (--max-clients)")")
             channel.close(promise: nil)
             return
         }
-        let handler = ServeHandler(server: self, peer: peer)
+        channel.closeFuture.whenComplete { [self] _ in
+            lock.lock()
+            connections[id] = nil
+            lock.unlock()
+            allClosed.leave()
+        }
         try channel.pipeline.syncOperations.addHandlers([
             IdleStateHandler(readTimeout: .milliseconds(Int64(options.idleTimeout * 1000))),
             LinkCodec(LinkFraming(side: .server, psk: options.psk, maxFrameBytes: options.maxFrameBytes)),
             handler,
         ])
-        lock.lock()
-        connections[ObjectIdentifier(handler)] = handler
-        allClosed.enter()
-        lock.unlock()
-        channel.closeFuture.whenComplete { [self] _ in
-            lock.lock()
-            connections[ObjectIdentifier(handler)] = nil
-            lock.unlock()
-            allClosed.leave()
-        }
     }
 
     /// Stops accepting, answers every request already received (reading no
@@ -119,23 +121,19 @@ public final class LinkServer: @unchecked Sendable {
         for handler in open { handler.beginDrain() }
         if allClosed.wait(timeout: .now() + timeout) == .timedOut {
             logger.warning("drain: connections still open after \(timeout) s; closing them")
-            for handler in open { handler.channel?.close(promise: nil) }
+            for handler in open { handler.channel.close(promise: nil) }
             _ = allClosed.wait(timeout: .now() + 5)
         }
         batcher.stop()
         try? group.syncShutdownGracefully()
         logger.info("stopped")
     }
-
-    /// Blocks until the listening socket closes (after `drain`).
-    public func waitUntilClosed() throws {
-        try channel?.closeFuture.wait()
-    }
 }
 
 /// The server cannot start (the address is taken, not valid...).
-public struct LinkSetupError: Error, CustomStringConvertible {
+public struct LinkSetupError: KindedError {
     public let description: String
+    public var kind: ErrorKind { .failed }
     public init(_ d: String) { description = d }
 }
 
@@ -147,19 +145,18 @@ final class ServeHandler: ChannelDuplexHandler {
     typealias OutboundOut = LinkMessage
 
     unowned let server: LinkServer
+    let channel: Channel
     let peer: String
-    private(set) var channel: Channel?
     private var inFlight = 0
     private var readPending = false
     private var draining = false
     private var closing = false
 
-    init(server: LinkServer, peer: String) {
+    init(server: LinkServer, channel: Channel, peer: String) {
         self.server = server
+        self.channel = channel
         self.peer = peer
     }
-
-    func handlerAdded(context: ChannelHandlerContext) { channel = context.channel }
 
     func channelActive(context: ChannelHandlerContext) {
         var rng = SystemRandomNumberGenerator()  // getrandom(2)
@@ -223,18 +220,12 @@ final class ServeHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let e = error as? LinkError, !e.authenticated {
-            // Nothing for a peer that has not shown the key.
-            server.logger.warning("\(peer): \(e.reason); closed")
-            closing = true
-            context.close(promise: nil)
-        } else if let e = error as? LinkError {
-            refuse(context.channel, id: 0, e.reason)
-        } else {
-            server.logger.warning("\(peer): \(error); closed")
-            closing = true
-            context.close(promise: nil)
-        }
+        if let e = error as? LinkError, e.authenticated { return refuse(context.channel, id: 0, e.reason) }
+        // Nothing for a peer that has not shown the key, nor after a socket error.
+        guard !closing else { return }
+        closing = true
+        server.logger.warning("\(peer): \((error as? LinkError)?.reason ?? "\(error)"); closed")
+        context.close(promise: nil)
     }
 
     /// Logs `reason`, tells the client, and closes the connection.
@@ -247,7 +238,6 @@ final class ServeHandler: ChannelDuplexHandler {
 
     /// From any thread: no more reads; close once the answers in hand are written.
     func beginDrain() {
-        guard let channel else { return }
         channel.eventLoop.execute { [self] in
             draining = true
             if inFlight == 0 && !closing {

@@ -29,8 +29,8 @@ final class BackpressureTests: XCTestCase {
         options.window = 2
         let server = LinkServer(model: model.model, preprocessing: model.preprocessing, options: options, logger: Logger(label: "test"))
         // The batcher is not started: requests stay in flight until run by hand.
-        let counter = ReadCounter(), handler = ServeHandler(server: server, peer: "test")
-        let channel = EmbeddedChannel(handlers: [counter, handler])
+        let counter = ReadCounter(), channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandlers([counter, ServeHandler(server: server, channel: channel, peer: "test")])
         defer { _ = try? channel.finish() }
         let crop = RGBImage(width: 64, height: 64, pixels: [UInt8](repeating: 50, count: 64 * 64 * 3))
         let frame = try PatchCoding.encode(crop, grid: server.grid, indices: [0, 1], codec: .raw, imageID: 0).encoded()
