@@ -157,8 +157,7 @@ func percentile(_ v: [Double], _ q: Double) -> Double {
 
 /// Algorithm 1 for real: the edge classifies each image, keeps or sends it,
 /// and waits for the server's answer over `client`. A lost connection is
-/// reconnected and the request sent again (the same id; an answer is taken
-/// once), for at most `retryFor` seconds per request.
+/// reconnected and the request sent again (`LinkClient.request(id:frame:retryingFor:timeout:)`).
 public struct EdgeRun {
     public let device: EdgeDevice
     public let client: LinkClient
@@ -186,7 +185,7 @@ public struct EdgeRun {
                 let bytes = frame.encoded()
                 r.frameBytes = bytes.count
                 r.linkBytes = bytes.count + 8 + LinkFraming.overheadBytes
-                let (answer, sent, received, attempts) = try send(id: UInt64(i), bytes)
+                let (answer, sent, received, attempts) = try client.request(id: UInt64(i), frame: bytes, retryingFor: retryFor, timeout: requestTimeout)
                 r.attempts = attempts
                 r.serverClasses = answer.classes
                 r.answer = answer.classes.first ?? decision.edgeClass
@@ -198,31 +197,5 @@ public struct EdgeRun {
             each(i, .success(r))
         }
         return results
-    }
-
-    private func send(id: UInt64, _ bytes: [UInt8]) throws -> (ServerAnswer, UInt64, UInt64, Int) {
-        let start = Date()
-        var attempts = 0, backoff = 0.05
-        while true {
-            do {
-                if !client.isConnected { try client.connect() }
-                attempts += 1
-                let (answer, sent, received) = try client.request(id: id, frame: bytes, timeout: requestTimeout)
-                return (answer, sent, received, attempts)
-            } catch let stop as Interrupted {
-                throw stop
-            } catch let e as LinkClientError {
-                if case .refused = e { throw e }
-                guard Date().timeIntervalSince(start) < retryFor else { throw e }
-            } catch {
-                // Connecting failed (the server is restarting): wait and try again.
-                guard Date().timeIntervalSince(start) < retryFor else {
-                    throw LinkClientError.connectionLost("cannot reach \(client.host):\(client.port) for \(retryFor) s: \(error)")
-                }
-            }
-            client.close()
-            Thread.sleep(forTimeInterval: backoff)
-            backoff = min(1, backoff * 2)
-        }
     }
 }

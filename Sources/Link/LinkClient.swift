@@ -75,6 +75,39 @@ public final class LinkClient {
         return (answer, sent, received)
     }
 
+    /// `request(id:frame:timeout:)`, connecting first when not connected; when
+    /// the connection is lost (or cannot be made) before the answer, it
+    /// reconnects and sends the request again under the same id, waiting 50 ms
+    /// doubling to 1 s between tries, for at most `retryFor` seconds. A
+    /// refusal is not retried (it names bad input), nor is SIGINT/SIGTERM.
+    /// Returns also how many times the request was sent.
+    public func request(id: UInt64, frame: [UInt8], retryingFor retryFor: Double, timeout: Double = 60)
+        throws -> (answer: ServerAnswer, sent: UInt64, received: UInt64, attempts: Int) {
+        let start = Date()
+        var attempts = 0, backoff = 0.05
+        while true {
+            do {
+                if !isConnected { try connect() }
+                attempts += 1
+                let (answer, sent, received) = try request(id: id, frame: frame, timeout: timeout)
+                return (answer, sent, received, attempts)
+            } catch let stop as Interrupted {
+                throw stop
+            } catch let e as LinkClientError {
+                if case .refused = e { throw e }
+                guard Date().timeIntervalSince(start) < retryFor else { throw e }
+            } catch {
+                // Connecting failed (the server is restarting): wait and try again.
+                guard Date().timeIntervalSince(start) < retryFor else {
+                    throw LinkClientError.connectionLost("cannot reach \(host):\(port) for \(retryFor) s: \(error)")
+                }
+            }
+            close()
+            Thread.sleep(forTimeInterval: backoff)
+            backoff = min(1, backoff * 2)
+        }
+    }
+
     /// Answers that arrived for no request waiting (a duplicate or a stray): should stay 0.
     public var strayAnswers: Int {
         guard let channel, let handler else { return 0 }

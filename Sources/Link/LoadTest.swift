@@ -67,25 +67,17 @@ public struct LoadTest {
             n += 1
             id += 1
             let t0 = Date()
-            var attempts = 0, backoff = 0.05
-            while true {
-                do {
-                    if !client.isConnected { try client.connect() }
-                    attempts += 1
-                    let answer = try client.request(id: id, frame: r.frame).answer
-                    mine.answered += 1
-                    if answer.classes.first != r.expected { mine.mismatched += 1 }
-                    times.append(Date().timeIntervalSince(t0) * 1000)
-                    break
-                } catch {
-                    if case LinkClientError.refused = error { mine.lost += 1; break }
-                    if Date().timeIntervalSince(t0) > retryFor || error is Interrupted { mine.lost += 1; break }
-                    client.close()
-                    Thread.sleep(forTimeInterval: backoff)
-                    backoff = min(1, backoff * 2)
-                }
+            do {
+                let (answer, _, _, attempts) = try client.request(id: id, frame: r.frame, retryingFor: retryFor)
+                mine.answered += 1
+                mine.retries += attempts - 1
+                if answer.classes.first != r.expected { mine.mismatched += 1 }
+                times.append(Date().timeIntervalSince(t0) * 1000)
+            } catch is Interrupted {
+                break
+            } catch {
+                mine.lost += 1
             }
-            mine.retries += max(0, attempts - 1)
         }
         mine.strayAnswers = client.strayAnswers
         client.close()
