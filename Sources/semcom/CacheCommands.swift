@@ -184,9 +184,9 @@ struct CacheCommand: ParsableCommand {
 /// goes to stderr and the process exits 130 (SIGINT) or 143 (SIGTERM). A second
 /// signal exits at once; the files on disk stay whole either way.
 @discardableResult
-func interruptible<T>(_ stopping: String, _ body: () throws -> T) throws -> T {
+func interruptible<T>(_ stopping: String, atOnce: String = "the cache keeps its last checkpoint", _ body: () throws -> T) throws -> T {
     Interruption.install { s in
-        FileHandle.standardError.write(Data("\n\(s == SIGTERM ? "SIGTERM" : "SIGINT"): \(stopping) (again to stop at once; the cache keeps its last checkpoint)\n".utf8))
+        FileHandle.standardError.write(Data("\n\(s == SIGTERM ? "SIGTERM" : "SIGINT"): \(stopping) (again to stop at once; \(atOnce))\n".utf8))
     }
     do {
         return try body()

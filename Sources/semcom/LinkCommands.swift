@@ -250,7 +250,7 @@ struct EdgeCommand: ParsableCommand {
             if let csv { try AtomicWrite.writeOutput(Data(EdgeTable.csv(results).utf8), to: csv, kind: .text, inputs: inputs) }
         }
         do {
-            results = try interruptible("stopping after this image (the results so far are written)") {
+            results = try interruptible("stopping after this image (the results so far are written)", atOnce: "then nothing is written") {
                 try run.run(list) { i, r in
                     switch r {
                     case .success(let x):
@@ -301,7 +301,7 @@ struct LinkLoad: ParsableCommand {
         let client = try edge.connectedClient()
         var pass = EdgeRun(device: device, client: client)
         pass.retryFor = edge.retryFor
-        let results = try interruptible("stopping") {
+        let results = try interruptible("stopping", atOnce: "then nothing is reported") {
             try pass.run(list) { i, r in if case .failure(let e) = r { reportError("\(list.paths[i]): \(errorMessage(e))") } }
         }
         client.close()
@@ -313,7 +313,7 @@ struct LinkLoad: ParsableCommand {
         var load = LoadTest(requests: requests)
         (load.clients, load.duration, load.retryFor) = (clients, duration, edge.retryFor)
         let (host, port) = try parseEndpoint(edge.server, option: "--server")
-        let r = try interruptible("stopping") { load.run(host: host, port: port, psk: try edge.link.key()) }
+        let r = try interruptible("stopping", atOnce: "then nothing is reported") { load.run(host: host, port: port, psk: try edge.link.key()) }
         print(String(format: "%d clients for %.1f s: %d answers, %.1f per second; round trip p50 %.2f ms, p99 %.2f ms",
                      r.clients, r.seconds, r.answered, r.throughput, r.p50Ms, r.p99Ms))
         print("lost \(r.lost), answered otherwise than recorded \(r.mismatched), sent again after a lost connection \(r.retries), stray answers \(r.strayAnswers)")
