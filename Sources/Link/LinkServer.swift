@@ -58,6 +58,7 @@ public final class LinkServer: @unchecked Sendable {
 
     /// Listens on `host`:`port` (0: any free port); returns the port bound.
     public func start(host: String, port: Int) throws -> Int {
+        try LinkFraming.check(psk: options.psk)
         batcher.start()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)

@@ -97,4 +97,10 @@ final class LinkFramingTests: XCTestCase {
         let frame = try seed("frame-request")
         XCTAssertEqual(try server.open(Array(frame.dropFirst())), .request(id: 7, frame: wire))
     }
+
+    func testAShortKeyIsAnErrorBeforeAnyConnection() {
+        XCTAssertThrowsError(try LinkClient(host: "127.0.0.1", port: 1, psk: [1, 2, 3]).connect()) { e in
+            XCTAssertTrue("\(e)".contains("3 bytes"), "\(e)")
+        }
+    }
 }
