@@ -27,3 +27,10 @@ public func decodeAndPreprocess(_ data: UnsafePointer<UInt8>, _ size: Int) {
     guard let image = try? pre.image(decoding: bytes, file: "fuzz-input") else { return }
     _ = pre.networkInput(image)
 }
+
+/// Lowers `ImageLimits.maxPixels` to 2^20 pixels for the harnesses that decode
+/// network frames (evaluate it once, before the first input). A frame may
+/// declare any crop up to the limit, and decoding garbage at PIL's 89 M pixels
+/// under ASan takes seconds and gigabytes an input; the checks are the same at
+/// any limit.
+public let smallImageLimit: Void = { ImageLimits.maxPixels = 1 << 20 }()

@@ -1,3 +1,4 @@
+import FuzzSupport
 import Link
 import Wire
 
@@ -10,6 +11,7 @@ import Wire
 /// its hello.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    _ = smallImageLimit
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard bytes.count >= 2 else { return 0 }
     let psk = [UInt8](repeating: 0x5A, count: 32)

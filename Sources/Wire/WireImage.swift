@@ -1,3 +1,4 @@
+import Imaging
 import Safety
 
 /// One image on the wire (docs/wire.md, version 1): a 30-byte header, the
@@ -99,7 +100,7 @@ public struct WireImage: Sendable, Equatable {
     ///
     /// - Throws: `WireError` saying what is wrong: bad magic, another version,
     ///   an unknown codec, quality or index encoding, a grid over 65,535
-    ///   patches, indices out of range, not increasing or not matching k,
+    ///   patches or over `ImageLimits.maxPixels` pixels, indices out of range, not increasing or not matching k,
     ///   a raw payload of the wrong length, or bytes missing or left over.
     public init(decoding bytes: [UInt8]) throws(WireError) {
         var r = ByteReader(bytes)
@@ -116,6 +117,9 @@ public struct WireImage: Sendable, Equatable {
         guard patchSize > 0, columns > 0, rows > 0 else { throw WireError("empty grid: \(columns) x \(rows) patches of \(patchSize) px") }
         let grid = PatchGrid(patchSize: patchSize, columns: columns, rows: rows)
         guard grid.count <= Int(UInt16.max) else { throw WireError("grid of \(grid.count) patches, over 65,535") }
+        guard grid.width * grid.height <= ImageLimits.maxPixels else {
+            throw WireError("grid of \(grid.width)x\(grid.height) pixels, over the limit of \(ImageLimits.maxPixels) pixels")
+        }
         guard reserved == 0 else { throw WireError("reserved header byte is \(reserved), not 0") }
         let codec: Codec
         switch codecID {

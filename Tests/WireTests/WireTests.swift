@@ -187,6 +187,7 @@ final class WireTests: XCTestCase {
         refused(changed(jpeg, 6, 101), "quality 101")
         refused(changed(jpeg, 7, 1), "chroma 1")
         refused(changed(list, 16, 0), "empty grid")
+        refused(changed(changed(list, 16, 0x08), 17, 0xF7), "grid of 885360x885360 pixels, over the limit")  // 63,240 px patches
         refused(changed(list, 22, 7), "unknown index encoding 7")
         refused(changed(list, 22, 1), "index encoding bitmask for 3 of 196 patches, list expected")
         refused(changed(list, 23, 1), "reserved header byte")
