@@ -36,9 +36,11 @@ let package = Package(
         // The JPEG and PNG decoders run in C: libjpeg/libpng report errors by
         // longjmp, which must never cross Swift frames.
         .target(name: "CImagingCodecs", dependencies: ["CJPEG", "CPNG"]),
+        // SHA-256 blocks with the x86 SHA extensions (Safety.SHA256 falls back to Swift without them).
+        .target(name: "CSHA256"),
 
         // MARK: Library modules
-        .target(name: "Safety"),
+        .target(name: "Safety", dependencies: ["CSHA256"]),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "Safety"]),
         .target(name: "Attention", dependencies: ["Tensors", "Safety"]),
         .target(name: "Entropy", dependencies: ["Safety"]),

@@ -1,7 +1,18 @@
+import CSHA256
+
 /// Incremental SHA-256 (FIPS 180-4): the identity of weights and image files
 /// in a cache and, through `HMACSHA256`, the link's frame authentication.
+/// Blocks go through the x86 SHA extensions where the CPU has them
+/// (Sources/CSHA256), else through the portable function below; the two
+/// agree bit for bit (SHA256Tests).
 public struct SHA256: Sendable {
     public init() {}
+
+    /// Whether this CPU runs SHA-256 blocks in hardware.
+    public static let hardwareAvailable = semcom_sha256_hw_available() != 0
+
+    /// Whether this hasher uses the hardware (tests turn it off to compare).
+    var useHardware = hardwareAvailable
 
     private var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
     private var buffer: [UInt8] = []
@@ -20,13 +31,28 @@ public struct SHA256: Sendable {
 
     public mutating func update<Bytes: Collection>(_ data: Bytes) where Bytes.Element == UInt8 {
         length += UInt64(data.count)
-        buffer.append(contentsOf: data)
-        let whole = buffer.count / 64 * 64
-        let blocks = buffer
-        blocks.withUnsafeBufferPointer { p in
-            for start in stride(from: 0, to: whole, by: 64) { compress(p, start) }
+        if data.withContiguousStorageIfAvailable({ absorb($0) }) == nil {
+            Array(data).withUnsafeBufferPointer { absorb($0) }
         }
-        buffer.removeFirst(whole)
+    }
+
+    /// Completes the partial block from `bytes`, compresses every whole block
+    /// in place (no copy), and keeps the rest for the next call.
+    private mutating func absorb(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard var p = bytes.baseAddress else { return }
+        var left = bytes.count
+        if !buffer.isEmpty {
+            let take = min(64 - buffer.count, left)
+            buffer.append(contentsOf: UnsafeBufferPointer(start: p, count: take))
+            p += take; left -= take
+            guard buffer.count == 64 else { return }
+            let block = buffer
+            block.withUnsafeBufferPointer { compress($0.baseAddress!, blocks: 1) }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        let whole = left / 64
+        if whole > 0 { compress(p, blocks: whole) }
+        buffer.append(contentsOf: UnsafeBufferPointer(start: p + 64 * whole, count: left - 64 * whole))
     }
 
     /// The digest of `bytes` in one call.
@@ -41,18 +67,24 @@ public struct SHA256: Sendable {
         var tail = buffer + [0x80]
         while tail.count % 64 != 56 { tail.append(0) }
         for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i)))) }
-        let blocks = tail
-        blocks.withUnsafeBufferPointer { p in
-            for start in stride(from: 0, to: tail.count, by: 64) { compress(p, start) }
-        }
+        tail.withUnsafeBufferPointer { compress($0.baseAddress!, blocks: $0.count / 64) }
         return h.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * $0)) } }
     }
 
-    private mutating func compress(_ p: UnsafeBufferPointer<UInt8>, _ start: Int) {
+    /// The compression function on `blocks` 64-byte blocks at `p`.
+    private mutating func compress(_ p: UnsafePointer<UInt8>, blocks: Int) {
+        if useHardware {
+            h.withUnsafeMutableBufferPointer { semcom_sha256_hw_blocks($0.baseAddress!, p, blocks) }
+        } else {
+            for b in 0..<blocks { compressPortably(p + 64 * b) }
+        }
+    }
+
+    private mutating func compressPortably(_ p: UnsafePointer<UInt8>) {
         func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             for i in 0..<16 {
-                let o = start + 4 * i
+                let o = 4 * i
                 w[i] = UInt32(p[o]) << 24 | UInt32(p[o + 1]) << 16 | UInt32(p[o + 2]) << 8 | UInt32(p[o + 3])
             }
             for i in 16..<64 {

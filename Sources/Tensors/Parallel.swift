@@ -19,6 +19,14 @@ public enum Threads {
     }
 }
 
+/// The OpenBLAS kernels in use.
+public enum BLASKernels {
+    /// OpenBLAS's name for the kernel set it chose for this CPU
+    /// (`openblas_get_corename`): "Haswell", "Cooperlake", ...; the
+    /// environment variable `OPENBLAS_CORETYPE` overrides its choice.
+    public static var name: String { String(cString: openblas_get_corename()) }
+}
+
 /// Splits `0..<count` into at most `Threads.count` contiguous ranges and runs
 /// `body` on each, concurrently when there is more than one. Small jobs
 /// (`count * costPerItem` below about 400k operations for 2 threads (200k per thread), where handing work to

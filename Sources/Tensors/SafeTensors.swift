@@ -154,13 +154,17 @@ public struct SafeTensors: Sendable {
     public func tensor(_ name: String) -> Tensor? {
         guard let e = entries[name] else { return nil }
         let count = e.range.count / Self.elementSize[e.dtype]!
-        var out = [Float](repeating: 0, count: count)
-        data.withUnsafeBytes { raw in
+        let out = data.withUnsafeBytes { raw in
             let p = raw.baseAddress! + dataStart + e.range.lowerBound
-            switch e.dtype {
-            case "F32": for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-            case "F16": for i in 0..<count { out[i] = halfToFloat(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-            default: for i in 0..<count { out[i] = bfloat16ToFloat(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+                switch e.dtype {
+                case "F32" where UInt32(littleEndian: 1) == 1:  // a little-endian host: the bytes as they are
+                    UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: p, byteCount: 4 * count)
+                case "F32": for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                case "F16": for i in 0..<count { out[i] = halfToFloat(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+                default: for i in 0..<count { out[i] = bfloat16ToFloat(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+                }
+                initialized = count
             }
         }
         return Tensor(shape: e.shape, scalars: out)

@@ -56,6 +56,7 @@ struct Bench: ParsableCommand {
         let median = sorted[sorted.count / 2]
         print(String(format: "arch: D=%d L=%d H=%d, batch %d, threads %d, %d iterations", c.embedDim, c.depth, c.numHeads,
                      batch, Threads.count, iters))
+        print("OpenBLAS kernels: \(BLASKernels.name)")
         print(String(format: "per pass: median %.2f ms, min %.2f ms, max %.2f ms", median * 1e3, sorted[0] * 1e3, sorted.last! * 1e3))
         print(String(format: "throughput: %.2f img/s", Double(batch) / median))
     }
