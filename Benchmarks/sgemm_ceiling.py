@@ -4,7 +4,8 @@ that semcom links (Debian's libopenblas, through ctypes) and of PyTorch's
 torch.mm, on a large square product and on DeiT-Base's three linear shapes
 at batch 16 (3,152 token rows). A DeiT forward can run no faster than its
 FLOPs at these rates; README "Speed" turns them into the highest images/s a
-BLAS-based forward could reach.
+BLAS-based forward could reach. The last lines give that bound per model: its
+FLOPs an image at the best OpenBLAS rate measured.
 
     python3 Benchmarks/sgemm_ceiling.py [--threads 2] [--reps 7]
     OPENBLAS_CORETYPE=Haswell python3 Benchmarks/sgemm_ceiling.py   # another kernel set
@@ -64,8 +65,23 @@ def pytorch(m, n, k):
     return rate(times, m, n, k)
 
 
+MODELS = {"deit_tiny_patch16_224": 192, "deit_small_patch16_224": 384, "deit_base_patch16_224": 768}
+
+
+def gflop(dim, tokens=197, layers=12):
+    """FLOPs of one image's forward, in G (2 per multiply-add): per layer
+    12 D^2 T in the linear layers and 2 T^2 D in attention, plus the patch
+    embedding (196 patches of 768 values to D)."""
+    return 2 * (layers * (12 * dim * dim * tokens + 2 * tokens * tokens * dim) + 196 * 768 * dim) / 1e9
+
+
 print(f"{args.threads} threads, OpenBLAS kernels {blas.openblas_get_corename().decode()}, torch {torch.__version__}")
 print(f"{'m x n x k':>22}  {'OpenBLAS GFLOP/s':>16}  {'torch.mm GFLOP/s':>16}")
+rates = []
 for name, (m, n, k) in [("square", (3072, 3072, 3072)), ("qkv", (3152, 2304, 768)),
                         ("fc1", (3152, 3072, 768)), ("fc2", (3152, 768, 3072))]:
-    print(f"{name:>5} {m:>5} x {n:>4} x {k:>4}  {openblas(m, n, k):16.1f}  {pytorch(m, n, k):16.1f}")
+    rates.append(openblas(m, n, k))
+    print(f"{name:>5} {m:>5} x {n:>4} x {k:>4}  {rates[-1]:16.1f}  {pytorch(m, n, k):16.1f}")
+best = max(rates)
+for name, dim in MODELS.items():
+    print(f"{name}: {gflop(dim):.3f} GFLOP an image, at most {best / gflop(dim):.2f} img/s at {best:.1f} GFLOP/s")
