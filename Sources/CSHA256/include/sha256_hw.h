@@ -4,6 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* SHA-256's round constants K0..K63 (FIPS 180-4, 4.2.2). */
+extern const uint32_t semcom_sha256_k[64];
+
 /* Whether this CPU has the x86 SHA extensions (and the SSSE3 and SSE4.1
  * that the block function also uses); 0 elsewhere. */
 int semcom_sha256_hw_available(void);
