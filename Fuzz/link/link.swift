@@ -24,10 +24,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     } else {
         let frame = Array(bytes[1...])
-        var server = LinkFraming(side: .server, psk: psk, maxFrameBytes: 1 << 20)
+        var server = try! LinkFraming(side: .server, psk: psk, maxFrameBytes: 1 << 20)
         _ = server.seal(.hello(version: LinkFraming.version, nonce: (0..<16).map(UInt8.init)))
         if let m = try? server.open(frame) { messages.append(m) }
-        var client = LinkFraming(side: .client, psk: psk, maxFrameBytes: 1 << 20)
+        var client = try! LinkFraming(side: .client, psk: psk, maxFrameBytes: 1 << 20)
         if let m = try? client.open(frame) { messages.append(m) }
     }
     for case .request(_, let frame) in messages {

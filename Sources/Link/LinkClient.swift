@@ -28,10 +28,9 @@ public final class LinkClient {
 
     /// Connects and waits for the server's hello (at most `timeout` seconds).
     public func connect(timeout: Double = 10) throws {
-        try LinkFraming.check(psk: psk)
+        let framing = try LinkFraming(side: .client, psk: psk, maxFrameBytes: maxFrameBytes)
         close()
         let handler = ClientHandler(hello: group.next().makePromise())
-        let framing = LinkFraming(side: .client, psk: psk, maxFrameBytes: maxFrameBytes)
         let channel: Channel
         do {
             channel = try ClientBootstrap(group: group)

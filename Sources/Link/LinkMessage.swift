@@ -92,14 +92,11 @@ public struct LinkFraming {
     /// The largest `length` accepted; a longer frame closes the connection unread.
     public let maxFrameBytes: Int
 
-    /// A key shorter than 16 bytes is refused where a server starts or a
-    /// client connects (`check(psk:)`), before any framing is made with it.
-    public static func check(psk: [UInt8]) throws {
+    /// A fresh framing (no hello yet) for one connection's `side`.
+    ///
+    /// - Throws: `LinkSetupError` when `psk` is shorter than 16 bytes.
+    public init(side: Side, psk: [UInt8], maxFrameBytes: Int) throws(LinkSetupError) {
         guard psk.count >= 16 else { throw LinkSetupError("a pre-shared key of \(psk.count) bytes; at least 16 are needed") }
-    }
-
-    public init(side: Side, psk: [UInt8], maxFrameBytes: Int) {
-        precondition(psk.count >= 16, "the pre-shared key must be at least 16 bytes (LinkFraming.check(psk:))")
         self.side = side
         self.psk = psk
         self.maxFrameBytes = maxFrameBytes

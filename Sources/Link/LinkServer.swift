@@ -58,14 +58,15 @@ public final class LinkServer: @unchecked Sendable {
 
     /// Listens on `host`:`port` (0: any free port); returns the port bound.
     public func start(host: String, port: Int) throws -> Int {
-        try LinkFraming.check(psk: options.psk)
+        // Checked once here; every connection starts from a copy of this fresh framing.
+        let framing = try LinkFraming(side: .server, psk: options.psk, maxFrameBytes: options.maxFrameBytes)
         batcher.start()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture { try admit(channel) }
+                channel.eventLoop.makeCompletedFuture { try admit(channel, framing: framing) }
             }
         do {
             channel = try bootstrap.bind(host: host, port: port).wait()
@@ -79,7 +80,7 @@ public final class LinkServer: @unchecked Sendable {
         return bound
     }
 
-    private func admit(_ channel: Channel) throws {
+    private func admit(_ channel: Channel, framing: LinkFraming) throws {
         let peer = channel.remoteAddress.map { "\($0)" } ?? "?"
         let handler = ServeHandler(server: self, channel: channel, peer: peer), id = ObjectIdentifier(handler)
         // Checked and counted in one step, so that a drain sees every connection it lets in.
@@ -104,7 +105,7 @@ public final class LinkServer: @unchecked Sendable {
         }
         try channel.pipeline.syncOperations.addHandlers([
             IdleStateHandler(readTimeout: .milliseconds(Int64(options.idleTimeout * 1000))),
-            LinkCodec(LinkFraming(side: .server, psk: options.psk, maxFrameBytes: options.maxFrameBytes)),
+            LinkCodec(framing),
             handler,
         ])
     }

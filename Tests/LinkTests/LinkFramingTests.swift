@@ -10,8 +10,8 @@ final class LinkFramingTests: XCTestCase {
 
     /// A server and a client framing past the hello.
     func pair() throws -> (LinkFraming, LinkFraming) {
-        var server = LinkFraming(side: .server, psk: psk, maxFrameBytes: 1 << 20)
-        var client = LinkFraming(side: .client, psk: psk, maxFrameBytes: 1 << 20)
+        var server = try LinkFraming(side: .server, psk: psk, maxFrameBytes: 1 << 20)
+        var client = try LinkFraming(side: .client, psk: psk, maxFrameBytes: 1 << 20)
         let hello = server.seal(.hello(version: LinkFraming.version, nonce: nonce))
         XCTAssertEqual(try client.open(Array(hello.dropFirst(4))), .hello(version: 1, nonce: nonce))
         return (server, client)
@@ -51,16 +51,16 @@ final class LinkFramingTests: XCTestCase {
         var s2 = server
         assertUnauthenticated { try s2.open(answer) }
         // Another key: the hello already fails on the client.
-        var server2 = LinkFraming(side: .server, psk: psk, maxFrameBytes: 1 << 20)
-        var stranger = LinkFraming(side: .client, psk: [UInt8](repeating: 8, count: 32), maxFrameBytes: 1 << 20)
+        var server2 = try LinkFraming(side: .server, psk: psk, maxFrameBytes: 1 << 20)
+        var stranger = try LinkFraming(side: .client, psk: [UInt8](repeating: 8, count: 32), maxFrameBytes: 1 << 20)
         assertUnauthenticated { try stranger.open(Array(server2.seal(.hello(version: 1, nonce: self.nonce)).dropFirst(4))) }
         // A client frame before the hello's key exists has nothing to verify against.
-        var fresh = LinkFraming(side: .server, psk: psk, maxFrameBytes: 1 << 20)
+        var fresh = try LinkFraming(side: .server, psk: psk, maxFrameBytes: 1 << 20)
         assertUnauthenticated { try fresh.open(first) }
     }
 
-    func testLengthsAreCheckedBeforeReading() {
-        let f = LinkFraming(side: .server, psk: psk, maxFrameBytes: 1000)
+    func testLengthsAreCheckedBeforeReading() throws {
+        let f = try LinkFraming(side: .server, psk: psk, maxFrameBytes: 1000)
         XCTAssertThrowsError(try f.check(length: 1001))
         XCTAssertThrowsError(try f.check(length: 32))
         XCTAssertNoThrow(try f.check(length: 1000))
@@ -92,13 +92,16 @@ final class LinkFramingTests: XCTestCase {
         XCTAssertEqual(try body("body-answer", .client, helloDone: true),
                        .answer(ServerAnswer(id: 7, classes: [3, 1], decodeMicros: 10, queueMicros: 20, computeMicros: 30, batch: 4)))
         XCTAssertEqual(try body("body-refusal", .client, helloDone: true), .refusal(id: 7, reason: "no"))
-        var server = LinkFraming(side: .server, psk: [UInt8](repeating: 0x5A, count: 32), maxFrameBytes: 1 << 20)
+        var server = try LinkFraming(side: .server, psk: [UInt8](repeating: 0x5A, count: 32), maxFrameBytes: 1 << 20)
         _ = server.seal(.hello(version: 1, nonce: Array(0..<16)))
         let frame = try seed("frame-request")
         XCTAssertEqual(try server.open(Array(frame.dropFirst())), .request(id: 7, frame: wire))
     }
 
     func testAShortKeyIsAnErrorBeforeAnyConnection() {
+        XCTAssertThrowsError(try LinkFraming(side: .server, psk: [UInt8](repeating: 1, count: 15), maxFrameBytes: 1 << 20)) { e in
+            XCTAssertTrue("\(e)".contains("15 bytes"), "\(e)")
+        }
         XCTAssertThrowsError(try LinkClient(host: "127.0.0.1", port: 1, psk: [1, 2, 3]).connect()) { e in
             XCTAssertTrue("\(e)".contains("3 bytes"), "\(e)")
         }
